@@ -1,0 +1,43 @@
+/*
+ * app.h: the per-worker application context and the entry point that
+ * turns one transport-free request into one response. Every transport
+ * (pool worker, fd-0 worker, CGI) calls bp_app_handle.
+ */
+#ifndef BP_APP_H
+#define BP_APP_H
+
+#include "config.h"
+#include "request.h"
+#include "response.h"
+#include "store.h"
+
+/* What one worker process owns while it serves requests. */
+struct bp_ctx {
+    const struct bp_config *config; /* borrowed, frozen */
+    struct bp_store *store;         /* owned; NULL while unreachable */
+};
+
+/*
+ * Creates the per-process state for cfg (which must outlive ctx): the
+ * ImageMagick environment and the store connection. A store that cannot
+ * be opened now is retried on each request, so this only fails for an
+ * invalid configuration. Release with bp_app_close.
+ */
+enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
+                       struct bp_error *err);
+
+/* Releases everything bp_app_open created. */
+void bp_app_close(struct bp_ctx *ctx);
+
+/*
+ * Returns the worker's store in *out, opening it first when it is not
+ * open. BP_EUNAVAILABLE when it cannot be reached.
+ */
+enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
+                        struct bp_error *err);
+
+/* Routes req to its handler and fills res (initialized by the caller). */
+void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
+                   struct bp_response *res);
+
+#endif

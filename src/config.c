@@ -1,0 +1,300 @@
+/*
+ * config.c: the configuration keys (a table of names, types, limits and
+ * struct offsets), their defaults, and the parsing of the file and of
+ * the environment.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "config.h"
+
+enum key_type { KEY_STRING, KEY_INT, KEY_SIZE };
+
+struct key_spec {
+    const char *name;
+    enum key_type type;
+    size_t offset;
+    const char *default_value;
+    long min, max;
+};
+
+#define STR_KEY(field, def)                                                    \
+    {#field, KEY_STRING, offsetof(struct bp_config, field), def, 0, 0}
+#define INT_KEY(field, def, lo, hi)                                            \
+    {#field, KEY_INT, offsetof(struct bp_config, field), def, lo, hi}
+#define SIZE_KEY(field, def, lo, hi)                                           \
+    {#field, KEY_SIZE, offsetof(struct bp_config, field), def, lo, hi}
+
+static const struct key_spec keys[] = {
+    STR_KEY(listen, "unix:/run/bandpics/bandpics.sock"),
+    INT_KEY(workers, "2", 1, 256),
+    INT_KEY(max_requests, "10000", 0, LONG_MAX),
+    INT_KEY(graceful_timeout_s, "30", 1, 3600),
+    STR_KEY(data_dir, "/var/lib/bandpics"),
+    STR_KEY(database_url, ""),
+    SIZE_KEY(max_body_bytes, "50M", 1024, 1L << 40),
+    SIZE_KEY(max_json_bytes, "1M", 64, 1L << 30),
+    INT_KEY(max_name_length, "200", 1, 1 << 20),
+    INT_KEY(max_description_length, "5000", 0, 1 << 24),
+    INT_KEY(list_default_limit, "50", 1, 100000),
+    INT_KEY(list_max_limit, "500", 1, 100000),
+    INT_KEY(sqlite_busy_timeout_ms, "5000", 0, 600000),
+};
+
+enum bp_rc bp_config_parse_size(const char *text, long *out)
+{
+    char *end;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    if (end == text || errno != 0 || value < 0)
+        return BP_EINVAL;
+    long long unit = 1;
+    switch (*end) {
+    case '\0':
+        break;
+    case 'k':
+    case 'K':
+        unit = 1024LL;
+        end++;
+        break;
+    case 'm':
+    case 'M':
+        unit = 1024LL * 1024;
+        end++;
+        break;
+    case 'g':
+    case 'G':
+        unit = 1024LL * 1024 * 1024;
+        end++;
+        break;
+    default:
+        return BP_EINVAL;
+    }
+    if (*end != '\0' || value > LONG_MAX / unit)
+        return BP_EINVAL;
+    *out = (long)(value * unit);
+    return BP_OK;
+}
+
+static enum bp_rc parse_int(const char *text, long *out)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno != 0)
+        return BP_EINVAL;
+    *out = value;
+    return BP_OK;
+}
+
+/* Stores value into the field of cfg that spec describes. */
+static enum bp_rc set_key(struct bp_config *cfg, const struct key_spec *spec,
+                          const char *value, const char *origin,
+                          struct bp_error *err)
+{
+    char *field = (char *)cfg + spec->offset;
+    if (spec->type == KEY_STRING) {
+        char *copy = strdup(value);
+        if (copy == NULL)
+            return BP_ENOMEM;
+        char **slot = (char **)(void *)field;
+        free(*slot);
+        *slot = copy;
+        return BP_OK;
+    }
+    long number;
+    enum bp_rc rc = spec->type == KEY_SIZE ? bp_config_parse_size(value, &number)
+                                           : parse_int(value, &number);
+    if (rc != BP_OK)
+        return bp_error_set(err, BP_EINVAL, "%s: %s: not a valid %s: '%s'",
+                            origin, spec->name,
+                            spec->type == KEY_SIZE ? "size" : "integer",
+                            value);
+    if (number < spec->min || number > spec->max)
+        return bp_error_set(err, BP_EINVAL,
+                            "%s: %s: %ld is out of range [%ld, %ld]", origin,
+                            spec->name, number, spec->min, spec->max);
+    *(long *)(void *)field = number;
+    return BP_OK;
+}
+
+static const struct key_spec *find_key(const char *name, size_t len)
+{
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+static char *trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    size_t len = strlen(s);
+    while (len > 0 && isspace((unsigned char)s[len - 1]))
+        s[--len] = '\0';
+    return s;
+}
+
+static enum bp_rc load_file(struct bp_config *cfg, const char *path,
+                            bool required, struct bp_error *err)
+{
+    FILE *file = fopen(path, "r");
+    if (file == NULL) {
+        if (!required && errno == ENOENT)
+            return BP_OK;
+        return bp_error_set(err, BP_EINVAL, "cannot read %s: %s", path,
+                            strerror(errno));
+    }
+    enum bp_rc rc = BP_OK;
+    char line[4096];
+    char origin[300];
+    for (int lineno = 1; fgets(line, sizeof(line), file) != NULL; lineno++) {
+        snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
+        if (strchr(line, '\n') == NULL && !feof(file)) {
+            rc = bp_error_set(err, BP_EINVAL, "%s: line too long", origin);
+            break;
+        }
+        char *text = trim(line);
+        if (*text == '\0' || *text == '#')
+            continue;
+        char *eq = strchr(text, '=');
+        if (eq == NULL) {
+            rc = bp_error_set(err, BP_EINVAL, "%s: expected 'key = value'",
+                              origin);
+            break;
+        }
+        *eq = '\0';
+        char *name = trim(text);
+        char *value = trim(eq + 1);
+        const struct key_spec *spec = find_key(name, strlen(name));
+        if (spec == NULL) {
+            rc = bp_error_set(err, BP_EINVAL, "%s: unknown key '%s'", origin,
+                              name);
+            break;
+        }
+        rc = set_key(cfg, spec, value, origin, err);
+        if (rc != BP_OK)
+            break;
+    }
+    fclose(file);
+    return rc;
+}
+
+static enum bp_rc load_env(struct bp_config *cfg, char *const *env,
+                           struct bp_error *err)
+{
+    static const char prefix[] = "BANDPICS_";
+    for (; env != NULL && *env != NULL; env++) {
+        const char *entry = *env;
+        if (strncmp(entry, prefix, sizeof(prefix) - 1) != 0)
+            continue;
+        const char *name = entry + sizeof(prefix) - 1;
+        const char *eq = strchr(name, '=');
+        if (eq == NULL)
+            continue;
+        char lower[64];
+        size_t len = (size_t)(eq - name);
+        if (len >= sizeof(lower))
+            continue;
+        for (size_t i = 0; i < len; i++)
+            lower[i] = (char)tolower((unsigned char)name[i]);
+        /* Other BANDPICS_ variables (test and script settings) are not
+         * configuration keys and are left alone. */
+        const struct key_spec *spec = find_key(lower, len);
+        if (spec == NULL)
+            continue;
+        char origin[80];
+        snprintf(origin, sizeof(origin), "environment %.*s", (int)(eq - entry),
+                 entry);
+        enum bp_rc rc = set_key(cfg, spec, eq + 1, origin, err);
+        if (rc != BP_OK)
+            return rc;
+    }
+    return BP_OK;
+}
+
+/* Checks relations between keys and fills in derived defaults. */
+static enum bp_rc finish(struct bp_config *cfg, struct bp_error *err)
+{
+    if (cfg->data_dir[0] == '\0')
+        return bp_error_set(err, BP_EINVAL, "data_dir: must not be empty");
+    if (cfg->list_default_limit > cfg->list_max_limit)
+        return bp_error_set(err, BP_EINVAL,
+                            "list_default_limit: %ld exceeds list_max_limit %ld",
+                            cfg->list_default_limit, cfg->list_max_limit);
+    if (cfg->max_json_bytes > cfg->max_body_bytes)
+        return bp_error_set(err, BP_EINVAL,
+                            "max_json_bytes: exceeds max_body_bytes");
+    if (cfg->database_url[0] == '\0') {
+        struct bp_buf url;
+        bp_buf_init(&url, 0);
+        if (bp_buf_printf(&url, "sqlite://%s/bandpics.db", cfg->data_dir) !=
+            BP_OK) {
+            bp_buf_free(&url);
+            return BP_ENOMEM;
+        }
+        free(cfg->database_url);
+        cfg->database_url = url.data;
+    }
+    if (strncmp(cfg->database_url, "sqlite://", 9) == 0 &&
+        cfg->database_url[9] == '\0')
+        return bp_error_set(err, BP_EINVAL, "database_url: sqlite:// needs a path");
+    return BP_OK;
+}
+
+/* Applies the command-line settings of src, which win over the rest. */
+static enum bp_rc apply_overrides(struct bp_config *cfg,
+                                  const struct bp_config_source *src,
+                                  struct bp_error *err)
+{
+    enum bp_rc rc = BP_OK;
+    if (src->listen != NULL)
+        rc = set_key(cfg, find_key("listen", 6), src->listen, "--listen", err);
+    if (rc == BP_OK && src->workers != 0) {
+        char text[32];
+        snprintf(text, sizeof(text), "%ld", src->workers);
+        rc = set_key(cfg, find_key("workers", 7), text, "--workers", err);
+    }
+    return rc;
+}
+
+enum bp_rc bp_config_load(struct bp_config *cfg,
+                          const struct bp_config_source *src,
+                          struct bp_error *err)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    enum bp_rc rc = BP_OK;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]) && rc == BP_OK; i++)
+        rc = set_key(cfg, &keys[i], keys[i].default_value, "default", err);
+    if (rc == BP_OK && src->path != NULL)
+        rc = load_file(cfg, src->path, src->path_required, err);
+    if (rc == BP_OK)
+        rc = load_env(cfg, src->env, err);
+    if (rc == BP_OK)
+        rc = apply_overrides(cfg, src, err);
+    if (rc == BP_OK)
+        rc = finish(cfg, err);
+    if (rc != BP_OK)
+        bp_config_free(cfg);
+    return rc;
+}
+
+void bp_config_free(struct bp_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+        if (keys[i].type != KEY_STRING)
+            continue;
+        char **slot = (char **)(void *)((char *)cfg + keys[i].offset);
+        free(*slot);
+        *slot = NULL;
+    }
+}

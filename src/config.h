@@ -1,0 +1,60 @@
+/*
+ * config.h: the service configuration. It is read once at start-up (and
+ * again by the pool master on SIGHUP) from a `key = value` file and from
+ * BANDPICS_<KEY> environment variables, validated, and then only read.
+ */
+#ifndef BP_CONFIG_H
+#define BP_CONFIG_H
+
+#include <stdbool.h>
+
+#include "rc.h"
+
+#define BP_CONFIG_DEFAULT_PATH "/etc/bandpics/bandpics.conf"
+
+struct bp_config {
+    char *listen;               /* "unix:/path" or "host:port"; pool only */
+    long workers;               /* worker processes in the pool */
+    long max_requests;          /* requests before a worker is replaced */
+    long graceful_timeout_s;    /* wait for busy workers before SIGKILL */
+    char *data_dir;             /* local data (database, files) */
+    char *database_url;         /* sqlite://PATH or mongodb://... */
+    long max_body_bytes;        /* largest request body accepted */
+    long max_json_bytes;        /* largest JSON request body accepted */
+    long max_name_length;       /* group name, in characters */
+    long max_description_length; /* descriptions, in characters */
+    long list_default_limit;    /* page size when ?limit= is absent */
+    long list_max_limit;        /* largest ?limit= accepted */
+    long sqlite_busy_timeout_ms; /* wait on a locked SQLite database */
+};
+
+/* Where a configuration comes from; later sources win. */
+struct bp_config_source {
+    const char *path;     /* the key = value file; NULL for none */
+    bool path_required;   /* a missing file is an error */
+    char *const *env;     /* NULL-terminated environment, or NULL */
+    const char *listen;   /* command-line override, or NULL */
+    long workers;         /* command-line override, or 0 */
+};
+
+/*
+ * Fills cfg with the defaults, then the file, then the BANDPICS_<KEY>
+ * variables of the environment, then the command-line overrides of src.
+ * Returns BP_EINVAL with a message naming the key (and line) on any
+ * invalid setting; cfg then holds nothing to free. On BP_OK the caller
+ * frees cfg with bp_config_free.
+ */
+enum bp_rc bp_config_load(struct bp_config *cfg,
+                          const struct bp_config_source *src,
+                          struct bp_error *err);
+
+/* Frees the strings that cfg owns; cfg may be NULL. */
+void bp_config_free(struct bp_config *cfg);
+
+/*
+ * Parses a byte size ("1048576", "512k", "50M", "1G") into *out.
+ * Returns BP_EINVAL for anything else or for a negative value.
+ */
+enum bp_rc bp_config_parse_size(const char *text, long *out);
+
+#endif

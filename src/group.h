@@ -1,0 +1,39 @@
+/*
+ * group.h: the image group record as the store keeps it, and the set of
+ * changes a create or an update asks for.
+ */
+#ifndef BP_GROUP_H
+#define BP_GROUP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ids.h"
+
+struct bp_group {
+    char id[BP_ID_LEN + 1];
+    char *name;                 /* owned, never NULL once filled */
+    char *description;          /* owned; NULL is JSON null */
+    char event[BP_ID_LEN + 1];  /* "" is JSON null */
+    int64_t created_at;         /* ms since the epoch */
+    int64_t updated_at;
+};
+
+/*
+ * The fields a request sets. Strings are borrowed from whatever the
+ * request was parsed from. A field whose set_ flag is false is left as
+ * it is (or takes its default on create).
+ */
+struct bp_group_patch {
+    bool set_name;
+    const char *name;
+    bool set_description;
+    const char *description;   /* NULL clears */
+    bool set_event;
+    char event[BP_ID_LEN + 1]; /* "" clears */
+};
+
+/* Frees the strings of group and zeroes it; group may be NULL. */
+void bp_group_clear(struct bp_group *group);
+
+#endif

@@ -1,0 +1,62 @@
+/*
+ * json_input.c: the JSON body parser and field checks shared by the
+ * resources' input mapping.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "json_input.h"
+#include "urldecode.h"
+
+#define MAX_JSON_DEPTH 16
+
+enum bp_rc bp_json_parse(const char *text, size_t len, struct json_object **out,
+                         struct bp_error *err)
+{
+    if (len > (size_t)INT32_MAX)
+        return bp_error_set(err, BP_ETOOBIG, "JSON body too large");
+    struct json_tokener *tok = json_tokener_new_ex(MAX_JSON_DEPTH);
+    if (tok == NULL)
+        return BP_ENOMEM;
+    json_tokener_set_flags(tok, JSON_TOKENER_STRICT | JSON_TOKENER_VALIDATE_UTF8);
+    enum bp_rc rc = BP_OK;
+    struct json_object *value = json_tokener_parse_ex(tok, text, (int)len);
+    enum json_tokener_error jerr = json_tokener_get_error(tok);
+    if (value == NULL || jerr != json_tokener_success) {
+        const char *why = jerr == json_tokener_continue
+                              ? "unexpected end of input"
+                              : json_tokener_error_desc(jerr);
+        rc = bp_error_set(err, BP_EBADREQUEST, "Malformed JSON: %s", why);
+        goto out_free_value;
+    }
+    for (size_t i = json_tokener_get_parse_end(tok); i < len; i++) {
+        if (!isspace((unsigned char)text[i])) {
+            rc = bp_error_set(err, BP_EBADREQUEST,
+                              "Malformed JSON: data after the value");
+            goto out_free_value;
+        }
+    }
+    *out = value;
+    value = NULL;
+out_free_value:
+    json_object_put(value);
+    json_tokener_free(tok);
+    return rc;
+}
+
+enum bp_rc bp_json_string_field(struct json_object *value, const char *field,
+                                long max_chars, const char **out,
+                                struct bp_error *err)
+{
+    if (!json_object_is_type(value, json_type_string))
+        return bp_error_set(err, BP_EINVAL, "%s must be a string", field);
+    const char *text = json_object_get_string(value);
+    if (strlen(text) != (size_t)json_object_get_string_len(value))
+        return bp_error_set(err, BP_EINVAL, "%s must not contain NUL", field);
+    if (bp_utf8_length(text) > (size_t)max_chars)
+        return bp_error_set(err, BP_EINVAL,
+                            "%s is longer than %ld characters", field,
+                            max_chars);
+    *out = text;
+    return BP_OK;
+}

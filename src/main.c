@@ -1,0 +1,172 @@
+/*
+ * main.c: the bandpics-fcgi program. It reads the command line and the
+ * configuration and picks one of three ways to run: the worker pool on
+ * its own socket (--listen/--pool), one worker on a listening socket
+ * passed as fd 0 (spawn-fcgi, Apache mod_fcgid), or plain CGI.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "config.h"
+#include "listen.h"
+#include "pool.h"
+#include "store.h"
+#include "transport.h"
+#include "worker.h"
+
+extern char **environ;
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bandpics-fcgi [--config PATH] [--pool] [--listen ADDR] "
+            "[--workers N]\n"
+            "\n"
+            "  --config PATH  configuration file (default %s)\n"
+            "  --pool         run the worker pool on the configured address\n"
+            "  --listen ADDR  run the pool on unix:/path or host:port\n"
+            "  --workers N    number of workers in the pool\n"
+            "  --check        validate the configuration and the store, then "
+            "exit\n"
+            "\n"
+            "Without --pool or --listen, serve FastCGI on a listening socket "
+            "passed as\nfd 0 (spawn-fcgi, mod_fcgid), or one CGI request.\n",
+            BP_CONFIG_DEFAULT_PATH);
+}
+
+/* Opens and closes the store once, so that a bad setting stops start-up. */
+static int preflight(const struct bp_config *cfg)
+{
+    struct bp_store *store = NULL;
+    struct bp_error err = {{0}};
+    enum bp_rc rc = bp_store_open(cfg, &store, &err);
+    bp_store_close(store);
+    if (rc != BP_OK && rc != BP_EUNAVAILABLE) {
+        fprintf(stderr, "bandpics: %s\n", err.detail);
+        return 1;
+    }
+    if (rc == BP_EUNAVAILABLE)
+        fprintf(stderr, "bandpics: warning: %s\n", err.detail);
+    return 0;
+}
+
+static int run_pool(const struct bp_config_source *src, struct bp_config *cfg)
+{
+    if (preflight(cfg) != 0)
+        return 1;
+    int fd;
+    struct bp_error err = {{0}};
+    if (bp_listen_open(cfg->listen, &fd, &err) != BP_OK) {
+        fprintf(stderr, "bandpics: %s\n", err.detail);
+        return 1;
+    }
+    char *address = strdup(cfg->listen);
+    int status = bp_pool_run(src, cfg, fd);
+    close(fd);
+    if (address != NULL)
+        bp_listen_cleanup(address);
+    free(address);
+    return status;
+}
+
+static int run_cgi(const struct bp_config *cfg)
+{
+    if (isatty(STDIN_FILENO) && getenv("REQUEST_METHOD") == NULL) {
+        usage(stderr);
+        return 2;
+    }
+    struct bp_ctx ctx;
+    struct bp_error err = {{0}};
+    if (bp_app_open(&ctx, cfg, &err) != BP_OK) {
+        fprintf(stderr, "bandpics: %s\n", err.detail);
+        return 1;
+    }
+    int status = bp_transport_cgi_serve(&ctx, environ);
+    bp_app_close(&ctx);
+    return status;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"pool", no_argument, NULL, 'p'},
+        {"listen", required_argument, NULL, 'l'},
+        {"workers", required_argument, NULL, 'w'},
+        {"check", no_argument, NULL, 'k'},
+        {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},
+        {NULL, 0, NULL, 0},
+    };
+    struct bp_config_source src = {
+        .path = BP_CONFIG_DEFAULT_PATH, .env = environ};
+    int pool = 0, check = 0, opt;
+    while ((opt = getopt_long(argc, argv, "c:pl:w:khV", options, NULL)) != -1) {
+        switch (opt) {
+        case 'c':
+            src.path = optarg;
+            src.path_required = true;
+            break;
+        case 'p':
+            pool = 1;
+            break;
+        case 'l':
+            src.listen = optarg;
+            pool = 1;
+            break;
+        case 'w': {
+            char *end;
+            src.workers = strtol(optarg, &end, 10);
+            if (*end != '\0' || src.workers <= 0) {
+                fprintf(stderr, "bandpics: --workers needs a positive "
+                                "number\n");
+                return 2;
+            }
+            break;
+        }
+        case 'k':
+            check = 1;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case 'V':
+            printf("bandpics-fcgi %s\n", PACKAGE_VERSION);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (optind != argc) {
+        usage(stderr);
+        return 2;
+    }
+    struct bp_config cfg;
+    struct bp_error err = {{0}};
+    if (bp_config_load(&cfg, &src, &err) != BP_OK) {
+        fprintf(stderr, "bandpics: invalid configuration: %s\n", err.detail);
+        return 1;
+    }
+    int status;
+    if (check) {
+        status = preflight(&cfg);
+        if (status == 0)
+            printf("bandpics: configuration ok (store %s)\n",
+                   cfg.database_url);
+    } else if (pool) {
+        status = run_pool(&src, &cfg);
+    } else if (!FCGX_IsCGI()) {
+        status = bp_worker_run(&cfg, STDIN_FILENO);
+    } else {
+        status = run_cgi(&cfg);
+    }
+    bp_config_free(&cfg);
+    return status;
+}

@@ -1,0 +1,223 @@
+/*
+ * pool.c: the master process of the worker pool: forking, reaping and
+ * replacing workers, configuration reload and graceful shutdown. It only
+ * reads signals from a signalfd, so its state changes in one loop.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pool.h"
+#include "store.h"
+#include "worker.h"
+
+/* A worker the master knows about. */
+struct child {
+    pid_t pid;
+    int current;       /* 1: a slot of the current generation */
+    double started;    /* monotonic seconds */
+    double kill_after; /* draining: SIGKILL at this time; 0 while serving */
+    int killed;        /* SIGKILL sent */
+};
+
+struct pool {
+    struct bp_config cfg;
+    const struct bp_config_source *src;
+    int listen_fd;
+    struct child *children;
+    size_t nchildren, cap;
+    int stopping;
+    double stop_deadline;
+    double respawn_after; /* crash-loop back-off */
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static size_t count_current(const struct pool *pool)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < pool->nchildren; i++)
+        n += pool->children[i].current;
+    return n;
+}
+
+/* Forks one worker of the current generation. Returns -1 on failure. */
+static int spawn(struct pool *pool, int signal_fd)
+{
+    if (pool->nchildren == pool->cap) {
+        size_t cap = pool->cap == 0 ? 8 : pool->cap * 2;
+        struct child *grown = realloc(pool->children, cap * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        pool->children = grown;
+        pool->cap = cap;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("bandpics: fork");
+        return -1;
+    }
+    if (pid == 0) {
+        close(signal_fd);
+        int status = bp_worker_run(&pool->cfg, pool->listen_fd);
+        /* The worker's copy of the master's state goes with it. */
+        free(pool->children);
+        bp_config_free(&pool->cfg);
+        exit(status);
+    }
+    pool->children[pool->nchildren++] =
+        (struct child){.pid = pid, .current = 1, .started = now_s()};
+    return 0;
+}
+
+/* Starts workers until the current generation is complete. */
+static void fill(struct pool *pool, int signal_fd)
+{
+    if (pool->stopping || now_s() < pool->respawn_after)
+        return;
+    while (count_current(pool) < (size_t)pool->cfg.workers)
+        if (spawn(pool, signal_fd) != 0)
+            break;
+}
+
+/* Asks child to stop after its current request. */
+static void drain(struct pool *pool, struct child *child)
+{
+    child->current = 0;
+    child->kill_after = now_s() + (double)pool->cfg.graceful_timeout_s;
+    kill(child->pid, SIGTERM);
+}
+
+/* Collects exited workers; notes crash loops. */
+static void reap(struct pool *pool)
+{
+    int status;
+    pid_t pid;
+    while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        for (size_t i = 0; i < pool->nchildren; i++) {
+            struct child *c = &pool->children[i];
+            if (c->pid != pid)
+                continue;
+            int failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+            if (failed && !pool->stopping && c->current)
+                fprintf(stderr,
+                        "bandpics: worker %d %s %d; starting another\n",
+                        (int)pid,
+                        WIFSIGNALED(status) ? "killed by signal"
+                                            : "exited with status",
+                        WIFSIGNALED(status) ? WTERMSIG(status)
+                                            : WEXITSTATUS(status));
+            if (failed && c->current && now_s() - c->started < 1.0)
+                pool->respawn_after = now_s() + 1.0;
+            pool->children[i] = pool->children[--pool->nchildren];
+            break;
+        }
+    }
+}
+
+/* Re-reads the configuration and replaces every worker. */
+static void reload(struct pool *pool, int signal_fd)
+{
+    struct bp_config fresh;
+    struct bp_error err = {{0}};
+    if (bp_config_load(&fresh, pool->src, &err) != BP_OK) {
+        fprintf(stderr, "bandpics: reload refused, keeping the running "
+                        "configuration: %s\n",
+                err.detail);
+        return;
+    }
+    if (strcmp(fresh.listen, pool->cfg.listen) != 0)
+        fprintf(stderr, "bandpics: reload: a new listen address needs a "
+                        "restart; keeping %s\n",
+                pool->cfg.listen);
+    bp_config_free(&pool->cfg);
+    pool->cfg = fresh;
+    for (size_t i = 0; i < pool->nchildren; i++)
+        if (pool->children[i].current)
+            drain(pool, &pool->children[i]);
+    pool->respawn_after = 0;
+    fill(pool, signal_fd);
+    fprintf(stderr, "bandpics: reloaded; %ld new workers\n",
+            pool->cfg.workers);
+}
+
+static void begin_stop(struct pool *pool)
+{
+    if (pool->stopping)
+        return;
+    pool->stopping = 1;
+    pool->stop_deadline = now_s() + (double)pool->cfg.graceful_timeout_s;
+    for (size_t i = 0; i < pool->nchildren; i++)
+        kill(pool->children[i].pid, SIGTERM);
+}
+
+/* Kills workers that overran their graceful stop. */
+static void enforce_deadlines(struct pool *pool)
+{
+    double t = now_s();
+    for (size_t i = 0; i < pool->nchildren; i++) {
+        struct child *c = &pool->children[i];
+        if (c->killed)
+            continue;
+        if ((pool->stopping && t >= pool->stop_deadline) ||
+            (c->kill_after > 0 && t >= c->kill_after)) {
+            c->killed = 1;
+            fprintf(stderr, "bandpics: worker %d did not stop in time\n",
+                    (int)c->pid);
+            kill(c->pid, SIGKILL);
+        }
+    }
+}
+
+int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
+                int listen_fd)
+{
+    struct pool pool = {.cfg = *cfg, .src = src, .listen_fd = listen_fd};
+    memset(cfg, 0, sizeof(*cfg));
+    bp_worker_block_signals();
+    sigset_t set;
+    sigprocmask(SIG_BLOCK, NULL, &set);
+    int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0) {
+        perror("bandpics: signalfd");
+        bp_config_free(&pool.cfg);
+        return 1;
+    }
+    fprintf(stderr, "bandpics: pool of %ld workers on %s (store %s)\n",
+            pool.cfg.workers, pool.cfg.listen, pool.cfg.database_url);
+    fill(&pool, sfd);
+    while (!pool.stopping || pool.nchildren > 0) {
+        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+        int timeout_ms = pool.respawn_after > 0 || pool.stopping ? 200 : 1000;
+        if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+            break;
+        struct signalfd_siginfo info;
+        while (read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+            if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT)
+                begin_stop(&pool);
+            else if (info.ssi_signo == SIGHUP && !pool.stopping)
+                reload(&pool, sfd);
+        }
+        reap(&pool);
+        enforce_deadlines(&pool);
+        fill(&pool, sfd);
+    }
+    fprintf(stderr, "bandpics: pool stopped\n");
+    close(sfd);
+    free(pool.children);
+    bp_config_free(&pool.cfg);
+    return 0;
+}

@@ -1,0 +1,110 @@
+/*
+ * request.c: building a request from CGI-style variables, and reading
+ * its body with a size cap.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "request.h"
+#include "urldecode.h"
+
+const char *bp_request_param(const struct bp_request *req, const char *name)
+{
+    size_t len = strlen(name);
+    for (char *const *p = req->params; p != NULL && *p != NULL; p++)
+        if (strncmp(*p, name, len) == 0 && (*p)[len] == '=')
+            return *p + len + 1;
+    return NULL;
+}
+
+static const char *param_or_empty(const struct bp_request *req,
+                                  const char *name)
+{
+    const char *value = bp_request_param(req, name);
+    return value == NULL ? "" : value;
+}
+
+enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
+                                  struct bp_buf *path_buf,
+                                  struct bp_error *err)
+{
+    memset(req, 0, sizeof(*req));
+    req->params = params;
+    req->method = param_or_empty(req, "REQUEST_METHOD");
+    req->query = param_or_empty(req, "QUERY_STRING");
+    req->content_type = param_or_empty(req, "CONTENT_TYPE");
+    req->request_id = param_or_empty(req, "REQUEST_ID");
+
+    const char *length = bp_request_param(req, "CONTENT_LENGTH");
+    req->body.length = -1;
+    if (length != NULL && *length != '\0') {
+        char *end;
+        errno = 0;
+        long long value = strtoll(length, &end, 10);
+        if (*end != '\0' || errno != 0 || value < 0)
+            return bp_error_set(err, BP_EBADREQUEST, "Invalid Content-Length");
+        req->body.length = value;
+    }
+
+    const char *path = bp_request_param(req, "PATH_INFO");
+    if (path != NULL && *path != '\0') {
+        req->path = path;
+        return BP_OK;
+    }
+    path = bp_request_param(req, "DOCUMENT_URI");
+    if (path != NULL && *path != '\0') {
+        req->path = path;
+        return BP_OK;
+    }
+    /* Neither: decode the path part of REQUEST_URI ourselves. */
+    const char *uri = param_or_empty(req, "REQUEST_URI");
+    size_t len = strcspn(uri, "?#");
+    if (len == 0) {
+        req->path = "/";
+        return BP_OK;
+    }
+    enum bp_rc rc = bp_url_decode(uri, len, false, path_buf);
+    if (rc != BP_OK)
+        return bp_error_set(err, BP_EBADREQUEST, "Invalid request path");
+    req->path = path_buf->data;
+    return BP_OK;
+}
+
+enum bp_rc bp_request_read_body(const struct bp_request *req, size_t max,
+                                struct bp_buf *out, struct bp_error *err)
+{
+    const struct bp_body *body = &req->body;
+    if (body->length > 0 && (unsigned long long)body->length > max)
+        return bp_error_set(err, BP_ETOOBIG,
+                            "Request body too large (limit %zu bytes)", max);
+    if (body->read == NULL || body->length == 0)
+        return BP_OK;
+    char chunk[16384];
+    for (;;) {
+        size_t want = sizeof(chunk);
+        if (body->length >= 0) {
+            long long left = body->length - (long long)out->len;
+            if (left <= 0)
+                break;
+            if ((unsigned long long)left < want)
+                want = (size_t)left;
+        }
+        ssize_t got = body->read(body->source, chunk, want);
+        if (got < 0)
+            return bp_error_set(err, BP_EIO, "Reading the request body failed");
+        if (got == 0)
+            break;
+        if (out->len + (size_t)got > max)
+            return bp_error_set(err, BP_ETOOBIG,
+                                "Request body too large (limit %zu bytes)",
+                                max);
+        enum bp_rc rc = bp_buf_append(out, chunk, (size_t)got);
+        if (rc != BP_OK)
+            return bp_error_set(err, rc, "Request body too large");
+    }
+    if (body->length >= 0 && (long long)out->len != body->length)
+        return bp_error_set(err, BP_EBADREQUEST,
+                            "Request body shorter than Content-Length");
+    return BP_OK;
+}

@@ -1,0 +1,64 @@
+/*
+ * request.h: the transport-free HTTP request that every handler sees.
+ * A transport (FastCGI, CGI, later Lambda) fills one from its own
+ * representation; handlers never learn which transport made it.
+ */
+#ifndef BP_REQUEST_H
+#define BP_REQUEST_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "rc.h"
+
+/*
+ * Where the request body comes from: a byte stream (the FastCGI or CGI
+ * input) or a file the web server already wrote (nginx's
+ * REQUEST_BODY_FILE). read returns the number of bytes read, 0 at the
+ * end, or -1 on error.
+ */
+struct bp_body {
+    ssize_t (*read)(void *source, char *dst, size_t len);
+    void *source;
+    long long length; /* CONTENT_LENGTH; -1 when not given */
+};
+
+struct bp_request {
+    const char *method;       /* "GET", ... */
+    const char *path;         /* decoded path, without the query */
+    const char *query;        /* raw query string, "" when none */
+    const char *content_type; /* "" when none */
+    const char *request_id;   /* from the web server, "" when none */
+    char *const *params;      /* CGI-style variables, NULL-terminated */
+    struct bp_body body;
+};
+
+/*
+ * Returns the value of the CGI-style variable name ("HTTP_ACCEPT", ...)
+ * or NULL. The string belongs to the transport.
+ */
+const char *bp_request_param(const struct bp_request *req, const char *name);
+
+/*
+ * Reads the whole body into out (initialized by the caller, which frees
+ * it). Returns BP_ETOOBIG when the body is longer than max bytes (the
+ * rest is not read), BP_EBADREQUEST when it ends before CONTENT_LENGTH,
+ * BP_EIO when reading fails.
+ */
+enum bp_rc bp_request_read_body(const struct bp_request *req, size_t max,
+                                struct bp_buf *out, struct bp_error *err);
+
+/*
+ * Fills method, path, query, content type, request id and body length
+ * of req from the CGI-style variables params (which req borrows). The
+ * path comes from PATH_INFO when set (CGI under a script name), else from
+ * DOCUMENT_URI (nginx), else from REQUEST_URI, percent-decoded into
+ * path_buf (caller-owned). Returns BP_EBADREQUEST for a path that does
+ * not decode to clean text.
+ */
+enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
+                                  struct bp_buf *path_buf,
+                                  struct bp_error *err);
+
+#endif

@@ -1,0 +1,123 @@
+/*
+ * response.c: filling a response and writing it out in CGI format.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "response.h"
+
+void bp_response_init(struct bp_response *res)
+{
+    res->status = 200;
+    res->content_type = NULL;
+    bp_buf_init(&res->headers, 64 * 1024);
+    bp_buf_init(&res->body, 0);
+}
+
+void bp_response_free(struct bp_response *res)
+{
+    if (res == NULL)
+        return;
+    bp_buf_free(&res->headers);
+    bp_buf_free(&res->body);
+}
+
+void bp_response_reset(struct bp_response *res)
+{
+    res->status = 200;
+    res->content_type = NULL;
+    bp_buf_reset(&res->headers);
+    bp_buf_reset(&res->body);
+}
+
+enum bp_rc bp_response_header(struct bp_response *res, const char *name,
+                              const char *fmt, ...)
+{
+    char value[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(value, sizeof(value), fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof(value) || strpbrk(value, "\r\n") != NULL)
+        return BP_EINVAL;
+    return bp_buf_printf(&res->headers, "%s: %s\r\n", name, value);
+}
+
+enum bp_rc bp_response_json(struct bp_response *res, int status,
+                            struct json_object *value)
+{
+    size_t len;
+    const char *text = json_object_to_json_string_length(
+        value, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    if (text == NULL)
+        return BP_ENOMEM;
+    bp_buf_reset(&res->body);
+    enum bp_rc rc = bp_buf_append(&res->body, text, len);
+    if (rc != BP_OK)
+        return rc;
+    res->status = status;
+    res->content_type = "application/json";
+    return BP_OK;
+}
+
+const char *bp_http_reason(int status)
+{
+    switch (status) {
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 204:
+        return "No Content";
+    case 400:
+        return "Bad Request";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Content Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Content";
+    case 500:
+        return "Internal Server Error";
+    case 503:
+        return "Service Unavailable";
+    }
+    return "Unknown";
+}
+
+enum bp_rc bp_response_write_cgi(const struct bp_response *res, bool omit_body,
+                                 ssize_t (*write)(void *sink, const char *data,
+                                                  size_t len),
+                                 void *sink)
+{
+    char head[256];
+    int n = snprintf(head, sizeof(head), "Status: %d %s\r\n", res->status,
+                     bp_http_reason(res->status));
+    if (write(sink, head, (size_t)n) < 0)
+        return BP_EIO;
+    if (res->content_type != NULL) {
+        n = snprintf(head, sizeof(head), "Content-Type: %s\r\n",
+                     res->content_type);
+        if (write(sink, head, (size_t)n) < 0)
+            return BP_EIO;
+    }
+    n = snprintf(head, sizeof(head), "Content-Length: %zu\r\n", res->body.len);
+    if (write(sink, head, (size_t)n) < 0)
+        return BP_EIO;
+    if (res->headers.len > 0 &&
+        write(sink, res->headers.data, res->headers.len) < 0)
+        return BP_EIO;
+    if (write(sink, "\r\n", 2) < 0)
+        return BP_EIO;
+    if (!omit_body && res->body.len > 0 &&
+        write(sink, res->body.data, res->body.len) < 0)
+        return BP_EIO;
+    return BP_OK;
+}

@@ -1,0 +1,62 @@
+/*
+ * response.h: the transport-free HTTP response that handlers fill, and
+ * its serialization in the CGI response format that FastCGI and CGI
+ * share.
+ */
+#ifndef BP_RESPONSE_H
+#define BP_RESPONSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <json-c/json.h>
+
+#include "buf.h"
+#include "rc.h"
+
+struct bp_response {
+    int status;
+    const char *content_type; /* static string, or NULL for no body */
+    struct bp_buf headers;    /* extra "Name: value\r\n" lines */
+    struct bp_buf body;
+};
+
+/* Prepares an empty 200 response. Free it with bp_response_free. */
+void bp_response_init(struct bp_response *res);
+
+/* Frees what res holds; res may be NULL. */
+void bp_response_free(struct bp_response *res);
+
+/* Drops headers and body so that the response can be filled again. */
+void bp_response_reset(struct bp_response *res);
+
+/*
+ * Adds the header "name: value" (printf-style value). Returns BP_EINVAL
+ * when the value would contain CR or LF, BP_ENOMEM on allocation failure.
+ */
+enum bp_rc bp_response_header(struct bp_response *res, const char *name,
+                              const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
+ * Sets status and a JSON body serialized from value, which stays the
+ * caller's (the response keeps no reference to it).
+ */
+enum bp_rc bp_response_json(struct bp_response *res, int status,
+                            struct json_object *value);
+
+/*
+ * Serializes res as a CGI response ("Status:" line, headers, blank line,
+ * body unless omit_body) through write, which returns -1 on failure.
+ * Returns BP_EIO when a write fails.
+ */
+enum bp_rc bp_response_write_cgi(const struct bp_response *res, bool omit_body,
+                                 ssize_t (*write)(void *sink, const char *data,
+                                                  size_t len),
+                                 void *sink);
+
+/* Returns the standard reason phrase of an HTTP status code. */
+const char *bp_http_reason(int status);
+
+#endif

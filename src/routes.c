@@ -1,0 +1,22 @@
+/*
+ * routes.c: the route table. Adding an endpoint means adding a line
+ * here and a handler in handlers_*.c.
+ */
+#include "handlers.h"
+#include "routes.h"
+
+static const struct bp_route routes[] = {
+    {"GET", "/", bp_handle_service_info},
+    {"GET", "/healthz", bp_handle_health},
+    {"GET", "/image_groups", bp_handle_group_list},
+    {"POST", "/image_groups", bp_handle_group_create},
+    {"GET", "/image_groups/{id}", bp_handle_group_get},
+    {"PATCH", "/image_groups/{id}", bp_handle_group_update},
+    {"DELETE", "/image_groups/{id}", bp_handle_group_delete},
+};
+
+const struct bp_route *bp_routes(size_t *count)
+{
+    *count = sizeof(routes) / sizeof(routes[0]);
+    return routes;
+}

@@ -1,0 +1,81 @@
+/*
+ * store.c: choosing a store backend from the database URL, and the
+ * generic calls that dispatch through the backend's operations table.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
+                         struct bp_error *err)
+{
+    static const char sqlite_scheme[] = "sqlite://";
+    const char *url = cfg->database_url;
+    if (strncmp(url, sqlite_scheme, sizeof(sqlite_scheme) - 1) == 0)
+        return bp_store_sqlite_open(url + sizeof(sqlite_scheme) - 1, cfg, out,
+                                    err);
+    return bp_error_set(err, BP_EINVAL,
+                        "database_url: no backend for '%.100s'", url);
+}
+
+void bp_store_close(struct bp_store *store)
+{
+    if (store != NULL)
+        store->ops->close(store);
+}
+
+const char *bp_store_name(const struct bp_store *store)
+{
+    return store->ops->name;
+}
+
+enum bp_rc bp_store_ping(struct bp_store *store, struct bp_error *err)
+{
+    return store->ops->ping(store, err);
+}
+
+enum bp_rc bp_store_group_insert(struct bp_store *store,
+                                 const struct bp_group *group,
+                                 struct bp_error *err)
+{
+    return store->ops->group_insert(store, group, err);
+}
+
+enum bp_rc bp_store_group_get(struct bp_store *store, const char *id,
+                              struct bp_group *out, struct bp_error *err)
+{
+    return store->ops->group_get(store, id, out, err);
+}
+
+enum bp_rc bp_store_group_list(struct bp_store *store,
+                               const struct bp_group_query *query,
+                               struct bp_group_list *out,
+                               struct bp_error *err)
+{
+    return store->ops->group_list(store, query, out, err);
+}
+
+void bp_group_list_free(struct bp_group_list *list)
+{
+    if (list == NULL)
+        return;
+    for (size_t i = 0; i < list->count; i++)
+        bp_group_clear(&list->items[i]);
+    free(list->items);
+    memset(list, 0, sizeof(*list));
+}
+
+enum bp_rc bp_store_group_update(struct bp_store *store, const char *id,
+                                 const struct bp_group_patch *patch,
+                                 int64_t now, struct bp_group *out,
+                                 struct bp_error *err)
+{
+    return store->ops->group_update(store, id, patch, now, out, err);
+}
+
+enum bp_rc bp_store_group_delete(struct bp_store *store, const char *id,
+                                 struct bp_group *out, struct bp_error *err)
+{
+    return store->ops->group_delete(store, id, out, err);
+}

@@ -1,0 +1,121 @@
+/*
+ * store.h: the metadata store interface. A backend (SQLite now, MongoDB
+ * later) is a static const table of operations behind an opaque handle;
+ * handlers call only the bp_store_* functions below and never learn
+ * which backend runs. One handle belongs to one worker process.
+ */
+#ifndef BP_STORE_H
+#define BP_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "group.h"
+#include "rc.h"
+
+struct bp_store;
+
+/* What a group listing asks for. */
+struct bp_group_query {
+    const char *event; /* only groups of this event; NULL for all */
+    long limit;
+    long offset;
+};
+
+/* One page of groups, newest first, and how many match in all. */
+struct bp_group_list {
+    struct bp_group *items; /* owned; count entries */
+    size_t count;
+    long long total;
+};
+
+struct bp_store_ops {
+    const char *name;
+    enum bp_rc (*ping)(struct bp_store *store, struct bp_error *err);
+    enum bp_rc (*group_insert)(struct bp_store *store,
+                               const struct bp_group *group,
+                               struct bp_error *err);
+    enum bp_rc (*group_get)(struct bp_store *store, const char *id,
+                            struct bp_group *out, struct bp_error *err);
+    enum bp_rc (*group_list)(struct bp_store *store,
+                             const struct bp_group_query *query,
+                             struct bp_group_list *out, struct bp_error *err);
+    enum bp_rc (*group_update)(struct bp_store *store, const char *id,
+                               const struct bp_group_patch *patch,
+                               int64_t now, struct bp_group *out,
+                               struct bp_error *err);
+    enum bp_rc (*group_delete)(struct bp_store *store, const char *id,
+                               struct bp_group *out, struct bp_error *err);
+    void (*close)(struct bp_store *store);
+};
+
+/* Every backend's handle starts with this. */
+struct bp_store {
+    const struct bp_store_ops *ops;
+};
+
+/*
+ * Opens the backend that cfg->database_url names and brings its schema
+ * up to date. On BP_OK *out is the caller's, to close with
+ * bp_store_close. BP_EUNAVAILABLE when the database cannot be reached,
+ * BP_EINVAL for a URL no backend takes.
+ */
+enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
+                         struct bp_error *err);
+
+/* Closes and frees store; store may be NULL. */
+void bp_store_close(struct bp_store *store);
+
+/* Returns the backend's name ("sqlite", ...). */
+const char *bp_store_name(const struct bp_store *store);
+
+/* Checks that the database answers. BP_EUNAVAILABLE when it does not. */
+enum bp_rc bp_store_ping(struct bp_store *store, struct bp_error *err);
+
+/* Inserts a new group. BP_ECONFLICT when its id exists. */
+enum bp_rc bp_store_group_insert(struct bp_store *store,
+                                 const struct bp_group *group,
+                                 struct bp_error *err);
+
+/*
+ * Reads the group with id into *out, which the caller clears with
+ * bp_group_clear on BP_OK. BP_ENOTFOUND when there is none.
+ */
+enum bp_rc bp_store_group_get(struct bp_store *store, const char *id,
+                              struct bp_group *out, struct bp_error *err);
+
+/*
+ * Lists groups newest first (created_at, then id, descending). On BP_OK
+ * the caller frees *out with bp_group_list_free.
+ */
+enum bp_rc bp_store_group_list(struct bp_store *store,
+                               const struct bp_group_query *query,
+                               struct bp_group_list *out,
+                               struct bp_error *err);
+
+/* Frees the groups of list and empties it; list may be NULL. */
+void bp_group_list_free(struct bp_group_list *list);
+
+/*
+ * Applies patch to the group with id, sets its updated_at to now, and
+ * reads the result into *out (cleared by the caller on BP_OK), in one
+ * atomic step. BP_ENOTFOUND when there is no such group.
+ */
+enum bp_rc bp_store_group_update(struct bp_store *store, const char *id,
+                                 const struct bp_group_patch *patch,
+                                 int64_t now, struct bp_group *out,
+                                 struct bp_error *err);
+
+/*
+ * Deletes the group with id and returns what it was in *out (cleared by
+ * the caller on BP_OK). BP_ENOTFOUND when there is no such group.
+ */
+enum bp_rc bp_store_group_delete(struct bp_store *store, const char *id,
+                                 struct bp_group *out, struct bp_error *err);
+
+/* The SQLite backend's constructor, for bp_store_open. */
+enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
+                                struct bp_store **out, struct bp_error *err);
+
+#endif

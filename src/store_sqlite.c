@@ -1,0 +1,461 @@
+/*
+ * store_sqlite.c: the embedded SQLite backend of the store interface.
+ * One connection per worker process, WAL journal, a busy timeout, and a
+ * schema versioned by PRAGMA user_version whose migrations run at open.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+struct store_sqlite {
+    struct bp_store base;
+    sqlite3 *db;
+    sqlite3_stmt *group_get;
+};
+
+/* Schema migrations; entry i brings the schema from version i to i + 1. */
+static const char *const migrations[] = {
+    "CREATE TABLE image_groups ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  description TEXT,"
+    "  event TEXT,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX image_groups_created ON image_groups (created_at, id);"
+    "CREATE INDEX image_groups_event ON image_groups (event, created_at, id);",
+};
+
+#define GROUP_COLUMNS "id, name, description, event, created_at, updated_at"
+
+
+static struct store_sqlite *from_base(struct bp_store *store)
+{
+    return (struct store_sqlite *)store;
+}
+
+/* Maps a SQLite result code to our error codes with a message. */
+static enum bp_rc fail(sqlite3 *db, int code, const char *what,
+                       struct bp_error *err)
+{
+    int primary = code & 0xff;
+    const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+    switch (primary) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+        return bp_error_set(err, BP_EUNAVAILABLE, "database unavailable: %s: %s",
+                            what, msg);
+    case SQLITE_CONSTRAINT:
+        return bp_error_set(err, BP_ECONFLICT, "%s: %s", what, msg);
+    case SQLITE_NOMEM:
+        return BP_ENOMEM;
+    default:
+        return bp_error_set(err, BP_EINTERNAL, "sqlite %s: %s", what, msg);
+    }
+}
+
+/* Creates dir and its parents (mode 0750) when missing. */
+static int mkdir_parents(const char *dir)
+{
+    char *copy = strdup(dir);
+    if (copy == NULL)
+        return -1;
+    int rc = 0;
+    for (char *p = copy + 1; rc == 0; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (mkdir(copy, 0750) != 0 && errno != EEXIST)
+            rc = -1;
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    free(copy);
+    return rc;
+}
+
+static enum bp_rc exec(sqlite3 *db, const char *sql, struct bp_error *err)
+{
+    int code = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    return code == SQLITE_OK ? BP_OK : fail(db, code, "setup", err);
+}
+
+/* Applies the migrations the database has not seen, in one transaction. */
+static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
+{
+    enum bp_rc rc = exec(db, "BEGIN IMMEDIATE", err);
+    if (rc != BP_OK)
+        return rc;
+    sqlite3_stmt *stmt = NULL;
+    int code = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
+    if (code != SQLITE_OK || sqlite3_step(stmt) != SQLITE_ROW) {
+        rc = fail(db, code, "reading the schema version", err);
+        goto out_rollback;
+    }
+    int version = sqlite3_column_int(stmt, 0);
+    int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    if (version > latest) {
+        rc = bp_error_set(err, BP_EINVAL,
+                          "database schema version %d is newer than this "
+                          "program's %d",
+                          version, latest);
+        goto out_rollback;
+    }
+    for (; version < latest; version++) {
+        rc = exec(db, migrations[version], err);
+        if (rc != BP_OK)
+            goto out_rollback;
+        char sql[64];
+        snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
+        rc = exec(db, sql, err);
+        if (rc != BP_OK)
+            goto out_rollback;
+    }
+    sqlite3_finalize(stmt);
+    return exec(db, "COMMIT", err);
+out_rollback:
+    sqlite3_finalize(stmt);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+static char *column_text_dup(sqlite3_stmt *stmt, int col)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    return text == NULL ? NULL : strdup((const char *)text);
+}
+
+static void column_id(sqlite3_stmt *stmt, int col, char out[BP_ID_LEN + 1])
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    out[0] = '\0';
+    if (text != NULL && strlen((const char *)text) == BP_ID_LEN)
+        memcpy(out, text, BP_ID_LEN + 1);
+}
+
+/* Reads a row selected with GROUP_COLUMNS into out. */
+static enum bp_rc read_group_row(sqlite3_stmt *stmt, struct bp_group *out)
+{
+    memset(out, 0, sizeof(*out));
+    column_id(stmt, 0, out->id);
+    out->name = column_text_dup(stmt, 1);
+    if (out->name == NULL)
+        return BP_ENOMEM;
+    if (sqlite3_column_type(stmt, 2) != SQLITE_NULL) {
+        out->description = column_text_dup(stmt, 2);
+        if (out->description == NULL) {
+            bp_group_clear(out);
+            return BP_ENOMEM;
+        }
+    }
+    column_id(stmt, 3, out->event);
+    out->created_at = sqlite3_column_int64(stmt, 4);
+    out->updated_at = sqlite3_column_int64(stmt, 5);
+    return BP_OK;
+}
+
+/* Binds text, or NULL when text is NULL or (with empty_is_null) empty. */
+static int bind_text(sqlite3_stmt *stmt, int idx, const char *text,
+                     int empty_is_null)
+{
+    if (text == NULL || (empty_is_null && text[0] == '\0'))
+        return sqlite3_bind_null(stmt, idx);
+    return sqlite3_bind_text(stmt, idx, text, -1, SQLITE_TRANSIENT);
+}
+
+/*
+ * Steps a statement expected to return at most one group row. Returns
+ * BP_ENOTFOUND when it returns none.
+ */
+static enum bp_rc step_one_group(sqlite3 *db, sqlite3_stmt *stmt,
+                                 const char *what, struct bp_group *out,
+                                 struct bp_error *err)
+{
+    int code = sqlite3_step(stmt);
+    if (code == SQLITE_DONE)
+        return bp_error_set(err, BP_ENOTFOUND, "Group with that ID not found");
+    if (code != SQLITE_ROW)
+        return fail(db, code, what, err);
+    enum bp_rc rc = read_group_row(stmt, out);
+    /* Run the statement to completion so that its write is committed. */
+    while ((code = sqlite3_step(stmt)) == SQLITE_ROW)
+        ;
+    if (code != SQLITE_DONE) {
+        if (rc == BP_OK)
+            bp_group_clear(out);
+        return fail(db, code, what, err);
+    }
+    return rc;
+}
+
+static enum bp_rc sqlite_ping(struct bp_store *store, struct bp_error *err)
+{
+    sqlite3 *db = from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(db, "SELECT count(*) FROM image_groups "
+                                      "WHERE id = ''", -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return fail(db, code, "ping", err);
+    code = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return code == SQLITE_ROW ? BP_OK : fail(db, code, "ping", err);
+}
+
+static enum bp_rc sqlite_group_insert(struct bp_store *store,
+                                      const struct bp_group *group,
+                                      struct bp_error *err)
+{
+    sqlite3 *db = from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(db,
+                                  "INSERT INTO image_groups (" GROUP_COLUMNS
+                                  ") VALUES (?, ?, ?, ?, ?, ?)",
+                                  -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return fail(db, code, "insert group", err);
+    bind_text(stmt, 1, group->id, 0);
+    bind_text(stmt, 2, group->name, 0);
+    bind_text(stmt, 3, group->description, 0);
+    bind_text(stmt, 4, group->event, 1);
+    sqlite3_bind_int64(stmt, 5, group->created_at);
+    sqlite3_bind_int64(stmt, 6, group->updated_at);
+    code = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return code == SQLITE_DONE ? BP_OK : fail(db, code, "insert group", err);
+}
+
+static enum bp_rc sqlite_group_get(struct bp_store *store, const char *id,
+                                   struct bp_group *out, struct bp_error *err)
+{
+    struct store_sqlite *s = from_base(store);
+    sqlite3_stmt *stmt = s->group_get;
+    bind_text(stmt, 1, id, 0);
+    enum bp_rc rc = step_one_group(s->db, stmt, "get group", out, err);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
+    return rc;
+}
+
+/* Counts the groups query matches into *total. */
+static enum bp_rc count_groups(sqlite3 *db, const struct bp_group_query *query,
+                               long long *total, struct bp_error *err)
+{
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(
+        db, "SELECT count(*) FROM image_groups WHERE ?1 IS NULL OR event = ?1",
+        -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return fail(db, code, "count groups", err);
+    bind_text(stmt, 1, query->event, 0);
+    code = sqlite3_step(stmt);
+    if (code == SQLITE_ROW)
+        *total = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return code == SQLITE_ROW ? BP_OK : fail(db, code, "count groups", err);
+}
+
+/* Reads one page of groups into out. */
+static enum bp_rc page_groups(sqlite3 *db, const struct bp_group_query *query,
+                              struct bp_group_list *out, struct bp_error *err)
+{
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(db,
+                                  "SELECT " GROUP_COLUMNS
+                                  " FROM image_groups"
+                                  " WHERE ?1 IS NULL OR event = ?1"
+                                  " ORDER BY created_at DESC, id DESC"
+                                  " LIMIT ?2 OFFSET ?3",
+                                  -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return fail(db, code, "list groups", err);
+    bind_text(stmt, 1, query->event, 0);
+    sqlite3_bind_int64(stmt, 2, query->limit);
+    sqlite3_bind_int64(stmt, 3, query->offset);
+    enum bp_rc rc = BP_OK;
+    size_t cap = 0;
+    while ((code = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (out->count == cap) {
+            size_t grown_cap = cap == 0 ? 16 : cap * 2;
+            struct bp_group *grown =
+                realloc(out->items, grown_cap * sizeof(*grown));
+            if (grown == NULL) {
+                rc = BP_ENOMEM;
+                break;
+            }
+            out->items = grown;
+            cap = grown_cap;
+        }
+        rc = read_group_row(stmt, &out->items[out->count]);
+        if (rc != BP_OK)
+            break;
+        out->count++;
+    }
+    if (rc == BP_OK && code != SQLITE_DONE)
+        rc = fail(db, code, "list groups", err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static enum bp_rc sqlite_group_list(struct bp_store *store,
+                                    const struct bp_group_query *query,
+                                    struct bp_group_list *out,
+                                    struct bp_error *err)
+{
+    sqlite3 *db = from_base(store)->db;
+    memset(out, 0, sizeof(*out));
+    /* One read transaction, so that the count and the page agree. */
+    enum bp_rc rc = exec(db, "BEGIN", err);
+    if (rc != BP_OK)
+        return rc;
+    rc = count_groups(db, query, &out->total, err);
+    if (rc == BP_OK)
+        rc = page_groups(db, query, out, err);
+    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != BP_OK)
+        bp_group_list_free(out);
+    return rc;
+}
+
+static enum bp_rc sqlite_group_update(struct bp_store *store, const char *id,
+                                      const struct bp_group_patch *patch,
+                                      int64_t now, struct bp_group *out,
+                                      struct bp_error *err)
+{
+    sqlite3 *db = from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(
+        db,
+        "UPDATE image_groups SET"
+        " name = CASE WHEN ?1 THEN ?2 ELSE name END,"
+        " description = CASE WHEN ?3 THEN ?4 ELSE description END,"
+        " event = CASE WHEN ?5 THEN ?6 ELSE event END,"
+        " updated_at = ?7"
+        " WHERE id = ?8 RETURNING " GROUP_COLUMNS,
+        -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return fail(db, code, "update group", err);
+    sqlite3_bind_int(stmt, 1, patch->set_name);
+    bind_text(stmt, 2, patch->name, 0);
+    sqlite3_bind_int(stmt, 3, patch->set_description);
+    bind_text(stmt, 4, patch->description, 0);
+    sqlite3_bind_int(stmt, 5, patch->set_event);
+    bind_text(stmt, 6, patch->event, 1);
+    sqlite3_bind_int64(stmt, 7, now);
+    bind_text(stmt, 8, id, 0);
+    enum bp_rc rc = step_one_group(db, stmt, "update group", out, err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static enum bp_rc sqlite_group_delete(struct bp_store *store, const char *id,
+                                      struct bp_group *out,
+                                      struct bp_error *err)
+{
+    sqlite3 *db = from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(db,
+                                  "DELETE FROM image_groups WHERE id = ?"
+                                  " RETURNING " GROUP_COLUMNS,
+                                  -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return fail(db, code, "delete group", err);
+    bind_text(stmt, 1, id, 0);
+    enum bp_rc rc = step_one_group(db, stmt, "delete group", out, err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+static void sqlite_close(struct bp_store *store)
+{
+    struct store_sqlite *s = from_base(store);
+    sqlite3_finalize(s->group_get);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+static const struct bp_store_ops sqlite_ops = {
+    .name = "sqlite",
+    .ping = sqlite_ping,
+    .group_insert = sqlite_group_insert,
+    .group_get = sqlite_group_get,
+    .group_list = sqlite_group_list,
+    .group_update = sqlite_group_update,
+    .group_delete = sqlite_group_delete,
+    .close = sqlite_close,
+};
+
+/* Creates the directory that will hold the database file at path. */
+static enum bp_rc make_parent_dir(const char *path, struct bp_error *err)
+{
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return BP_ENOMEM;
+    const char *dir = dirname(copy);
+    int failed = mkdir_parents(dir);
+    enum bp_rc rc = BP_OK;
+    if (failed)
+        rc = bp_error_set(err, BP_EUNAVAILABLE, "cannot create %.200s: %s", dir,
+                          strerror(errno));
+    free(copy);
+    return rc;
+}
+
+enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
+                                struct bp_store **out, struct bp_error *err)
+{
+    enum bp_rc rc = make_parent_dir(path, err);
+    if (rc != BP_OK)
+        return rc;
+    struct store_sqlite *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return BP_ENOMEM;
+    s->base.ops = &sqlite_ops;
+    int code = sqlite3_open_v2(path, &s->db,
+                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                   SQLITE_OPEN_NOMUTEX,
+                               NULL);
+    if (code != SQLITE_OK) {
+        rc = bp_error_set(err, BP_EUNAVAILABLE, "cannot open %.200s: %s", path,
+                          s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
+        goto out_close;
+    }
+    sqlite3_busy_timeout(s->db, (int)cfg->sqlite_busy_timeout_ms);
+    rc = exec(s->db,
+              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+              " PRAGMA foreign_keys = ON;",
+              err);
+    if (rc != BP_OK)
+        goto out_close;
+    rc = migrate(s->db, err);
+    if (rc != BP_OK)
+        goto out_close;
+    code = sqlite3_prepare_v3(s->db,
+                              "SELECT " GROUP_COLUMNS
+                              " FROM image_groups WHERE id = ?",
+                              -1, SQLITE_PREPARE_PERSISTENT, &s->group_get,
+                              NULL);
+    if (code != SQLITE_OK) {
+        rc = fail(s->db, code, "prepare", err);
+        goto out_close;
+    }
+    *out = &s->base;
+    return BP_OK;
+out_close:
+    sqlite_close(&s->base);
+    return rc;
+}

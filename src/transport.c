@@ -1,0 +1,136 @@
+/*
+ * transport.c: FastCGI and CGI adapters. Both build a struct bp_request
+ * from CGI-style variables, pick the body source, run bp_app_handle and
+ * write the response in CGI format.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "http_error.h"
+#include "transport.h"
+
+static ssize_t read_fd(void *source, char *dst, size_t len)
+{
+    int fd = *(int *)source;
+    for (;;) {
+        ssize_t got = read(fd, dst, len);
+        if (got >= 0 || errno != EINTR)
+            return got;
+    }
+}
+
+static ssize_t write_fd(void *sink, const char *data, size_t len)
+{
+    int fd = *(int *)sink;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t put = write(fd, data + done, len - done);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put <= 0)
+            return -1;
+        done += (size_t)put;
+    }
+    return (ssize_t)len;
+}
+
+static ssize_t read_fcgx(void *source, char *dst, size_t len)
+{
+    FCGX_Stream *in = source;
+    int chunk = len > 65536 ? 65536 : (int)len;
+    int got = FCGX_GetStr(dst, chunk, in);
+    if (got < chunk && FCGX_GetError(in) != 0)
+        return -1;
+    return got;
+}
+
+static ssize_t write_fcgx(void *sink, const char *data, size_t len)
+{
+    FCGX_Stream *out = sink;
+    size_t done = 0;
+    while (done < len) {
+        int chunk = len - done > 65536 ? 65536 : (int)(len - done);
+        if (FCGX_PutStr(data + done, chunk, out) != chunk)
+            return -1;
+        done += (size_t)chunk;
+    }
+    return (ssize_t)len;
+}
+
+/*
+ * Opens the body file nginx wrote (REQUEST_BODY_FILE) into *fd and
+ * checks it against CONTENT_LENGTH. *fd stays -1 when there is none.
+ */
+static enum bp_rc open_body_file(struct bp_request *req, int *fd,
+                                 struct bp_error *err)
+{
+    *fd = -1;
+    const char *path = bp_request_param(req, "REQUEST_BODY_FILE");
+    if (path == NULL || *path == '\0')
+        return BP_OK;
+    *fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (*fd < 0 || fstat(*fd, &st) != 0)
+        return bp_error_set(err, BP_EIO, "cannot open request body file %s: %s",
+                            path, strerror(errno));
+    if (req->body.length < 0)
+        req->body.length = st.st_size;
+    else if (req->body.length != st.st_size)
+        return bp_error_set(err, BP_EBADREQUEST,
+                            "Request body shorter than Content-Length");
+    return BP_OK;
+}
+
+/*
+ * Prepares req from params and source, runs the application, and writes
+ * the response through write/sink. Returns 0, or 1 when writing failed.
+ */
+static int serve(struct bp_ctx *ctx, char *const *params,
+                 ssize_t (*read)(void *, char *, size_t), void *source,
+                 ssize_t (*write)(void *, const char *, size_t), void *sink)
+{
+    struct bp_request req;
+    struct bp_response res;
+    struct bp_buf path;
+    struct bp_error err = {{0}};
+    int body_fd = -1;
+    bp_response_init(&res);
+    bp_buf_init(&path, 8192);
+    enum bp_rc rc = bp_request_from_params(&req, params, &path, &err);
+    if (rc == BP_OK) {
+        req.body.read = read;
+        req.body.source = source;
+        rc = open_body_file(&req, &body_fd, &err);
+        if (body_fd >= 0) {
+            req.body.read = read_fd;
+            req.body.source = &body_fd;
+        }
+    }
+    if (rc == BP_OK)
+        bp_app_handle(ctx, &req, &res);
+    else
+        bp_http_error_respond(&res, rc, &err);
+    bool head = req.method != NULL && strcmp(req.method, "HEAD") == 0;
+    int failed = bp_response_write_cgi(&res, head, write, sink) != BP_OK;
+    if (body_fd >= 0)
+        close(body_fd);
+    bp_buf_free(&path);
+    bp_response_free(&res);
+    return failed;
+}
+
+void bp_transport_fcgi_serve(struct bp_ctx *ctx, FCGX_Request *request)
+{
+    serve(ctx, request->envp, read_fcgx, request->in, write_fcgx,
+          request->out);
+}
+
+int bp_transport_cgi_serve(struct bp_ctx *ctx, char *const *env)
+{
+    int in = STDIN_FILENO, out = STDOUT_FILENO;
+    return serve(ctx, env, read_fd, &in, write_fd, &out);
+}

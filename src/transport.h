@@ -1,0 +1,28 @@
+/*
+ * transport.h: the adapters between a web server's protocol and the
+ * transport-free request/response: FastCGI (one accepted connection)
+ * and plain CGI (environment and stdin/stdout).
+ */
+#ifndef BP_TRANSPORT_H
+#define BP_TRANSPORT_H
+
+#include <fcgiapp.h>
+
+#include "app.h"
+
+/*
+ * Serves the FastCGI request that FCGX_Accept_r just read into request:
+ * reads the body from REQUEST_BODY_FILE when the web server handed it
+ * over as a file, else from the FastCGI stream, and writes the response.
+ * The caller finishes the request.
+ */
+void bp_transport_fcgi_serve(struct bp_ctx *ctx, FCGX_Request *request);
+
+/*
+ * Serves the one CGI request described by env (the process environment),
+ * reading the body from stdin and writing the response to stdout.
+ * Returns 0, or 1 when the response could not be written.
+ */
+int bp_transport_cgi_serve(struct bp_ctx *ctx, char *const *env);
+
+#endif

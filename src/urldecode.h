@@ -1,0 +1,27 @@
+/*
+ * urldecode.h: percent-decoding of URI paths and query components.
+ */
+#ifndef BP_URLDECODE_H
+#define BP_URLDECODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "buf.h"
+
+/*
+ * Appends the percent-decoded form of the len bytes at text to out.
+ * With plus_is_space, '+' decodes to a space (query strings). Returns
+ * BP_EINVAL for a malformed escape, a decoded NUL or control character,
+ * or invalid UTF-8; out may then hold a partial result.
+ */
+enum bp_rc bp_url_decode(const char *text, size_t len, bool plus_is_space,
+                         struct bp_buf *out);
+
+/* Returns true when the len bytes at text are valid UTF-8. */
+bool bp_utf8_valid(const char *text, size_t len);
+
+/* Returns the number of UTF-8 code points in a valid UTF-8 string. */
+size_t bp_utf8_length(const char *text);
+
+#endif

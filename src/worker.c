@@ -1,0 +1,146 @@
+/*
+ * worker.c: the worker loop. The worker waits with poll() on the
+ * listening socket and on a signalfd, accepts connections itself (the
+ * socket is non-blocking, so a sibling winning the race costs nothing)
+ * and hands each one to libfcgi. Signals are only ever read from the
+ * signalfd, so a stop request never interrupts a request in progress and
+ * never slips in just before a blocking accept().
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "app.h"
+#include "transport.h"
+#include "worker.h"
+
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGTERM);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGHUP);
+    sigaddset(set, SIGCHLD);
+}
+
+void bp_worker_block_signals(void)
+{
+    sigset_t set;
+    stop_signals(&set);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+/* Returns 1 when a signal read from sfd asks the worker to stop. */
+static int stop_requested(int sfd)
+{
+    struct signalfd_siginfo info;
+    int stop = 0;
+    while (read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT ||
+            info.ssi_signo == SIGUSR1)
+            stop = 1;
+    }
+    return stop;
+}
+
+/* Accepts one pending connection, or returns -1 when none is there. */
+static int accept_connection(int listen_fd)
+{
+    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd >= 0)
+        return fd;
+    if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+        errno == ENOMEM) {
+        fprintf(stderr, "bandpics[%d]: accept: %s\n", (int)getpid(),
+                strerror(errno));
+        usleep(100 * 1000);
+    }
+    return -1;
+}
+
+/* Serves the FastCGI request on the accepted connection fd. */
+static void serve_connection(struct bp_ctx *ctx, FCGX_Request *request,
+                             int fd)
+{
+    request->ipcFd = fd;
+    /* FCGX_Accept_r first finishes the previous request and would close a
+     * connection it was not told to keep; the begin record then sets
+     * keepConnection from the web server's flags. */
+    request->keepConnection = 1;
+    if (FCGX_Accept_r(request) < 0) {
+        if (request->ipcFd >= 0)
+            close(request->ipcFd);
+        request->ipcFd = -1;
+        return;
+    }
+    bp_transport_fcgi_serve(ctx, request);
+    /* One request per connection: the pool's sockets are never kept. */
+    request->keepConnection = 0;
+    FCGX_Finish_r(request);
+}
+
+int bp_worker_run(const struct bp_config *cfg, int listen_fd)
+{
+    sigset_t set;
+    stop_signals(&set);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    int sfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0) {
+        perror("bandpics: signalfd");
+        return 1;
+    }
+    int flags = fcntl(listen_fd, F_GETFL);
+    if (flags < 0 || fcntl(listen_fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+        perror("bandpics: listening socket");
+        close(sfd);
+        return 1;
+    }
+    struct bp_ctx ctx;
+    struct bp_error err = {{0}};
+    if (bp_app_open(&ctx, cfg, &err) != BP_OK) {
+        fprintf(stderr, "bandpics: worker start-up failed: %s\n", err.detail);
+        close(sfd);
+        return 1;
+    }
+    FCGX_Init();
+    FCGX_Request request;
+    FCGX_InitRequest(&request, listen_fd, 0);
+    long served = 0;
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = listen_fd, .events = POLLIN},
+                                {.fd = sfd, .events = POLLIN}};
+        if (poll(fds, 2, -1) < 0) {
+            if (errno == EINTR)
+                continue;
+            perror("bandpics: poll");
+            break;
+        }
+        if ((fds[1].revents & POLLIN) && stop_requested(sfd))
+            break;
+        if (!(fds[0].revents & POLLIN))
+            continue;
+        int fd = accept_connection(listen_fd);
+        if (fd < 0)
+            continue;
+        serve_connection(&ctx, &request, fd);
+        if (stop_requested(sfd))
+            break;
+        if (cfg->max_requests > 0 && ++served >= cfg->max_requests)
+            break;
+    }
+    FCGX_Free(&request, 1);
+    bp_app_close(&ctx);
+    close(sfd);
+    return 0;
+}

@@ -1,0 +1,101 @@
+"""test_modes.py: the same binary launched the other two ways.
+
+Plain CGI (one request from the environment and stdin, as Apache's
+mod_cgi or a shared host runs it) and a listening socket on fd 0 (as
+spawn-fcgi and Apache mod_fcgid launch it), the latter behind nginx.
+"""
+import json
+import os
+import shutil
+import signal
+import subprocess
+
+from harness import BIN, Stack, expect, expect_status, main, wait_until
+
+
+def cgi(stack, method, path_info, body=b"", content_type=None, query=""):
+    env = stack.env({
+        "GATEWAY_INTERFACE": "CGI/1.1",
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "/cgi-bin/bandpics",
+        "PATH_INFO": path_info,
+        "QUERY_STRING": query,
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "BANDPICS_DATA_DIR": stack.data_dir,
+    })
+    if body:
+        env["CONTENT_LENGTH"] = str(len(body))
+    if content_type:
+        env["CONTENT_TYPE"] = content_type
+    out = subprocess.run([BIN], input=body, env=env, capture_output=True, timeout=30)
+    expect(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr[-2000:]))
+    for mark in (b"AddressSanitizer", b"runtime error:", b"LeakSanitizer"):
+        expect(mark not in out.stderr, out.stderr.decode(errors="replace"))
+    head, _, payload = out.stdout.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    expect(lines[0].startswith("Status: "), repr(lines[0]))
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    if method != "HEAD":
+        expect(int(headers["Content-Length"]) == len(payload), "Content-Length mismatch")
+    return int(lines[0].split()[1]), headers, payload
+
+
+def test_cgi_mode_answers_from_environment_and_stdin():
+    stack = Stack(name="cgi")
+    try:
+        body = json.dumps({"group": {"name": "From CGI"}}).encode()
+        status, headers, payload = cgi(stack, "POST", "/image_groups", body,
+                                       "application/json")
+        expect(status == 201, "%d %r" % (status, payload))
+        created = json.loads(payload)
+        expect(headers["Location"] == "/image_groups/" + created["id"])
+        status, headers, payload = cgi(stack, "GET", "/image_groups/" + created["id"])
+        expect(status == 200 and json.loads(payload)["name"] == "From CGI", repr(payload))
+        expect(headers["Content-Type"] == "application/json")
+        status, headers, payload = cgi(stack, "GET", "/image_groups", query="limit=1")
+        expect(status == 200 and headers["X-Total-Count"] == "1", repr(headers))
+        status, _, payload = cgi(stack, "DELETE", "/image_groups")
+        expect(status == 405, repr(payload))
+        status, _, payload = cgi(stack, "HEAD", "/")
+        expect(status == 200 and payload == b"", repr(payload))
+    finally:
+        stack.cleanup()
+
+
+def test_spawn_fcgi_launch_behind_nginx():
+    spawn = shutil.which("spawn-fcgi")
+    expect(spawn is not None, "spawn-fcgi is not installed")
+    stack = Stack(name="spawn")
+    sock = os.path.join(stack.dir, "spawn.sock")
+    log = open(os.path.join(stack.dir, "spawn.log"), "w")
+    stack.logs.append(log.name)
+    # -n: stay in the foreground, so the test owns the process.
+    proc = subprocess.Popen([spawn, "-n", "-s", sock, "--", BIN],
+                            stdout=log, stderr=subprocess.STDOUT,
+                            env=stack.env({"BANDPICS_DATA_DIR": stack.data_dir}),
+                            start_new_session=True)
+    log.close()
+    try:
+        wait_until(lambda: os.path.exists(sock), what="the spawn-fcgi socket")
+        stack.start_nginx(upstream="unix:" + sock)
+        resp = stack.get("/")
+        expect_status(resp, 200)
+        created = stack.post("/image_groups", {"name": "Spawned"})
+        expect_status(created, 201)
+        got = stack.get("/image_groups/" + created.json["id"])
+        expect(got.json["name"] == "Spawned")
+        stack.stop()
+        proc.send_signal(signal.SIGTERM)
+        expect(proc.wait(timeout=20) == 0, "worker exit status")
+        stack.check_sanitizers()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        stack.stop()
+        stack.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_cgi_mode_answers_from_environment_and_stdin,
+          test_spawn_fcgi_launch_behind_nginx])

@@ -1,0 +1,165 @@
+"""test_pool.py: the worker pool's life cycle through a real nginx.
+
+Persistence across a restart, concurrent writes over two workers, reload
+on SIGHUP without a failed request (and with the new configuration),
+replacement of a killed worker and of a worker past its request quota,
+and a clean stop.
+"""
+import concurrent.futures
+import os
+import signal
+import threading
+import time
+
+from harness import Stack, expect, expect_error, expect_status, main, wait_until
+
+
+def with_stack(config=None, workers=2):
+    def wrap(test):
+        def run():
+            stack = Stack(config=config, workers=workers, name=test.__name__).start()
+            try:
+                test(stack)
+                stack.stop()
+                stack.check_sanitizers()
+            finally:
+                stack.stop()
+                stack.cleanup()
+        run.__name__ = test.__name__
+        return run
+    return wrap
+
+
+@with_stack()
+def test_data_survives_a_pool_restart(stack):
+    g = stack.post("/image_groups", {"name": "Persistent"}).json
+    expect(stack.stop_pool() == 0, "pool exit status")
+    expect(not os.path.exists(stack.socket), "socket left behind")
+    expect_error(stack.get("/image_groups/" + g["id"]), 503)
+    stack.start_pool()
+    got = stack.get("/image_groups/" + g["id"])
+    expect_status(got, 200)
+    expect(got.json["name"] == "Persistent")
+
+
+@with_stack()
+def test_200_concurrent_creates_all_persisted(stack):
+    def create(i):
+        return stack.post("/image_groups", {"name": "c%03d" % i})
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=50) as pool:
+        responses = list(pool.map(create, range(200)))
+    bad = [r for r in responses if r.status != 201]
+    expect(not bad, "%d failed, first %r" % (len(bad), bad[:1]))
+    ids = {r.json["id"] for r in responses}
+    expect(len(ids) == 200, "ids not unique")
+    listed = stack.get("/image_groups?limit=500")
+    expect(listed.header("x-total-count") == "200")
+    expect({g["id"] for g in listed.json} == ids)
+    expect(sorted(g["name"] for g in listed.json) == ["c%03d" % i for i in range(200)])
+
+
+@with_stack()
+def test_sighup_reload_without_a_failed_request(stack):
+    failures = []
+    count = [0]
+    stop = threading.Event()
+
+    def hammer():
+        while not stop.is_set():
+            r = stack.post("/image_groups", {"name": "during reload"})
+            if r.status != 201:
+                failures.append(r)
+            r = stack.get("/image_groups?limit=1")
+            if r.status != 200:
+                failures.append(r)
+            count[0] += 2
+
+    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        for _ in range(3):
+            before = stack.worker_pids()
+            time.sleep(0.3)
+            stack.pool.send_signal(signal.SIGHUP)
+            wait_until(lambda: len(stack.worker_pids()) == 2 and
+                       not set(stack.worker_pids()) & set(before),
+                       what="a new generation of workers")
+        time.sleep(0.3)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    expect(not failures, "%d failed during reload: %r" % (len(failures), failures[:3]))
+    expect(count[0] > 50, "too few requests (%d) to prove anything" % count[0])
+
+    # The new workers run the re-read configuration.
+    stack.write_config({"max_name_length": 10})
+    before = stack.worker_pids()
+    stack.pool.send_signal(signal.SIGHUP)
+    wait_until(lambda: len(stack.worker_pids()) == 2 and
+               not set(stack.worker_pids()) & set(before), what="reloaded workers")
+    expect_error(stack.post("/image_groups", {"name": "x" * 11}), 422, "10 characters")
+    # A broken configuration is refused and the running one stays.
+    with open(stack.config_path, "a") as f:
+        f.write("workers = lots\n")
+    before = stack.worker_pids()
+    stack.pool.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    expect(stack.worker_pids() == before, "workers replaced by a broken config")
+    expect_status(stack.post("/image_groups", {"name": "x" * 10}), 201)
+    expect("reload refused" in stack.read_logs())
+
+
+@with_stack()
+def test_killed_worker_is_replaced(stack):
+    before = stack.worker_pids()
+    os.kill(before[0], signal.SIGKILL)
+    wait_until(lambda: len(stack.worker_pids()) == 2 and before[0] not in stack.worker_pids(),
+               what="a replacement worker")
+    expect(before[1] in stack.worker_pids(), "the other worker was disturbed")
+    for _ in range(10):
+        expect_status(stack.get("/healthz"), 200)
+
+
+@with_stack(config={"max_requests": 5})
+def test_worker_replaced_after_max_requests(stack):
+    first = set(stack.worker_pids())
+    for i in range(40):
+        expect_status(stack.post("/image_groups", {"name": "q%d" % i}), 201)
+    wait_until(lambda: len(stack.worker_pids()) == 2, what="two workers")
+    expect(not first & set(stack.worker_pids()), "workers were not replaced")
+    expect(stack.get("/image_groups").header("x-total-count") == "40")
+
+
+@with_stack(workers=3)
+def test_sigterm_stops_master_and_workers(stack):
+    pids = stack.worker_pids()
+    expect(len(pids) == 3)
+    expect(stack.stop_pool() == 0, "exit status")
+    for pid in pids:
+        expect(not os.path.exists("/proc/%d" % pid) or
+               open("/proc/%d/stat" % pid).read().split()[2] == "Z",
+               "worker %d still running" % pid)
+    expect("pool stopped" in stack.read_logs())
+
+
+def test_invalid_configuration_stops_start_up():
+    stack = Stack(config={"workers": "0"}, name="badconfig")
+    try:
+        try:
+            stack.start_pool()
+            raise AssertionError("pool started with workers = 0")
+        except AssertionError as e:
+            expect("workers: 0 is out of range" in str(e), str(e))
+    finally:
+        stack.stop()
+        stack.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_data_survives_a_pool_restart, test_200_concurrent_creates_all_persisted,
+          test_sighup_reload_without_a_failed_request, test_killed_worker_is_replaced,
+          test_worker_replaced_after_max_requests, test_sigterm_stops_master_and_workers,
+          test_invalid_configuration_stops_start_up])

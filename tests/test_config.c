@@ -1,0 +1,139 @@
+/* test_config.c: configuration defaults, file, environment, overrides. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+/* Writes text to a new temporary file whose path goes into path. */
+static void write_file(char path[64], const char *text)
+{
+    snprintf(path, 64, "/tmp/bp-test-config-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    close(fd);
+}
+
+static void test_bp_config_load_defaults(void **state)
+{
+    char *env[] = {NULL};
+    struct bp_config_source src = {.env = env};
+    struct bp_config cfg;
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_config_load(&cfg, &src, &err), BP_OK);
+    assert_int_equal(cfg.workers, 2);
+    assert_int_equal(cfg.max_body_bytes, 50L * 1024 * 1024);
+    assert_int_equal(cfg.max_name_length, 200);
+    assert_int_equal(cfg.list_default_limit, 50);
+    assert_int_equal(cfg.list_max_limit, 500);
+    assert_string_equal(cfg.database_url,
+                        "sqlite:///var/lib/bandpics/bandpics.db");
+    bp_config_free(&cfg);
+}
+
+static void test_bp_config_load_file_then_env_then_overrides(void **state)
+{
+    char path[64];
+    write_file(path, "# comment\n\n data_dir = /srv/bp \nworkers=3\n"
+                     "max_body_bytes = 2M\nlisten = unix:/a.sock\n");
+    char *env[] = {"BANDPICS_WORKERS=5", "BANDPICS_PORT=8080",
+                   "OTHER=1", NULL};
+    struct bp_config_source src = {.path = path, .path_required = true,
+                                   .env = env, .listen = "127.0.0.1:9000"};
+    struct bp_config cfg;
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_config_load(&cfg, &src, &err), BP_OK);
+    assert_string_equal(cfg.data_dir, "/srv/bp");
+    assert_string_equal(cfg.database_url, "sqlite:///srv/bp/bandpics.db");
+    assert_int_equal(cfg.workers, 5);
+    assert_int_equal(cfg.max_body_bytes, 2L * 1024 * 1024);
+    assert_string_equal(cfg.listen, "127.0.0.1:9000");
+    bp_config_free(&cfg);
+    src.workers = 7;
+    assert_int_equal(bp_config_load(&cfg, &src, &err), BP_OK);
+    assert_int_equal(cfg.workers, 7);
+    bp_config_free(&cfg);
+    unlink(path);
+}
+
+static void expect_invalid(const char *text, const char *message_part)
+{
+    char path[64];
+    write_file(path, text);
+    char *env[] = {NULL};
+    struct bp_config_source src = {.path = path, .path_required = true,
+                                   .env = env};
+    struct bp_config cfg;
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_config_load(&cfg, &src, &err), BP_EINVAL);
+    if (strstr(err.detail, message_part) == NULL)
+        fail_msg("'%s' does not mention '%s'", err.detail, message_part);
+    unlink(path);
+}
+
+static void test_bp_config_load_rejects_bad_settings(void **state)
+{
+    expect_invalid("nonsense = 1\n", "unknown key 'nonsense'");
+    expect_invalid("workers = many\n", ":1: workers: not a valid integer");
+    expect_invalid("\n\nworkers = 0\n", ":3: workers: 0 is out of range");
+    expect_invalid("max_body_bytes = 12Q\n", "not a valid size");
+    expect_invalid("just words\n", "expected 'key = value'");
+    expect_invalid("list_default_limit = 600\n", "exceeds list_max_limit");
+    expect_invalid("database_url = sqlite://\n", "needs a path");
+}
+
+static void test_bp_config_load_rejects_bad_environment(void **state)
+{
+    char *env[] = {"BANDPICS_MAX_NAME_LENGTH=-4", NULL};
+    struct bp_config_source src = {.env = env};
+    struct bp_config cfg;
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_config_load(&cfg, &src, &err), BP_EINVAL);
+    assert_non_null(strstr(err.detail, "BANDPICS_MAX_NAME_LENGTH"));
+}
+
+static void test_bp_config_load_missing_file(void **state)
+{
+    char *env[] = {NULL};
+    struct bp_config_source src = {.path = "/nonexistent/bandpics.conf",
+                                   .env = env};
+    struct bp_config cfg;
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_config_load(&cfg, &src, &err), BP_OK);
+    bp_config_free(&cfg);
+    src.path_required = true;
+    assert_int_equal(bp_config_load(&cfg, &src, &err), BP_EINVAL);
+    assert_non_null(strstr(err.detail, "/nonexistent/bandpics.conf"));
+}
+
+static void test_bp_config_parse_size_units(void **state)
+{
+    long v;
+    assert_int_equal(bp_config_parse_size("512k", &v), BP_OK);
+    assert_int_equal(v, 512 * 1024);
+    assert_int_equal(bp_config_parse_size("1G", &v), BP_OK);
+    assert_int_equal(v, 1024L * 1024 * 1024);
+    assert_int_equal(bp_config_parse_size("-1", &v), BP_EINVAL);
+    assert_int_equal(bp_config_parse_size("", &v), BP_EINVAL);
+    assert_int_equal(bp_config_parse_size("9999999999999999G", &v), BP_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_bp_config_load_defaults),
+        cmocka_unit_test(test_bp_config_load_file_then_env_then_overrides),
+        cmocka_unit_test(test_bp_config_load_rejects_bad_settings),
+        cmocka_unit_test(test_bp_config_load_rejects_bad_environment),
+        cmocka_unit_test(test_bp_config_load_missing_file),
+        cmocka_unit_test(test_bp_config_parse_size_units),
+    };
+    return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
