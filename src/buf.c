@@ -94,8 +94,8 @@ enum bp_rc bp_buf_append_uri_component(struct bp_buf *buf, const char *str)
     for (const unsigned char *p = (const unsigned char *)str; *p; p++) {
         enum bp_rc rc;
         if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-            (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' ||
-            *p == '_' || *p == '~') {
+            (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
+            *p == '~') {
             rc = bp_buf_append(buf, p, 1);
         } else {
             char enc[3] = {'%', hex[*p >> 4], hex[*p & 15]};

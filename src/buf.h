@@ -11,10 +11,10 @@
 #include "rc.h"
 
 struct bp_buf {
-    char *data;  /* owned; NULL until the first append */
-    size_t len;  /* bytes used, not counting the terminating NUL */
-    size_t cap;  /* bytes allocated */
-    size_t max;  /* largest len allowed; 0 means SIZE_MAX */
+    char *data; /* owned; NULL until the first append */
+    size_t len; /* bytes used, not counting the terminating NUL */
+    size_t cap; /* bytes allocated */
+    size_t max; /* largest len allowed; 0 means SIZE_MAX */
 };
 
 /* Initializes an empty buffer that may hold up to max bytes (0: no cap). */

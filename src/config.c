@@ -25,11 +25,17 @@ struct key_spec {
 };
 
 #define STR_KEY(field, def)                                                    \
-    {#field, KEY_STRING, offsetof(struct bp_config, field), def, 0, 0}
+    {                                                                          \
+#field, KEY_STRING, offsetof(struct bp_config, field), def, 0, 0       \
+    }
 #define INT_KEY(field, def, lo, hi)                                            \
-    {#field, KEY_INT, offsetof(struct bp_config, field), def, lo, hi}
+    {                                                                          \
+#field, KEY_INT, offsetof(struct bp_config, field), def, lo, hi        \
+    }
 #define SIZE_KEY(field, def, lo, hi)                                           \
-    {#field, KEY_SIZE, offsetof(struct bp_config, field), def, lo, hi}
+    {                                                                          \
+#field, KEY_SIZE, offsetof(struct bp_config, field), def, lo, hi       \
+    }
 
 static const struct key_spec keys[] = {
     STR_KEY(listen, "unix:/run/bandpics/bandpics.sock"),
@@ -109,13 +115,13 @@ static enum bp_rc set_key(struct bp_config *cfg, const struct key_spec *spec,
         return BP_OK;
     }
     long number;
-    enum bp_rc rc = spec->type == KEY_SIZE ? bp_config_parse_size(value, &number)
-                                           : parse_int(value, &number);
+    enum bp_rc rc = spec->type == KEY_SIZE
+                        ? bp_config_parse_size(value, &number)
+                        : parse_int(value, &number);
     if (rc != BP_OK)
         return bp_error_set(err, BP_EINVAL, "%s: %s: not a valid %s: '%s'",
                             origin, spec->name,
-                            spec->type == KEY_SIZE ? "size" : "integer",
-                            value);
+                            spec->type == KEY_SIZE ? "size" : "integer", value);
     if (number < spec->min || number > spec->max)
         return bp_error_set(err, BP_EINVAL,
                             "%s: %s: %ld is out of range [%ld, %ld]", origin,
@@ -127,7 +133,8 @@ static enum bp_rc set_key(struct bp_config *cfg, const struct key_spec *spec,
 static const struct key_spec *find_key(const char *name, size_t len)
 {
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-        if (strlen(keys[i].name) == len && strncmp(keys[i].name, name, len) == 0)
+        if (strlen(keys[i].name) == len &&
+            strncmp(keys[i].name, name, len) == 0)
             return &keys[i];
     return NULL;
 }
@@ -226,9 +233,10 @@ static enum bp_rc finish(struct bp_config *cfg, struct bp_error *err)
     if (cfg->data_dir[0] == '\0')
         return bp_error_set(err, BP_EINVAL, "data_dir: must not be empty");
     if (cfg->list_default_limit > cfg->list_max_limit)
-        return bp_error_set(err, BP_EINVAL,
-                            "list_default_limit: %ld exceeds list_max_limit %ld",
-                            cfg->list_default_limit, cfg->list_max_limit);
+        return bp_error_set(
+            err, BP_EINVAL,
+            "list_default_limit: %ld exceeds list_max_limit %ld",
+            cfg->list_default_limit, cfg->list_max_limit);
     if (cfg->max_json_bytes > cfg->max_body_bytes)
         return bp_error_set(err, BP_EINVAL,
                             "max_json_bytes: exceeds max_body_bytes");
@@ -245,7 +253,8 @@ static enum bp_rc finish(struct bp_config *cfg, struct bp_error *err)
     }
     if (strncmp(cfg->database_url, "sqlite://", 9) == 0 &&
         cfg->database_url[9] == '\0')
-        return bp_error_set(err, BP_EINVAL, "database_url: sqlite:// needs a path");
+        return bp_error_set(err, BP_EINVAL,
+                            "database_url: sqlite:// needs a path");
     return BP_OK;
 }
 

@@ -13,28 +13,28 @@
 #define BP_CONFIG_DEFAULT_PATH "/etc/bandpics/bandpics.conf"
 
 struct bp_config {
-    char *listen;               /* "unix:/path" or "host:port"; pool only */
-    long workers;               /* worker processes in the pool */
-    long max_requests;          /* requests before a worker is replaced */
-    long graceful_timeout_s;    /* wait for busy workers before SIGKILL */
-    char *data_dir;             /* local data (database, files) */
-    char *database_url;         /* sqlite://PATH or mongodb://... */
-    long max_body_bytes;        /* largest request body accepted */
-    long max_json_bytes;        /* largest JSON request body accepted */
-    long max_name_length;       /* group name, in characters */
+    char *listen;                /* "unix:/path" or "host:port"; pool only */
+    long workers;                /* worker processes in the pool */
+    long max_requests;           /* requests before a worker is replaced */
+    long graceful_timeout_s;     /* wait for busy workers before SIGKILL */
+    char *data_dir;              /* local data (database, files) */
+    char *database_url;          /* sqlite://PATH or mongodb://... */
+    long max_body_bytes;         /* largest request body accepted */
+    long max_json_bytes;         /* largest JSON request body accepted */
+    long max_name_length;        /* group name, in characters */
     long max_description_length; /* descriptions, in characters */
-    long list_default_limit;    /* page size when ?limit= is absent */
-    long list_max_limit;        /* largest ?limit= accepted */
+    long list_default_limit;     /* page size when ?limit= is absent */
+    long list_max_limit;         /* largest ?limit= accepted */
     long sqlite_busy_timeout_ms; /* wait on a locked SQLite database */
 };
 
 /* Where a configuration comes from; later sources win. */
 struct bp_config_source {
-    const char *path;     /* the key = value file; NULL for none */
-    bool path_required;   /* a missing file is an error */
-    char *const *env;     /* NULL-terminated environment, or NULL */
-    const char *listen;   /* command-line override, or NULL */
-    long workers;         /* command-line override, or 0 */
+    const char *path;   /* the key = value file; NULL for none */
+    bool path_required; /* a missing file is an error */
+    char *const *env;   /* NULL-terminated environment, or NULL */
+    const char *listen; /* command-line override, or NULL */
+    long workers;       /* command-line override, or 0 */
 };
 
 /*

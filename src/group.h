@@ -12,10 +12,10 @@
 
 struct bp_group {
     char id[BP_ID_LEN + 1];
-    char *name;                 /* owned, never NULL once filled */
-    char *description;          /* owned; NULL is JSON null */
-    char event[BP_ID_LEN + 1];  /* "" is JSON null */
-    int64_t created_at;         /* ms since the epoch */
+    char *name;                /* owned, never NULL once filled */
+    char *description;         /* owned; NULL is JSON null */
+    char event[BP_ID_LEN + 1]; /* "" is JSON null */
+    int64_t created_at;        /* ms since the epoch */
     int64_t updated_at;
 };
 
@@ -28,7 +28,7 @@ struct bp_group_patch {
     bool set_name;
     const char *name;
     bool set_description;
-    const char *description;   /* NULL clears */
+    const char *description; /* NULL clears */
     bool set_event;
     char event[BP_ID_LEN + 1]; /* "" clears */
 };

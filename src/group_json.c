@@ -18,8 +18,8 @@ static enum bp_rc read_name(struct json_object *value, bool creating,
         return bp_error_set(err, BP_EINVAL, "name must not be null");
     }
     const char *name;
-    enum bp_rc rc = bp_json_string_field(value, "name",
-                                         limits->max_name_length, &name, err);
+    enum bp_rc rc = bp_json_string_field(value, "name", limits->max_name_length,
+                                         &name, err);
     if (rc != BP_OK)
         return rc;
     if (strspn(name, " \t\r\n") == strlen(name))
@@ -48,8 +48,7 @@ static enum bp_rc read_description(struct json_object *value,
 }
 
 static enum bp_rc read_event(struct json_object *value,
-                             struct bp_group_patch *patch,
-                             struct bp_error *err)
+                             struct bp_group_patch *patch, struct bp_error *err)
 {
     patch->set_event = true;
     patch->event[0] = '\0';
@@ -125,10 +124,10 @@ struct json_object *bp_group_to_json(const struct bp_group *group)
                       ? NULL
                       : json_object_new_string(group->description),
                   group->description == NULL);
-    failed |= put(obj, "event",
-                  group->event[0] == '\0' ? NULL
-                                          : json_object_new_string(group->event),
-                  group->event[0] == '\0');
+    failed |= put(
+        obj, "event",
+        group->event[0] == '\0' ? NULL : json_object_new_string(group->event),
+        group->event[0] == '\0');
     failed |= put(obj, "created_at", time_value(group->created_at), 0);
     failed |= put(obj, "updated_at", time_value(group->updated_at), 0);
     failed |= put(obj, "images", json_object_new_array(), 0);

@@ -53,9 +53,9 @@ static enum bp_rc read_list_query(const struct bp_ctx *ctx,
     query->event = NULL;
     query->limit = ctx->config->list_default_limit;
     query->offset = 0;
-    enum bp_rc rc = bp_query_get_long(req->query, "limit", 1,
-                                      ctx->config->list_max_limit,
-                                      &query->limit, err);
+    enum bp_rc rc =
+        bp_query_get_long(req->query, "limit", 1, ctx->config->list_max_limit,
+                          &query->limit, err);
     if (rc == BP_OK)
         rc = bp_query_get_long(req->query, "offset", 0, 1L << 40,
                                &query->offset, err);
@@ -83,8 +83,8 @@ static enum bp_rc add_paging_headers(struct bp_response *res,
                                      const struct bp_group_query *query,
                                      const struct bp_group_list *list)
 {
-    enum bp_rc rc = bp_response_header(res, "X-Total-Count", "%lld",
-                                       list->total);
+    enum bp_rc rc =
+        bp_response_header(res, "X-Total-Count", "%lld", list->total);
     long long next = (long long)query->offset + (long long)list->count;
     if (rc != BP_OK || list->count == 0 || next >= list->total)
         return rc;
@@ -179,12 +179,11 @@ static enum bp_rc group_from_patch(const struct bp_group_patch *patch,
 enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
                                   const struct bp_request *req,
                                   const struct bp_route_match *match,
-                                  struct bp_response *res,
-                                  struct bp_error *err)
+                                  struct bp_response *res, struct bp_error *err)
 {
     struct json_object *body;
-    enum bp_rc rc = bp_json_body_read(req, (size_t)ctx->config->max_json_bytes,
-                                      &body, err);
+    enum bp_rc rc =
+        bp_json_body_read(req, (size_t)ctx->config->max_json_bytes, &body, err);
     if (rc != BP_OK)
         return rc;
     struct bp_group_limits limits = limits_of(ctx);
@@ -216,16 +215,15 @@ out_free:
 enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
                                   const struct bp_request *req,
                                   const struct bp_route_match *match,
-                                  struct bp_response *res,
-                                  struct bp_error *err)
+                                  struct bp_response *res, struct bp_error *err)
 {
     char id[BP_ID_LEN + 1];
     enum bp_rc rc = path_id(match, id, err);
     if (rc != BP_OK)
         return rc;
     struct json_object *body;
-    rc = bp_json_body_read(req, (size_t)ctx->config->max_json_bytes, &body,
-                           err);
+    rc =
+        bp_json_body_read(req, (size_t)ctx->config->max_json_bytes, &body, err);
     if (rc != BP_OK)
         return rc;
     struct bp_group_limits limits = limits_of(ctx);
@@ -249,8 +247,7 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
 enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
                                   const struct bp_request *req,
                                   const struct bp_route_match *match,
-                                  struct bp_response *res,
-                                  struct bp_error *err)
+                                  struct bp_response *res, struct bp_error *err)
 {
     char id[BP_ID_LEN + 1];
     struct bp_store *store;

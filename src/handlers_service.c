@@ -20,8 +20,7 @@ static enum bp_rc send_object(struct bp_response *res, int status,
 enum bp_rc bp_handle_service_info(struct bp_ctx *ctx,
                                   const struct bp_request *req,
                                   const struct bp_route_match *match,
-                                  struct bp_response *res,
-                                  struct bp_error *err)
+                                  struct bp_response *res, struct bp_error *err)
 {
     struct json_object *obj = json_object_new_object();
     if (obj != NULL) {

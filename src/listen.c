@@ -69,8 +69,8 @@ static enum bp_rc open_tcp(const char *address, int *out, struct bp_error *err)
     if (gai != 0)
         return bp_error_set(err, BP_EINVAL, "listen: %s: %s", address,
                             gai_strerror(gai));
-    enum bp_rc rc = bp_error_set(err, BP_EIO, "listen: %s: no address",
-                                 address);
+    enum bp_rc rc =
+        bp_error_set(err, BP_EIO, "listen: %s: no address", address);
     for (struct addrinfo *ai = res; ai != NULL; ai = ai->ai_next) {
         int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
                         ai->ai_protocol);

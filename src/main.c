@@ -104,8 +104,8 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct bp_config_source src = {
-        .path = BP_CONFIG_DEFAULT_PATH, .env = environ};
+    struct bp_config_source src = {.path = BP_CONFIG_DEFAULT_PATH,
+                                   .env = environ};
     int pool = 0, check = 0, opt;
     while ((opt = getopt_long(argc, argv, "c:pl:w:khV", options, NULL)) != -1) {
         switch (opt) {
@@ -158,8 +158,7 @@ int main(int argc, char **argv)
     if (check) {
         status = preflight(&cfg);
         if (status == 0)
-            printf("bandpics: configuration ok (store %s)\n",
-                   cfg.database_url);
+            printf("bandpics: configuration ok (store %s)\n", cfg.database_url);
     } else if (pool) {
         status = run_pool(&src, &cfg);
     } else if (!FCGX_IsCGI()) {

@@ -113,8 +113,7 @@ static void reap(struct pool *pool)
                 continue;
             int failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
             if (failed && !pool->stopping && c->current)
-                fprintf(stderr,
-                        "bandpics: worker %d %s %d; starting another\n",
+                fprintf(stderr, "bandpics: worker %d %s %d; starting another\n",
                         (int)pid,
                         WIFSIGNALED(status) ? "killed by signal"
                                             : "exited with status",
@@ -134,14 +133,16 @@ static void reload(struct pool *pool, int signal_fd)
     struct bp_config fresh;
     struct bp_error err = {{0}};
     if (bp_config_load(&fresh, pool->src, &err) != BP_OK) {
-        fprintf(stderr, "bandpics: reload refused, keeping the running "
-                        "configuration: %s\n",
+        fprintf(stderr,
+                "bandpics: reload refused, keeping the running "
+                "configuration: %s\n",
                 err.detail);
         return;
     }
     if (strcmp(fresh.listen, pool->cfg.listen) != 0)
-        fprintf(stderr, "bandpics: reload: a new listen address needs a "
-                        "restart; keeping %s\n",
+        fprintf(stderr,
+                "bandpics: reload: a new listen address needs a "
+                "restart; keeping %s\n",
                 pool->cfg.listen);
     bp_config_free(&pool->cfg);
     pool->cfg = fresh;
@@ -150,8 +151,7 @@ static void reload(struct pool *pool, int signal_fd)
             drain(pool, &pool->children[i]);
     pool->respawn_after = 0;
     fill(pool, signal_fd);
-    fprintf(stderr, "bandpics: reloaded; %ld new workers\n",
-            pool->cfg.workers);
+    fprintf(stderr, "bandpics: reloaded; %ld new workers\n", pool->cfg.workers);
 }
 
 static void begin_stop(struct pool *pool)

@@ -10,8 +10,7 @@
 #include "urldecode.h"
 
 enum bp_rc bp_query_get(const char *query, const char *name,
-                        struct bp_buf *value, bool *found,
-                        struct bp_error *err)
+                        struct bp_buf *value, bool *found, struct bp_error *err)
 {
     size_t name_len = strlen(name);
     *found = false;
@@ -50,9 +49,9 @@ enum bp_rc bp_query_get_long(const char *query, const char *name, long min,
         char *end;
         errno = 0;
         long value = strtol(text.data, &end, 10);
-        if (text.len == 0 || !isdigit((unsigned char)text.data[text.len - 1]) ||
-            strchr("+- ", text.data[0]) != NULL || *end != '\0' || errno != 0 || value < min ||
-            value > max)
+        const char *digits = text.data[0] == '-' ? text.data + 1 : text.data;
+        if (!isdigit((unsigned char)digits[0]) || *end != '\0' || errno != 0 ||
+            value < min || value > max)
             rc = bp_error_set(err, BP_EINVAL,
                               "Query parameter '%s' must be an integer from "
                               "%ld to %ld",

@@ -2,6 +2,7 @@
  * request.c: building a request from CGI-style variables, and reading
  * its body with a size cap.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,7 @@ static const char *param_or_empty(const struct bp_request *req,
 }
 
 enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
-                                  struct bp_buf *path_buf,
-                                  struct bp_error *err)
+                                  struct bp_buf *path_buf, struct bp_error *err)
 {
     memset(req, 0, sizeof(*req));
     req->params = params;
@@ -42,7 +42,7 @@ enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
         char *end;
         errno = 0;
         long long value = strtoll(length, &end, 10);
-        if (*end != '\0' || errno != 0 || value < 0)
+        if (!isdigit((unsigned char)length[0]) || *end != '\0' || errno != 0)
             return bp_error_set(err, BP_EBADREQUEST, "Invalid Content-Length");
         req->body.length = value;
     }

@@ -25,8 +25,13 @@ static int match_pattern(const char *pattern, const char *path,
     if (path_len > 1 && path[path_len - 1] == '/')
         path_len--;
     const char *path_end = path + path_len;
-    if (strcmp(pattern, "/") == 0)
-        return path_len == 1 && path[0] == '/';
+    if (strcmp(pattern, "/") == 0) {
+        if (path_len != 1 || path[0] != '/')
+            return 0;
+        if (match != NULL)
+            match->count = 0;
+        return 1;
+    }
     while (*pat == '/') {
         if (p >= path_end || *p != '/')
             return 0;
@@ -69,6 +74,8 @@ static int method_matches(const char *route_method, const char *method)
 
 static void allow_add(char *allow, size_t allow_len, const char *method)
 {
+    if (allow_len == 0)
+        return;
     size_t used = strlen(allow);
     size_t need = strlen(method) + (used > 0 ? 2 : 0);
     if (used + need + 1 > allow_len)

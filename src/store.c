@@ -15,8 +15,8 @@ enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
     if (strncmp(url, sqlite_scheme, sizeof(sqlite_scheme) - 1) == 0)
         return bp_store_sqlite_open(url + sizeof(sqlite_scheme) - 1, cfg, out,
                                     err);
-    return bp_error_set(err, BP_EINVAL,
-                        "database_url: no backend for '%.100s'", url);
+    return bp_error_set(err, BP_EINVAL, "database_url: no backend for '%.100s'",
+                        url);
 }
 
 void bp_store_close(struct bp_store *store)
@@ -50,8 +50,7 @@ enum bp_rc bp_store_group_get(struct bp_store *store, const char *id,
 
 enum bp_rc bp_store_group_list(struct bp_store *store,
                                const struct bp_group_query *query,
-                               struct bp_group_list *out,
-                               struct bp_error *err)
+                               struct bp_group_list *out, struct bp_error *err)
 {
     return store->ops->group_list(store, query, out, err);
 }

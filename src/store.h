@@ -42,9 +42,8 @@ struct bp_store_ops {
                              const struct bp_group_query *query,
                              struct bp_group_list *out, struct bp_error *err);
     enum bp_rc (*group_update)(struct bp_store *store, const char *id,
-                               const struct bp_group_patch *patch,
-                               int64_t now, struct bp_group *out,
-                               struct bp_error *err);
+                               const struct bp_group_patch *patch, int64_t now,
+                               struct bp_group *out, struct bp_error *err);
     enum bp_rc (*group_delete)(struct bp_store *store, const char *id,
                                struct bp_group *out, struct bp_error *err);
     void (*close)(struct bp_store *store);
@@ -91,8 +90,7 @@ enum bp_rc bp_store_group_get(struct bp_store *store, const char *id,
  */
 enum bp_rc bp_store_group_list(struct bp_store *store,
                                const struct bp_group_query *query,
-                               struct bp_group_list *out,
-                               struct bp_error *err);
+                               struct bp_group_list *out, struct bp_error *err);
 
 /* Frees the groups of list and empties it; list may be NULL. */
 void bp_group_list_free(struct bp_group_list *list);

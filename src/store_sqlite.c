@@ -36,13 +36,16 @@ static const char *const migrations[] = {
 
 #define GROUP_COLUMNS "id, name, description, event, created_at, updated_at"
 
-
 static struct store_sqlite *from_base(struct bp_store *store)
 {
     return (struct store_sqlite *)store;
 }
 
-/* Maps a SQLite result code to our error codes with a message. */
+/*
+ * Maps a SQLite result code to our error codes with a message. The full
+ * SQLite message (which may name files) goes to the log; clients get the
+ * generic text of the result code.
+ */
 static enum bp_rc fail(sqlite3 *db, int code, const char *what,
                        struct bp_error *err)
 {
@@ -56,8 +59,10 @@ static enum bp_rc fail(sqlite3 *db, int code, const char *what,
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM:
-        return bp_error_set(err, BP_EUNAVAILABLE, "database unavailable: %s: %s",
-                            what, msg);
+        fprintf(stderr, "bandpics: sqlite %s: %s\n", what, msg);
+        return bp_error_set(err, BP_EUNAVAILABLE,
+                            "database unavailable: %s: %s", what,
+                            sqlite3_errstr(primary));
     case SQLITE_CONSTRAINT:
         return bp_error_set(err, BP_ECONFLICT, "%s: %s", what, msg);
     case SQLITE_NOMEM:
@@ -207,8 +212,10 @@ static enum bp_rc sqlite_ping(struct bp_store *store, struct bp_error *err)
 {
     sqlite3 *db = from_base(store)->db;
     sqlite3_stmt *stmt;
-    int code = sqlite3_prepare_v2(db, "SELECT count(*) FROM image_groups "
-                                      "WHERE id = ''", -1, &stmt, NULL);
+    int code = sqlite3_prepare_v2(db,
+                                  "SELECT count(*) FROM image_groups "
+                                  "WHERE id = ''",
+                                  -1, &stmt, NULL);
     if (code != SQLITE_OK)
         return fail(db, code, "ping", err);
     code = sqlite3_step(stmt);
@@ -275,8 +282,7 @@ static enum bp_rc page_groups(sqlite3 *db, const struct bp_group_query *query,
 {
     sqlite3_stmt *stmt;
     int code = sqlite3_prepare_v2(db,
-                                  "SELECT " GROUP_COLUMNS
-                                  " FROM image_groups"
+                                  "SELECT " GROUP_COLUMNS " FROM image_groups"
                                   " WHERE ?1 IS NULL OR event = ?1"
                                   " ORDER BY created_at DESC, id DESC"
                                   " LIMIT ?2 OFFSET ?3",
@@ -408,9 +414,13 @@ static enum bp_rc make_parent_dir(const char *path, struct bp_error *err)
     const char *dir = dirname(copy);
     int failed = mkdir_parents(dir);
     enum bp_rc rc = BP_OK;
-    if (failed)
-        rc = bp_error_set(err, BP_EUNAVAILABLE, "cannot create %.200s: %s", dir,
+    if (failed) {
+        fprintf(stderr, "bandpics: cannot create %s: %s\n", dir,
+                strerror(errno));
+        rc = bp_error_set(err, BP_EUNAVAILABLE,
+                          "cannot create the database directory: %s",
                           strerror(errno));
+    }
     free(copy);
     return rc;
 }
@@ -425,13 +435,14 @@ enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
     if (s == NULL)
         return BP_ENOMEM;
     s->base.ops = &sqlite_ops;
-    int code = sqlite3_open_v2(path, &s->db,
-                               SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                                   SQLITE_OPEN_NOMUTEX,
-                               NULL);
+    int code = sqlite3_open_v2(
+        path, &s->db,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (code != SQLITE_OK) {
-        rc = bp_error_set(err, BP_EUNAVAILABLE, "cannot open %.200s: %s", path,
-                          s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
+        fprintf(stderr, "bandpics: cannot open %s: %s\n", path,
+                s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
+        rc = bp_error_set(err, BP_EUNAVAILABLE, "cannot open the database: %s",
+                          sqlite3_errstr(code));
         goto out_close;
     }
     sqlite3_busy_timeout(s->db, (int)cfg->sqlite_busy_timeout_ms);
@@ -444,11 +455,9 @@ enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
     rc = migrate(s->db, err);
     if (rc != BP_OK)
         goto out_close;
-    code = sqlite3_prepare_v3(s->db,
-                              "SELECT " GROUP_COLUMNS
-                              " FROM image_groups WHERE id = ?",
-                              -1, SQLITE_PREPARE_PERSISTENT, &s->group_get,
-                              NULL);
+    code = sqlite3_prepare_v3(
+        s->db, "SELECT " GROUP_COLUMNS " FROM image_groups WHERE id = ?", -1,
+        SQLITE_PREPARE_PERSISTENT, &s->group_get, NULL);
     if (code != SQLITE_OK) {
         rc = fail(s->db, code, "prepare", err);
         goto out_close;

@@ -125,8 +125,7 @@ static int serve(struct bp_ctx *ctx, char *const *params,
 
 void bp_transport_fcgi_serve(struct bp_ctx *ctx, FCGX_Request *request)
 {
-    serve(ctx, request->envp, read_fcgx, request->in, write_fcgx,
-          request->out);
+    serve(ctx, request->envp, read_fcgx, request->in, write_fcgx, request->out);
 }
 
 int bp_transport_cgi_serve(struct bp_ctx *ctx, char *const *env)

@@ -69,8 +69,7 @@ static int accept_connection(int listen_fd)
 }
 
 /* Serves the FastCGI request on the accepted connection fd. */
-static void serve_connection(struct bp_ctx *ctx, FCGX_Request *request,
-                             int fd)
+static void serve_connection(struct bp_ctx *ctx, FCGX_Request *request, int fd)
 {
     request->ipcFd = fd;
     /* FCGX_Accept_r first finishes the previous request and would close a

@@ -43,10 +43,11 @@ static void test_bp_config_load_file_then_env_then_overrides(void **state)
     char path[64];
     write_file(path, "# comment\n\n data_dir = /srv/bp \nworkers=3\n"
                      "max_body_bytes = 2M\nlisten = unix:/a.sock\n");
-    char *env[] = {"BANDPICS_WORKERS=5", "BANDPICS_PORT=8080",
-                   "OTHER=1", NULL};
-    struct bp_config_source src = {.path = path, .path_required = true,
-                                   .env = env, .listen = "127.0.0.1:9000"};
+    char *env[] = {"BANDPICS_WORKERS=5", "BANDPICS_PORT=8080", "OTHER=1", NULL};
+    struct bp_config_source src = {.path = path,
+                                   .path_required = true,
+                                   .env = env,
+                                   .listen = "127.0.0.1:9000"};
     struct bp_config cfg;
     struct bp_error err = {{0}};
     assert_int_equal(bp_config_load(&cfg, &src, &err), BP_OK);
@@ -68,8 +69,8 @@ static void expect_invalid(const char *text, const char *message_part)
     char path[64];
     write_file(path, text);
     char *env[] = {NULL};
-    struct bp_config_source src = {.path = path, .path_required = true,
-                                   .env = env};
+    struct bp_config_source src = {
+        .path = path, .path_required = true, .env = env};
     struct bp_config cfg;
     struct bp_error err = {{0}};
     assert_int_equal(bp_config_load(&cfg, &src, &err), BP_EINVAL);

@@ -13,8 +13,8 @@
  * Looks name up in query, expecting BP_OK and found; fails unless the
  * decoded value equals want.
  */
-static void expect_value(const char *query, const char *name,
-                         const char *want)
+static void expect_query_value(const char *query, const char *name,
+                               const char *want)
 {
     struct bp_buf value;
     bp_buf_init(&value, 0);
@@ -58,32 +58,32 @@ static void expect_invalid_text(const char *query, const char *name)
 
 static void test_bp_query_get_finds_first_match(void **state)
 {
-    expect_value("a=1&b=2&a=3", "a", "1");
-    expect_value("a=1&b=2&a=3", "b", "2");
-    expect_value("x=0&a=first&a=second", "a", "first");
+    expect_query_value("a=1&b=2&a=3", "a", "1");
+    expect_query_value("a=1&b=2&a=3", "b", "2");
+    expect_query_value("x=0&a=first&a=second", "a", "first");
 }
 
 static void test_bp_query_get_matches_whole_names(void **state)
 {
-    expect_value("ab=1&a=2", "a", "2");
-    expect_value("a=1&ab=2", "ab", "2");
+    expect_query_value("ab=1&a=2", "a", "2");
+    expect_query_value("a=1&ab=2", "ab", "2");
     expect_absent("ab=1&ba=2", "a");
     expect_absent("limit=5", "lim");
 }
 
 static void test_bp_query_get_decodes_percent_and_plus(void **state)
 {
-    expect_value("q=x%20y+z%2B%2b", "q", "x y z++");
-    expect_value("q=%C3%A9t%c3%a9", "q", "\xc3\xa9t\xc3\xa9");
-    expect_value("q=a%26b%3Dc", "q", "a&b=c");
+    expect_query_value("q=x%20y+z%2B%2b", "q", "x y z++");
+    expect_query_value("q=%C3%A9t%c3%a9", "q", "\xc3\xa9t\xc3\xa9");
+    expect_query_value("q=a%26b%3Dc", "q", "a&b=c");
 }
 
 static void test_bp_query_get_missing_equals_gives_empty(void **state)
 {
-    expect_value("flag&x=1", "flag", "");
-    expect_value("x=1&flag", "flag", "");
-    expect_value("x=1&flag=", "flag", "");
-    expect_value("flag=&flag=2", "flag", "");
+    expect_query_value("flag&x=1", "flag", "");
+    expect_query_value("x=1&flag", "flag", "");
+    expect_query_value("x=1&flag=", "flag", "");
+    expect_query_value("flag=&flag=2", "flag", "");
 }
 
 static void test_bp_query_get_absent(void **state)
@@ -107,7 +107,7 @@ static void test_bp_query_get_rejects_bad_text(void **state)
 
 static void test_bp_query_get_ignores_other_bad_params(void **state)
 {
-    expect_value("bad=%zz&q=ok", "q", "ok");
+    expect_query_value("bad=%zz&q=ok", "q", "ok");
 }
 
 /* Fails unless name in query parses to want within [min, max]. */

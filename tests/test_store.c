@@ -245,9 +245,8 @@ static void test_bp_store_group_update_missing(void **state)
     struct bp_group_patch patch = {.set_name = true, .name = "x"};
     struct bp_group got;
     struct bp_error err = {{0}};
-    assert_int_equal(
-        bp_store_group_update(f->store, id, &patch, 1, &got, &err),
-        BP_ENOTFOUND);
+    assert_int_equal(bp_store_group_update(f->store, id, &patch, 1, &got, &err),
+                     BP_ENOTFOUND);
 }
 
 static void test_bp_store_group_delete_returns_and_removes(void **state)

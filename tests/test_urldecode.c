@@ -150,17 +150,17 @@ static void test_bp_utf8_valid_accepts_valid(void **state)
 {
     VALID("");
     VALID("plain ASCII \x01\x7f");
-    VALID("\xc2\x80");             /* U+0080, smallest 2-byte */
-    VALID("\xc3\xa9");             /* é */
-    VALID("\xdf\xbf");             /* U+07FF */
-    VALID("\xe0\xa0\x80");         /* U+0800, smallest 3-byte */
-    VALID("\xe2\x82\xac");         /* € */
-    VALID("\xed\x9f\xbf");         /* U+D7FF, below the surrogates */
-    VALID("\xee\x80\x80");         /* U+E000, above the surrogates */
-    VALID("\xef\xbf\xbf");         /* U+FFFF */
-    VALID("\xf0\x90\x80\x80");     /* U+10000, smallest 4-byte */
-    VALID("\xf0\x9f\x98\x80");     /* emoji */
-    VALID("\xf4\x8f\xbf\xbf");     /* U+10FFFF */
+    VALID("\xc2\x80");               /* U+0080, smallest 2-byte */
+    VALID("\xc3\xa9");               /* é */
+    VALID("\xdf\xbf");               /* U+07FF */
+    VALID("\xe0\xa0\x80");           /* U+0800, smallest 3-byte */
+    VALID("\xe2\x82\xac");           /* € */
+    VALID("\xed\x9f\xbf");           /* U+D7FF, below the surrogates */
+    VALID("\xee\x80\x80");           /* U+E000, above the surrogates */
+    VALID("\xef\xbf\xbf");           /* U+FFFF */
+    VALID("\xf0\x90\x80\x80");       /* U+10000, smallest 4-byte */
+    VALID("\xf0\x9f\x98\x80");       /* emoji */
+    VALID("\xf4\x8f\xbf\xbf");       /* U+10FFFF */
     VALID("a\xc3\xa9z\xe2\x82\xac"); /* mixed */
     expect_utf8("a\0b", 3, true);
 }

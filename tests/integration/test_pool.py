@@ -145,6 +145,15 @@ def test_sigterm_stops_master_and_workers(stack):
     expect("pool stopped" in stack.read_logs())
 
 
+@with_stack(config={"database_url": "sqlite:///proc/bandpics-nowhere/bandpics.db"})
+def test_unreachable_store_is_503_and_named_by_healthz(stack):
+    expect_error(stack.get("/healthz"), 503, "store")
+    expect(stack.get("/healthz").header("retry-after") == "1")
+    expect_error(stack.get("/image_groups"), 503)
+    expect_error(stack.post("/image_groups", {"name": "lost"}), 503)
+    expect_status(stack.get("/"), 200)
+
+
 def test_invalid_configuration_stops_start_up():
     stack = Stack(config={"workers": "0"}, name="badconfig")
     try:
@@ -162,4 +171,5 @@ if __name__ == "__main__":
     main([test_data_survives_a_pool_restart, test_200_concurrent_creates_all_persisted,
           test_sighup_reload_without_a_failed_request, test_killed_worker_is_replaced,
           test_worker_replaced_after_max_requests, test_sigterm_stops_master_and_workers,
+          test_unreachable_store_is_503_and_named_by_healthz,
           test_invalid_configuration_stops_start_up])
