@@ -69,6 +69,4 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
         if (rc == BP_EMETHOD)
             bp_response_header(res, "Allow", "%s", allow);
     }
-    if (req->request_id[0] != '\0')
-        bp_response_header(res, "X-Request-Id", "%.128s", req->request_id);
 }

@@ -42,6 +42,7 @@ static const struct key_spec keys[] = {
     INT_KEY(workers, "2", 1, 256),
     INT_KEY(max_requests, "10000", 0, LONG_MAX),
     INT_KEY(graceful_timeout_s, "30", 1, 3600),
+    INT_KEY(io_timeout_s, "30", 1, 3600),
     STR_KEY(data_dir, "/var/lib/bandpics"),
     STR_KEY(database_url, ""),
     SIZE_KEY(max_body_bytes, "50M", 1024, 1L << 40),

@@ -17,6 +17,7 @@ struct bp_config {
     long workers;                /* worker processes in the pool */
     long max_requests;           /* requests before a worker is replaced */
     long graceful_timeout_s;     /* wait for busy workers before SIGKILL */
+    long io_timeout_s;           /* a silent web server connection is dropped */
     char *data_dir;              /* local data (database, files) */
     char *database_url;          /* sqlite://PATH or mongodb://... */
     long max_body_bytes;         /* largest request body accepted */

@@ -55,9 +55,12 @@ struct bp_exif_info {
  * "Exif\0\0", or a raw TIFF block starting with "II*\0" or "MM\0*". Only
  * the first 65534 bytes of an EXIF block are read (libexif's limit, also
  * the largest JPEG APP1 segment). libexif loads the block without any
- * fix-up, and each value is used only when its format, component count
- * and range are right: a zero denominator, a missing GPS reference letter
- * or an out-of-range value leave the field empty.
+ * fix-up; GPS tags are read from the GPS IFD only, the others from their
+ * own IFD, else from the other of IFD0 and the EXIF IFD. Each value is
+ * used only when its format, component count and range are right: a zero
+ * denominator, a missing GPS latitude or longitude reference letter or an
+ * out-of-range value leave the field empty. A missing GPSAltitudeRef
+ * means above sea level, the standard's default.
  *
  * Returns BP_OK and fills *out with whatever could be read faithfully;
  * BP_ENOTFOUND when data holds no EXIF block or the block holds no

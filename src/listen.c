@@ -14,6 +14,17 @@
 
 #define BACKLOG 1024
 
+/* Returns 1 when something accepts connections at the Unix address. */
+static int socket_in_use(const struct sockaddr_un *addr)
+{
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    int in_use = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+    close(fd);
+    return in_use;
+}
+
 static enum bp_rc open_unix(const char *path, int *out, struct bp_error *err)
 {
     struct sockaddr_un addr = {.sun_family = AF_UNIX};
@@ -26,13 +37,17 @@ static enum bp_rc open_unix(const char *path, int *out, struct bp_error *err)
         if (!S_ISSOCK(st.st_mode))
             return bp_error_set(err, BP_EINVAL,
                                 "listen: %s exists and is not a socket", path);
+        if (socket_in_use(&addr))
+            return bp_error_set(err, BP_EINVAL,
+                                "listen: another server is listening on %s",
+                                path);
         unlink(path);
     }
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return bp_error_set(err, BP_EIO, "listen: socket: %s", strerror(errno));
     if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) != 0 ||
-        chmod(path, 0666) != 0 || listen(fd, BACKLOG) != 0) {
+        chmod(path, 0660) != 0 || listen(fd, BACKLOG) != 0) {
         int saved = errno;
         close(fd);
         return bp_error_set(err, BP_EIO, "listen: %s: %s", path,

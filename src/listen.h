@@ -8,9 +8,10 @@
 #include "rc.h"
 
 /*
- * Binds and listens on address. A stale Unix socket file is replaced; a
- * Unix socket is made accessible to all users (guard it with the mode
- * of its directory). On BP_OK *fd is the caller's to close.
+ * Binds and listens on address. A stale Unix socket file is replaced, a
+ * live one (another pool) is refused; a Unix socket gets mode 0660, so
+ * the web server must run as the pool's user or group. On BP_OK *fd is the
+ * caller's to close.
  */
 enum bp_rc bp_listen_open(const char *address, int *fd, struct bp_error *err);
 

@@ -43,10 +43,8 @@ static void usage(FILE *out)
 /* Opens and closes the store once, so that a bad setting stops start-up. */
 static int preflight(const struct bp_config *cfg)
 {
-    struct bp_store *store = NULL;
     struct bp_error err = {{0}};
-    enum bp_rc rc = bp_store_open(cfg, &store, &err);
-    bp_store_close(store);
+    enum bp_rc rc = bp_store_check(cfg, &err);
     if (rc != BP_OK && rc != BP_EUNAVAILABLE) {
         fprintf(stderr, "bandpics: %s\n", err.detail);
         return 1;

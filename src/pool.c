@@ -139,6 +139,15 @@ static void reload(struct pool *pool, int signal_fd)
                 err.detail);
         return;
     }
+    enum bp_rc rc = bp_store_check(&fresh, &err);
+    if (rc != BP_OK && rc != BP_EUNAVAILABLE) {
+        fprintf(stderr,
+                "bandpics: reload refused, keeping the running "
+                "configuration: %s\n",
+                err.detail);
+        bp_config_free(&fresh);
+        return;
+    }
     if (strcmp(fresh.listen, pool->cfg.listen) != 0)
         fprintf(stderr,
                 "bandpics: reload: a new listen address needs a "
@@ -204,13 +213,17 @@ int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
         int timeout_ms = pool.respawn_after > 0 || pool.stopping ? 200 : 1000;
         if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
             break;
+        /* Read every pending signal first: a stop wins over a reload. */
         struct signalfd_siginfo info;
+        int stop = 0, hup = 0;
         while (read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
-            if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT)
-                begin_stop(&pool);
-            else if (info.ssi_signo == SIGHUP && !pool.stopping)
-                reload(&pool, sfd);
+            stop |= info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT;
+            hup |= info.ssi_signo == SIGHUP;
         }
+        if (stop)
+            begin_stop(&pool);
+        else if (hup && !pool.stopping)
+            reload(&pool, sfd);
         reap(&pool);
         enforce_deadlines(&pool);
         fill(&pool, sfd);

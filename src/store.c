@@ -19,6 +19,14 @@ enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
                         url);
 }
 
+enum bp_rc bp_store_check(const struct bp_config *cfg, struct bp_error *err)
+{
+    struct bp_store *store = NULL;
+    enum bp_rc rc = bp_store_open(cfg, &store, err);
+    bp_store_close(store);
+    return rc;
+}
+
 void bp_store_close(struct bp_store *store)
 {
     if (store != NULL)

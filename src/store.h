@@ -63,6 +63,14 @@ struct bp_store {
 enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
                          struct bp_error *err);
 
+/*
+ * Opens and closes the store of cfg once, so that a configuration is
+ * proven before workers use it. Returns BP_OK, BP_EUNAVAILABLE when the
+ * database cannot be reached now (workers will retry), or the error that
+ * makes the configuration unusable (BP_EINVAL for an unknown URL).
+ */
+enum bp_rc bp_store_check(const struct bp_config *cfg, struct bp_error *err);
+
 /* Closes and frees store; store may be NULL. */
 void bp_store_close(struct bp_store *store);
 

@@ -108,11 +108,16 @@ static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
         return rc;
     sqlite3_stmt *stmt = NULL;
     int code = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
-    if (code != SQLITE_OK || sqlite3_step(stmt) != SQLITE_ROW) {
+    if (code == SQLITE_OK)
+        code = sqlite3_step(stmt);
+    if (code != SQLITE_ROW) {
         rc = fail(db, code, "reading the schema version", err);
         goto out_rollback;
     }
     int version = sqlite3_column_int(stmt, 0);
+    /* No statement may stay active while the schema changes. */
+    sqlite3_finalize(stmt);
+    stmt = NULL;
     int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
     if (version > latest) {
         rc = bp_error_set(err, BP_EINVAL,
@@ -131,8 +136,9 @@ static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
         if (rc != BP_OK)
             goto out_rollback;
     }
-    sqlite3_finalize(stmt);
-    return exec(db, "COMMIT", err);
+    rc = exec(db, "COMMIT", err);
+    if (rc == BP_OK)
+        return BP_OK;
 out_rollback:
     sqlite3_finalize(stmt);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -263,12 +269,15 @@ static enum bp_rc count_groups(sqlite3 *db, const struct bp_group_query *query,
                                long long *total, struct bp_error *err)
 {
     sqlite3_stmt *stmt;
-    int code = sqlite3_prepare_v2(
-        db, "SELECT count(*) FROM image_groups WHERE ?1 IS NULL OR event = ?1",
-        -1, &stmt, NULL);
+    /* Two statements, so that the event filter can use its index. */
+    const char *sql = query->event != NULL
+                          ? "SELECT count(*) FROM image_groups WHERE event = ?1"
+                          : "SELECT count(*) FROM image_groups";
+    int code = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
     if (code != SQLITE_OK)
         return fail(db, code, "count groups", err);
-    bind_text(stmt, 1, query->event, 0);
+    if (query->event != NULL)
+        bind_text(stmt, 1, query->event, 0);
     code = sqlite3_step(stmt);
     if (code == SQLITE_ROW)
         *total = sqlite3_column_int64(stmt, 0);
@@ -281,15 +290,19 @@ static enum bp_rc page_groups(sqlite3 *db, const struct bp_group_query *query,
                               struct bp_group_list *out, struct bp_error *err)
 {
     sqlite3_stmt *stmt;
-    int code = sqlite3_prepare_v2(db,
-                                  "SELECT " GROUP_COLUMNS " FROM image_groups"
-                                  " WHERE ?1 IS NULL OR event = ?1"
-                                  " ORDER BY created_at DESC, id DESC"
-                                  " LIMIT ?2 OFFSET ?3",
-                                  -1, &stmt, NULL);
+    const char *sql = query->event != NULL
+                          ? "SELECT " GROUP_COLUMNS " FROM image_groups"
+                            " WHERE event = ?1"
+                            " ORDER BY created_at DESC, id DESC"
+                            " LIMIT ?2 OFFSET ?3"
+                          : "SELECT " GROUP_COLUMNS " FROM image_groups"
+                            " ORDER BY created_at DESC, id DESC"
+                            " LIMIT ?2 OFFSET ?3";
+    int code = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
     if (code != SQLITE_OK)
         return fail(db, code, "list groups", err);
-    bind_text(stmt, 1, query->event, 0);
+    if (query->event != NULL)
+        bind_text(stmt, 1, query->event, 0);
     sqlite3_bind_int64(stmt, 2, query->limit);
     sqlite3_bind_int64(stmt, 3, query->offset);
     enum bp_rc rc = BP_OK;
@@ -331,9 +344,14 @@ static enum bp_rc sqlite_group_list(struct bp_store *store,
     rc = count_groups(db, query, &out->total, err);
     if (rc == BP_OK)
         rc = page_groups(db, query, out, err);
-    sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    if (rc != BP_OK)
+    if (rc == BP_OK)
+        rc = exec(db, "COMMIT", err);
+    if (rc != BP_OK) {
+        /* Never leave the connection inside a transaction. */
+        if (!sqlite3_get_autocommit(db))
+            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
         bp_group_list_free(out);
+    }
     return rc;
 }
 

@@ -104,7 +104,12 @@ static int serve(struct bp_ctx *ctx, char *const *params,
     if (rc == BP_OK) {
         req.body.read = read;
         req.body.source = source;
-        rc = open_body_file(&req, &body_fd, &err);
+        if (req.body.length > ctx->config->max_body_bytes)
+            rc = bp_error_set(&err, BP_ETOOBIG,
+                              "Request body too large (limit %ld bytes)",
+                              ctx->config->max_body_bytes);
+        else
+            rc = open_body_file(&req, &body_fd, &err);
         if (body_fd >= 0) {
             req.body.read = read_fd;
             req.body.source = &body_fd;
@@ -114,6 +119,9 @@ static int serve(struct bp_ctx *ctx, char *const *params,
         bp_app_handle(ctx, &req, &res);
     else
         bp_http_error_respond(&res, rc, &err);
+    const char *request_id = bp_request_param(&req, "REQUEST_ID");
+    if (request_id != NULL && request_id[0] != '\0')
+        bp_response_header(&res, "X-Request-Id", "%.128s", request_id);
     bool head = req.method != NULL && strcmp(req.method, "HEAD") == 0;
     int failed = bp_response_write_cgi(&res, head, write, sink) != BP_OK;
     if (body_fd >= 0)

@@ -13,7 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -53,12 +58,62 @@ static int stop_requested(int sfd)
     return stop;
 }
 
-/* Accepts one pending connection, or returns -1 when none is there. */
-static int accept_connection(int listen_fd)
+/*
+ * Returns 1 when the peer at addr may talk to us: Unix sockets always;
+ * TCP peers when FCGI_WEB_SERVER_ADDRS (libfcgi's comma-separated list of
+ * web server IPv4 addresses, honoured here as libfcgi's own accept does)
+ * is unset or lists them.
+ */
+static int peer_allowed(const struct sockaddr_storage *addr)
 {
-    int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-    if (fd >= 0)
+    const char *allowed = getenv("FCGI_WEB_SERVER_ADDRS");
+    if (allowed == NULL || addr->ss_family == AF_UNIX)
+        return 1;
+    if (addr->ss_family != AF_INET)
+        return 0;
+    char peer[INET_ADDRSTRLEN];
+    const struct sockaddr_in *in = (const struct sockaddr_in *)addr;
+    if (inet_ntop(AF_INET, &in->sin_addr, peer, sizeof(peer)) == NULL)
+        return 0;
+    size_t len = strlen(peer);
+    for (const char *p = allowed; *p != '\0';) {
+        size_t item = strcspn(p, ",");
+        while (item > 0 && p[item - 1] == ' ')
+            item--;
+        if (item == len && strncmp(p, peer, len) == 0)
+            return 1;
+        p += strcspn(p, ",");
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return 0;
+}
+
+/*
+ * Accepts one pending connection and gives it I/O timeouts, so that a
+ * peer that goes silent cannot hold the worker. Returns -1 when none is
+ * there (a sibling took it) or the peer is refused.
+ */
+static int accept_connection(int listen_fd, long timeout_s)
+{
+    struct sockaddr_storage addr;
+    socklen_t addr_len = sizeof(addr);
+    int fd =
+        accept4(listen_fd, (struct sockaddr *)&addr, &addr_len, SOCK_CLOEXEC);
+    if (fd >= 0) {
+        if (!peer_allowed(&addr)) {
+            close(fd);
+            return -1;
+        }
+        struct timeval tv = {.tv_sec = timeout_s};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+        if (addr.ss_family == AF_INET || addr.ss_family == AF_INET6) {
+            int one = 1;
+            setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+        }
         return fd;
+    }
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
         errno == ENOMEM) {
         fprintf(stderr, "bandpics[%d]: accept: %s\n", (int)getpid(),
@@ -77,9 +132,9 @@ static void serve_connection(struct bp_ctx *ctx, FCGX_Request *request, int fd)
      * keepConnection from the web server's flags. */
     request->keepConnection = 1;
     if (FCGX_Accept_r(request) < 0) {
-        if (request->ipcFd >= 0)
-            close(request->ipcFd);
-        request->ipcFd = -1;
+        /* A connection that sent no valid request: libfcgi has closed it
+         * and tried its own accept on the (non-blocking) listening
+         * socket, which found nothing or failed. */
         return;
     }
     bp_transport_fcgi_serve(ctx, request);
@@ -129,7 +184,7 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd)
             break;
         if (!(fds[0].revents & POLLIN))
             continue;
-        int fd = accept_connection(listen_fd);
+        int fd = accept_connection(listen_fd, cfg->io_timeout_s);
         if (fd < 0)
             continue;
         serve_connection(&ctx, &request, fd);

@@ -8,6 +8,7 @@ and a clean stop.
 import concurrent.futures
 import os
 import signal
+import socket
 import threading
 import time
 
@@ -110,6 +111,29 @@ def test_sighup_reload_without_a_failed_request(stack):
     expect(stack.worker_pids() == before, "workers replaced by a broken config")
     expect_status(stack.post("/image_groups", {"name": "x" * 10}), 201)
     expect("reload refused" in stack.read_logs())
+    # So is one that loads but names a store no backend can open.
+    stack.write_config({"database_url": "postgres://127.0.0.1/bandpics"})
+    stack.pool.send_signal(signal.SIGHUP)
+    time.sleep(0.5)
+    expect(stack.worker_pids() == before, "workers replaced by an unusable store")
+    expect_status(stack.get("/image_groups?limit=1"), 200)
+
+
+@with_stack(config={"io_timeout_s": 1})
+def test_silent_connections_do_not_pin_workers(stack):
+    # Two peers connect to the pool socket and never speak.
+    silent = []
+    for _ in range(2):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(stack.socket)
+        silent.append(s)
+    try:
+        start = time.monotonic()
+        expect_status(stack.get("/healthz", timeout=10), 200)
+        expect(time.monotonic() - start < 5, "a request waited on silent peers")
+    finally:
+        for s in silent:
+            s.close()
 
 
 @with_stack()
@@ -171,5 +195,6 @@ if __name__ == "__main__":
     main([test_data_survives_a_pool_restart, test_200_concurrent_creates_all_persisted,
           test_sighup_reload_without_a_failed_request, test_killed_worker_is_replaced,
           test_worker_replaced_after_max_requests, test_sigterm_stops_master_and_workers,
+          test_silent_connections_do_not_pin_workers,
           test_unreachable_store_is_503_and_named_by_healthz,
           test_invalid_configuration_stops_start_up])
