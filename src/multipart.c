@@ -16,6 +16,7 @@
 
 #include "buf.h"
 #include "multipart.h"
+#include "urldecode.h"
 
 /* The delimiter is "\r\n--" and the boundary. */
 #define DELIM_MAX (4 + BP_MULTIPART_BOUNDARY_MAX)
@@ -142,17 +143,6 @@ static bool ascii_ieq(const char *s, size_t len, const char *lit)
             ascii_lower((unsigned char)lit[i]))
             return false;
     return true;
-}
-
-static int hex_value(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Returns true when the len bytes at b make a valid RFC 2046 boundary. */
@@ -487,8 +477,8 @@ static enum bp_rc decode_ext_value(struct bp_multipart *mp, char *text,
     for (const char *p = language_end + 1; *p != '\0'; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '%') {
-            int hi = hex_value(p[1]);
-            int lo = hi < 0 ? -1 : hex_value(p[2]);
+            int hi = bp_hex_value(p[1]);
+            int lo = hi < 0 ? -1 : bp_hex_value(p[2]);
             if (lo < 0)
                 return malformed(mp, "bad percent-encoding in filename*");
             c = (unsigned char)(hi * 16 + lo);

@@ -4,7 +4,7 @@
  */
 #include "urldecode.h"
 
-static int hexval(char c)
+int bp_hex_value(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -24,7 +24,7 @@ enum bp_rc bp_url_decode(const char *text, size_t len, bool plus_is_space,
         if (c == '%') {
             if (len - i < 3)
                 return BP_EINVAL;
-            int hi = hexval(text[i + 1]), lo = hexval(text[i + 2]);
+            int hi = bp_hex_value(text[i + 1]), lo = bp_hex_value(text[i + 2]);
             if (hi < 0 || lo < 0)
                 return BP_EINVAL;
             c = (unsigned char)(hi * 16 + lo);

@@ -18,6 +18,9 @@
 enum bp_rc bp_url_decode(const char *text, size_t len, bool plus_is_space,
                          struct bp_buf *out);
 
+/* Returns the value of the hex digit c, or -1 when c is not one. */
+int bp_hex_value(char c);
+
 /* Returns true when the len bytes at text are valid UTF-8. */
 bool bp_utf8_valid(const char *text, size_t len);
 
