@@ -6,6 +6,7 @@
 #ifndef BP_APP_H
 #define BP_APP_H
 
+#include "blob.h"
 #include "config.h"
 #include "request.h"
 #include "response.h"
@@ -15,13 +16,18 @@
 struct bp_ctx {
     const struct bp_config *config; /* borrowed, frozen */
     struct bp_store *store;         /* owned; NULL while unreachable */
+    struct bp_blob_store *blobs;    /* owned: the image files */
+    char *tmp_dir;                  /* owned: uploads and renders */
 };
 
 /*
  * Creates the per-process state for cfg (which must outlive ctx): the
- * ImageMagick environment and the store connection. A store that cannot
- * be opened now is retried on each request, so this only fails for an
- * invalid configuration. Release with bp_app_close.
+ * ImageMagick environment and its limits, the blob store (files under
+ * <data_dir>/files), the temporary directory (<data_dir>/tmp) and the
+ * store connection. A store that cannot be opened now is retried on each
+ * request; this fails for an invalid configuration or an unwritable
+ * data directory. On failure nothing is left to release; otherwise
+ * release with bp_app_close.
  */
 enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
                        struct bp_error *err);

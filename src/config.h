@@ -22,6 +22,10 @@ struct bp_config {
     char *database_url;          /* sqlite://PATH or mongodb://... */
     long max_body_bytes;         /* largest request body accepted */
     long max_json_bytes;         /* largest JSON request body accepted */
+    long max_files;              /* files in one upload request */
+    long max_field_bytes;        /* one text field of a form */
+    long max_pixels;             /* width x height of an image */
+    long image_memory_bytes;     /* ImageMagick's memory per worker */
     long max_name_length;        /* group name, in characters */
     long max_description_length; /* descriptions, in characters */
     long list_default_limit;     /* page size when ?limit= is absent */

@@ -5,8 +5,31 @@
 #ifndef BP_HANDLERS_H
 #define BP_HANDLERS_H
 
+#include <json-c/json.h>
+
 #include "app.h"
+#include "ids.h"
 #include "router.h"
+
+/*
+ * Reads capture index of match as an id into id. BP_EINVAL when it is
+ * not 24 hex characters.
+ */
+enum bp_rc bp_handler_path_id(const struct bp_route_match *match, size_t index,
+                              char id[BP_ID_LEN + 1], struct bp_error *err);
+
+/* Sends value, which is released here (NULL means out of memory). */
+enum bp_rc bp_handler_send_json(struct bp_response *res, int status,
+                                struct json_object *value);
+
+/*
+ * Adds X-Total-Count and, while more remain, a Link to the next page
+ * that repeats the request's other query parameters.
+ */
+enum bp_rc bp_handler_paging_headers(const struct bp_request *req,
+                                     struct bp_response *res, long limit,
+                                     long offset, size_t count,
+                                     long long total);
 
 /* GET /: the service's name and version. */
 enum bp_rc bp_handle_service_info(struct bp_ctx *ctx,
@@ -51,5 +74,69 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
                                   const struct bp_route_match *match,
                                   struct bp_response *res,
                                   struct bp_error *err);
+
+/* GET /images: images filtered by group, capture time and place. */
+enum bp_rc bp_handle_image_list(struct bp_ctx *ctx,
+                                const struct bp_request *req,
+                                const struct bp_route_match *match,
+                                struct bp_response *res, struct bp_error *err);
+
+/* GET /images/{id}. */
+enum bp_rc bp_handle_image_get(struct bp_ctx *ctx, const struct bp_request *req,
+                               const struct bp_route_match *match,
+                               struct bp_response *res, struct bp_error *err);
+
+/* POST /images: one image (multipart "image" or a raw body). */
+enum bp_rc bp_handle_image_create(struct bp_ctx *ctx,
+                                  const struct bp_request *req,
+                                  const struct bp_route_match *match,
+                                  struct bp_response *res,
+                                  struct bp_error *err);
+
+/* POST /images/{group_id}: multipart "images" into a group. */
+enum bp_rc bp_handle_images_add(struct bp_ctx *ctx,
+                                const struct bp_request *req,
+                                const struct bp_route_match *match,
+                                struct bp_response *res, struct bp_error *err);
+
+/* PATCH /images/{id}: description and group. */
+enum bp_rc bp_handle_image_update(struct bp_ctx *ctx,
+                                  const struct bp_request *req,
+                                  const struct bp_route_match *match,
+                                  struct bp_response *res,
+                                  struct bp_error *err);
+
+/* PATCH /images/{id}/file: a new file for the image. */
+enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
+                                        const struct bp_request *req,
+                                        const struct bp_route_match *match,
+                                        struct bp_response *res,
+                                        struct bp_error *err);
+
+/* DELETE /images/{id}, with its files. */
+enum bp_rc bp_handle_image_delete(struct bp_ctx *ctx,
+                                  const struct bp_request *req,
+                                  const struct bp_route_match *match,
+                                  struct bp_response *res,
+                                  struct bp_error *err);
+
+/* GET /images/{id}/file: the original bytes. */
+enum bp_rc bp_handle_image_file(struct bp_ctx *ctx,
+                                const struct bp_request *req,
+                                const struct bp_route_match *match,
+                                struct bp_response *res, struct bp_error *err);
+
+/* GET /images/{id}/fullsize: the large gallery size. */
+enum bp_rc bp_handle_image_fullsize(struct bp_ctx *ctx,
+                                    const struct bp_request *req,
+                                    const struct bp_route_match *match,
+                                    struct bp_response *res,
+                                    struct bp_error *err);
+
+/* GET /images/{id}/thumb: the thumbnail. */
+enum bp_rc bp_handle_image_thumb(struct bp_ctx *ctx,
+                                 const struct bp_request *req,
+                                 const struct bp_route_match *match,
+                                 struct bp_response *res, struct bp_error *err);
 
 #endif

@@ -6,22 +6,18 @@
 
 #include <json-c/json.h>
 
+#include <stdio.h>
+
 #include "group_json.h"
+#include "image_files.h"
+#include "image_json.h"
+#include "ingest.h"
+#include "upload.h"
 #include "handlers.h"
 #include "ids.h"
 #include "json_body.h"
 #include "query.h"
 #include "timeutil.h"
-
-/* Reads the {id} capture of match as a group id. */
-static enum bp_rc path_id(const struct bp_route_match *match,
-                          char id[BP_ID_LEN + 1], struct bp_error *err)
-{
-    if (!bp_id_parse(match->captures[0], id))
-        return bp_error_set(err, BP_EINVAL,
-                            "Invalid id: expected 24 hex characters");
-    return BP_OK;
-}
 
 static struct bp_group_limits limits_of(const struct bp_ctx *ctx)
 {
@@ -30,17 +26,6 @@ static struct bp_group_limits limits_of(const struct bp_ctx *ctx)
         .max_description_length = ctx->config->max_description_length,
     };
     return limits;
-}
-
-/* Sends value (released here) with status. */
-static enum bp_rc send_json(struct bp_response *res, int status,
-                            struct json_object *value)
-{
-    if (value == NULL)
-        return BP_ENOMEM;
-    enum bp_rc rc = bp_response_json(res, status, value);
-    json_object_put(value);
-    return rc;
 }
 
 /* Reads ?event=, ?limit= and ?offset= into query; event_buf holds event. */
@@ -77,27 +62,31 @@ static enum bp_rc read_list_query(const struct bp_ctx *ctx,
     return rc;
 }
 
-/* Adds X-Total-Count and, while more remain, a Link to the next page. */
-static enum bp_rc add_paging_headers(struct bp_response *res,
-                                     const char *collection,
-                                     const struct bp_group_query *query,
-                                     const struct bp_group_list *list)
+/*
+ * Returns the JSON of group with its images (oldest capture first) from
+ * store, or NULL with an error code in *rc.
+ */
+static struct json_object *group_with_images(struct bp_store *store,
+                                             const struct bp_group *group,
+                                             enum bp_rc *rc,
+                                             struct bp_error *err)
 {
-    enum bp_rc rc =
-        bp_response_header(res, "X-Total-Count", "%lld", list->total);
-    long long next = (long long)query->offset + (long long)list->count;
-    if (rc != BP_OK || list->count == 0 || next >= list->total)
-        return rc;
-    struct bp_buf link;
-    bp_buf_init(&link, 1024);
-    rc = bp_buf_printf(&link, "<%s?limit=%ld&offset=%lld", collection,
-                       query->limit, next);
-    if (rc == BP_OK && query->event != NULL)
-        rc = bp_buf_printf(&link, "&event=%s", query->event);
-    if (rc == BP_OK)
-        rc = bp_response_header(res, "Link", "%s>; rel=\"next\"", link.data);
-    bp_buf_free(&link);
-    return rc;
+    struct bp_image_query query = {.group = group->id};
+    struct bp_image_list images;
+    *rc = bp_store_image_list(store, &query, &images, err);
+    if (*rc != BP_OK)
+        return NULL;
+    struct json_object *obj = bp_group_to_json(group);
+    struct json_object *array = bp_image_list_to_json(&images);
+    bp_image_list_free(&images);
+    if (obj == NULL || array == NULL) {
+        json_object_put(obj);
+        json_object_put(array);
+        *rc = BP_ENOMEM;
+        return NULL;
+    }
+    json_object_object_add(obj, "images", array);
+    return obj;
 }
 
 enum bp_rc bp_handle_group_list(struct bp_ctx *ctx,
@@ -119,17 +108,21 @@ enum bp_rc bp_handle_group_list(struct bp_ctx *ctx,
     if (rc != BP_OK)
         return rc;
     struct json_object *array = json_object_new_array_ext((int)list.count);
-    for (size_t i = 0; array != NULL && i < list.count; i++) {
-        struct json_object *item = bp_group_to_json(&list.items[i]);
-        if (item == NULL || json_object_array_add(array, item) != 0) {
+    for (size_t i = 0; array != NULL && i < list.count && rc == BP_OK; i++) {
+        struct json_object *item =
+            group_with_images(store, &list.items[i], &rc, err);
+        if (item != NULL && json_object_array_add(array, item) != 0) {
             json_object_put(item);
-            json_object_put(array);
-            array = NULL;
+            rc = BP_ENOMEM;
         }
     }
-    rc = send_json(res, 200, array);
     if (rc == BP_OK)
-        rc = add_paging_headers(res, "/image_groups", &query, &list);
+        rc = bp_handler_send_json(res, 200, array);
+    else
+        json_object_put(array);
+    if (rc == BP_OK)
+        rc = bp_handler_paging_headers(req, res, query.limit, query.offset,
+                                       list.count, list.total);
     bp_group_list_free(&list);
     return rc;
 }
@@ -140,7 +133,7 @@ enum bp_rc bp_handle_group_get(struct bp_ctx *ctx, const struct bp_request *req,
 {
     char id[BP_ID_LEN + 1];
     struct bp_store *store;
-    enum bp_rc rc = path_id(match, id, err);
+    enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc != BP_OK)
@@ -149,7 +142,9 @@ enum bp_rc bp_handle_group_get(struct bp_ctx *ctx, const struct bp_request *req,
     rc = bp_store_group_get(store, id, &group, err);
     if (rc != BP_OK)
         return rc;
-    rc = send_json(res, 200, bp_group_to_json(&group));
+    struct json_object *out = group_with_images(store, &group, &rc, err);
+    if (rc == BP_OK)
+        rc = bp_handler_send_json(res, 200, out);
     bp_group_clear(&group);
     return rc;
 }
@@ -176,11 +171,88 @@ static enum bp_rc group_from_patch(const struct bp_group_patch *patch,
     return BP_OK;
 }
 
+/* Sends the 201 answer for a new group and its images. */
+static enum bp_rc send_created(struct bp_response *res,
+                               const struct bp_group *group,
+                               const struct bp_image_list *images)
+{
+    struct json_object *out = bp_group_to_json(group);
+    struct json_object *array = bp_image_list_to_json(images);
+    if (out == NULL || array == NULL) {
+        json_object_put(out);
+        json_object_put(array);
+        return BP_ENOMEM;
+    }
+    json_object_object_add(out, "images", array);
+    json_object_object_add(out, "group_id", json_object_new_string(group->id));
+    enum bp_rc rc = bp_handler_send_json(res, 201, out);
+    if (rc == BP_OK)
+        rc = bp_response_header(res, "Location", "/image_groups/%s", group->id);
+    return rc;
+}
+
+/* Returns the non-empty text fields of up as a JSON object of strings. */
+static struct json_object *form_as_json(const struct bp_upload *up)
+{
+    struct json_object *obj = json_object_new_object();
+    for (size_t i = 0; obj != NULL && i < up->nfields; i++)
+        if (up->fields[i].value != NULL && up->fields[i].value[0] != '\0')
+            json_object_object_add(obj, up->fields[i].name,
+                                   json_object_new_string(up->fields[i].value));
+    return obj;
+}
+
+/*
+ * POST /image_groups as multipart/form-data: the group's fields plus
+ * file parts named "images", stored all together or not at all.
+ */
+static enum bp_rc create_with_images(struct bp_ctx *ctx,
+                                     const struct bp_request *req,
+                                     struct bp_response *res,
+                                     struct bp_error *err)
+{
+    struct bp_upload_limits upload_limits = bp_upload_limits_of(ctx->config);
+    struct bp_group_limits limits = limits_of(ctx);
+    struct bp_upload up;
+    struct bp_ingest in = {0};
+    struct bp_group group = {0};
+    struct bp_group_patch patch;
+    struct bp_store *store;
+    struct json_object *form = NULL;
+    int64_t now = bp_time_now_ms();
+    enum bp_rc rc = bp_upload_read_multipart(req, &upload_limits, ctx->tmp_dir,
+                                             "images", &up, err);
+    if (rc == BP_OK && (form = form_as_json(&up)) == NULL)
+        rc = BP_ENOMEM;
+    if (rc == BP_OK)
+        rc = bp_group_patch_from_json(form, true, &limits, &patch, err);
+    if (rc == BP_OK)
+        rc = bp_app_store(ctx, &store, err);
+    if (rc == BP_OK)
+        rc = group_from_patch(&patch, now, &group);
+    if (rc == BP_OK)
+        rc = bp_ingest_prepare(ctx, &up, group.id, NULL, now, &in, err);
+    if (rc == BP_OK)
+        rc = bp_ingest_commit(ctx, store, &up, &group, &in, err);
+    if (rc == BP_OK) {
+        struct bp_image_list images = {in.images, in.count,
+                                       (long long)in.count};
+        rc = send_created(res, &group, &images);
+    }
+    json_object_put(form);
+    bp_group_clear(&group);
+    bp_ingest_free(&in);
+    bp_upload_free(&up);
+    return rc;
+}
+
 enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
                                   const struct bp_request *req,
                                   const struct bp_route_match *match,
                                   struct bp_response *res, struct bp_error *err)
 {
+    if (bp_upload_is_multipart(req->content_type))
+        return create_with_images(ctx, req, res, err);
     struct json_object *body;
     enum bp_rc rc =
         bp_json_body_read(req, (size_t)ctx->config->max_json_bytes, &body, err);
@@ -199,13 +271,8 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
         rc = bp_store_group_insert(store, &group, err);
     if (rc != BP_OK)
         goto out_free;
-    struct json_object *out = bp_group_to_json(&group);
-    if (out != NULL)
-        json_object_object_add(out, "group_id",
-                               json_object_new_string(group.id));
-    rc = send_json(res, 201, out);
-    if (rc == BP_OK)
-        rc = bp_response_header(res, "Location", "/image_groups/%s", group.id);
+    struct bp_image_list none = {0};
+    rc = send_created(res, &group, &none);
 out_free:
     bp_group_clear(&group);
     json_object_put(body);
@@ -218,7 +285,7 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
                                   struct bp_response *res, struct bp_error *err)
 {
     char id[BP_ID_LEN + 1];
-    enum bp_rc rc = path_id(match, id, err);
+    enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
     if (rc != BP_OK)
         return rc;
     struct json_object *body;
@@ -237,7 +304,9 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
         rc = bp_store_group_update(store, id, &patch, bp_time_now_ms(), &group,
                                    err);
     if (rc == BP_OK) {
-        rc = send_json(res, 200, bp_group_to_json(&group));
+        struct json_object *out = group_with_images(store, &group, &rc, err);
+        if (rc == BP_OK)
+            rc = bp_handler_send_json(res, 200, out);
         bp_group_clear(&group);
     }
     json_object_put(body);
@@ -251,15 +320,28 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
 {
     char id[BP_ID_LEN + 1];
     struct bp_store *store;
-    enum bp_rc rc = path_id(match, id, err);
+    enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc != BP_OK)
         return rc;
     struct bp_group group;
-    rc = bp_store_group_delete(store, id, &group, err);
+    struct bp_image_list removed;
+    rc = bp_store_group_delete(store, id, &group, &removed, err);
     if (rc != BP_OK)
         return rc;
+    /* The records are gone; now their files. A file that cannot be
+     * removed is an orphan for the log, never a dangling record. */
+    struct json_object *names = json_object_new_array();
+    for (size_t i = 0; i < removed.count; i++) {
+        struct bp_error why = {{0}};
+        if (bp_image_files_remove(ctx->blobs, removed.items[i].id, &why) !=
+            BP_OK)
+            fprintf(stderr, "bandpics: orphan files of image %s: %s\n",
+                    removed.items[i].id, why.detail);
+        json_object_array_add(
+            names, json_object_new_string(removed.items[i].filename));
+    }
     struct json_object *out = json_object_new_object();
     struct json_object *summary = json_object_new_object();
     if (out != NULL && summary != NULL) {
@@ -268,11 +350,15 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
                                json_object_new_string(group.name));
         json_object_object_add(out, "image_group", summary);
         summary = NULL;
-        json_object_object_add(out, "num_images", json_object_new_int(0));
-        json_object_object_add(out, "removed", json_object_new_array());
+        json_object_object_add(out, "num_images",
+                               json_object_new_int64((int64_t)removed.count));
+        json_object_object_add(out, "removed", names);
+        names = NULL;
     }
     json_object_put(summary);
-    rc = send_json(res, 200, out);
+    json_object_put(names);
+    bp_image_list_free(&removed);
+    rc = bp_handler_send_json(res, 200, out);
     bp_group_clear(&group);
     return rc;
 }

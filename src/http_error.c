@@ -49,6 +49,7 @@ void bp_http_error_respond(struct bp_response *res, enum bp_rc rc,
         detail = "Internal server error";
     }
     bp_buf_reset(&res->headers);
+    bp_response_file(res, -1, 0, 0);
     struct json_object *body = json_object_new_object();
     if (body == NULL ||
         json_object_object_add(body, "detail",

@@ -1,9 +1,11 @@
 /*
  * response.c: filling a response and writing it out in CGI format.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "response.h"
 
@@ -13,6 +15,30 @@ void bp_response_init(struct bp_response *res)
     res->content_type = NULL;
     bp_buf_init(&res->headers, 64 * 1024);
     bp_buf_init(&res->body, 0);
+    res->body_fd = -1;
+    res->body_offset = 0;
+    res->body_length = 0;
+}
+
+void bp_response_set_type(struct bp_response *res, const char *type)
+{
+    size_t len = strlen(type);
+    if (len >= sizeof(res->type_buf)) {
+        res->content_type = "application/octet-stream";
+        return;
+    }
+    memcpy(res->type_buf, type, len + 1);
+    res->content_type = res->type_buf;
+}
+
+void bp_response_file(struct bp_response *res, int fd, off_t offset,
+                      off_t length)
+{
+    if (res->body_fd >= 0)
+        close(res->body_fd);
+    res->body_fd = fd;
+    res->body_offset = offset;
+    res->body_length = length;
 }
 
 void bp_response_free(struct bp_response *res)
@@ -21,6 +47,9 @@ void bp_response_free(struct bp_response *res)
         return;
     bp_buf_free(&res->headers);
     bp_buf_free(&res->body);
+    if (res->body_fd >= 0)
+        close(res->body_fd);
+    res->body_fd = -1;
 }
 
 void bp_response_reset(struct bp_response *res)
@@ -29,6 +58,7 @@ void bp_response_reset(struct bp_response *res)
     res->content_type = NULL;
     bp_buf_reset(&res->headers);
     bp_buf_reset(&res->body);
+    bp_response_file(res, -1, 0, 0);
 }
 
 enum bp_rc bp_response_header(struct bp_response *res, const char *name,
@@ -70,6 +100,12 @@ const char *bp_http_reason(int status)
         return "Created";
     case 204:
         return "No Content";
+    case 206:
+        return "Partial Content";
+    case 302:
+        return "Found";
+    case 304:
+        return "Not Modified";
     case 400:
         return "Bad Request";
     case 404:
@@ -82,6 +118,8 @@ const char *bp_http_reason(int status)
         return "Content Too Large";
     case 415:
         return "Unsupported Media Type";
+    case 416:
+        return "Range Not Satisfiable";
     case 422:
         return "Unprocessable Content";
     case 500:
@@ -90,6 +128,27 @@ const char *bp_http_reason(int status)
         return "Service Unavailable";
     }
     return "Unknown";
+}
+
+/* Sends the body_length bytes of the body file through write. */
+static enum bp_rc write_file_body(const struct bp_response *res,
+                                  ssize_t (*write)(void *sink, const char *data,
+                                                   size_t len),
+                                  void *sink)
+{
+    char chunk[65536];
+    off_t at = res->body_offset, end = res->body_offset + res->body_length;
+    while (at < end) {
+        size_t want = end - at < (off_t)sizeof(chunk) ? (size_t)(end - at)
+                                                      : sizeof(chunk);
+        ssize_t got = pread(res->body_fd, chunk, want, at);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0 || write(sink, chunk, (size_t)got) < 0)
+            return BP_EIO;
+        at += got;
+    }
+    return BP_OK;
 }
 
 enum bp_rc bp_response_write_cgi(const struct bp_response *res, bool omit_body,
@@ -108,7 +167,9 @@ enum bp_rc bp_response_write_cgi(const struct bp_response *res, bool omit_body,
         if (write(sink, head, (size_t)n) < 0)
             return BP_EIO;
     }
-    n = snprintf(head, sizeof(head), "Content-Length: %zu\r\n", res->body.len);
+    long long length = res->body_fd >= 0 ? (long long)res->body_length
+                                         : (long long)res->body.len;
+    n = snprintf(head, sizeof(head), "Content-Length: %lld\r\n", length);
     if (write(sink, head, (size_t)n) < 0)
         return BP_EIO;
     if (res->headers.len > 0 &&
@@ -116,8 +177,11 @@ enum bp_rc bp_response_write_cgi(const struct bp_response *res, bool omit_body,
         return BP_EIO;
     if (write(sink, "\r\n", 2) < 0)
         return BP_EIO;
-    if (!omit_body && res->body.len > 0 &&
-        write(sink, res->body.data, res->body.len) < 0)
+    if (omit_body)
+        return BP_OK;
+    if (res->body_fd >= 0)
+        return write_file_body(res, write, sink);
+    if (res->body.len > 0 && write(sink, res->body.data, res->body.len) < 0)
         return BP_EIO;
     return BP_OK;
 }

@@ -17,15 +17,32 @@
 
 struct bp_response {
     int status;
-    const char *content_type; /* static string, or NULL for no body */
+    const char *content_type; /* static or type_buf; NULL for no body */
+    char type_buf[128];       /* a copied Content-Type */
     struct bp_buf headers;    /* extra "Name: value\r\n" lines */
     struct bp_buf body;
+    int body_fd;       /* owned; when >= 0 the body is read from it */
+    off_t body_offset; /* where the body starts in body_fd */
+    off_t body_length; /* how many bytes of body_fd are sent */
 };
 
 /* Prepares an empty 200 response. Free it with bp_response_free. */
 void bp_response_init(struct bp_response *res);
 
-/* Frees what res holds; res may be NULL. */
+/*
+ * Sets the Content-Type to a copy of type (which may be freed after the
+ * call); a type too long to copy is replaced by application/octet-stream.
+ */
+void bp_response_set_type(struct bp_response *res, const char *type);
+
+/*
+ * Makes the body length bytes of fd from offset, instead of res->body;
+ * res takes fd and closes it when freed.
+ */
+void bp_response_file(struct bp_response *res, int fd, off_t offset,
+                      off_t length);
+
+/* Frees what res holds (closing a body file); res may be NULL. */
 void bp_response_free(struct bp_response *res);
 
 /* Drops headers and body so that the response can be filled again. */

@@ -13,6 +13,16 @@ static const struct bp_route routes[] = {
     {"GET", "/image_groups/{id}", bp_handle_group_get},
     {"PATCH", "/image_groups/{id}", bp_handle_group_update},
     {"DELETE", "/image_groups/{id}", bp_handle_group_delete},
+    {"GET", "/images", bp_handle_image_list},
+    {"POST", "/images", bp_handle_image_create},
+    {"GET", "/images/{id}", bp_handle_image_get},
+    {"POST", "/images/{group_id}", bp_handle_images_add},
+    {"PATCH", "/images/{id}", bp_handle_image_update},
+    {"DELETE", "/images/{id}", bp_handle_image_delete},
+    {"GET", "/images/{id}/file", bp_handle_image_file},
+    {"PATCH", "/images/{id}/file", bp_handle_image_replace_file},
+    {"GET", "/images/{id}/fullsize", bp_handle_image_fullsize},
+    {"GET", "/images/{id}/thumb", bp_handle_image_thumb},
 };
 
 const struct bp_route *bp_routes(size_t *count)

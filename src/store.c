@@ -82,7 +82,52 @@ enum bp_rc bp_store_group_update(struct bp_store *store, const char *id,
 }
 
 enum bp_rc bp_store_group_delete(struct bp_store *store, const char *id,
-                                 struct bp_group *out, struct bp_error *err)
+                                 struct bp_group *out,
+                                 struct bp_image_list *removed,
+                                 struct bp_error *err)
 {
-    return store->ops->group_delete(store, id, out, err);
+    return store->ops->group_delete(store, id, out, removed, err);
+}
+
+enum bp_rc bp_store_images_insert(struct bp_store *store,
+                                  const struct bp_group *new_group,
+                                  const struct bp_image *images, size_t n,
+                                  struct bp_error *err)
+{
+    return store->ops->images_insert(store, new_group, images, n, err);
+}
+
+enum bp_rc bp_store_image_get(struct bp_store *store, const char *id,
+                              struct bp_image *out, struct bp_error *err)
+{
+    return store->ops->image_get(store, id, out, err);
+}
+
+enum bp_rc bp_store_image_list(struct bp_store *store,
+                               const struct bp_image_query *query,
+                               struct bp_image_list *out, struct bp_error *err)
+{
+    return store->ops->image_list(store, query, out, err);
+}
+
+enum bp_rc bp_store_image_update(struct bp_store *store, const char *id,
+                                 const struct bp_image_patch *patch,
+                                 int64_t now, struct bp_image *out,
+                                 struct bp_error *err)
+{
+    return store->ops->image_update(store, id, patch, now, out, err);
+}
+
+enum bp_rc bp_store_image_replace_file(struct bp_store *store,
+                                       const struct bp_image *file, int64_t now,
+                                       struct bp_image *out,
+                                       struct bp_error *err)
+{
+    return store->ops->image_replace_file(store, file, now, out, err);
+}
+
+enum bp_rc bp_store_image_delete(struct bp_store *store, const char *id,
+                                 struct bp_image *out, struct bp_error *err)
+{
+    return store->ops->image_delete(store, id, out, err);
 }

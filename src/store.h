@@ -12,6 +12,7 @@
 
 #include "config.h"
 #include "group.h"
+#include "image.h"
 #include "rc.h"
 
 struct bp_store;
@@ -30,6 +31,19 @@ struct bp_group_list {
     long long total;
 };
 
+/* What an image listing asks for; every filter is optional. */
+struct bp_image_query {
+    const char *group; /* only this group's images; NULL for all */
+    bool has_taken_after, has_taken_before;
+    int64_t taken_after_ms, taken_before_ms; /* inclusive bounds */
+    bool has_bbox; /* min_lon > max_lon crosses the antimeridian */
+    double min_lon, min_lat, max_lon, max_lat;
+    bool has_near; /* within radius_m metres of near_lat, near_lon */
+    double near_lat, near_lon, radius_m;
+    long limit; /* 0: no limit */
+    long offset;
+};
+
 struct bp_store_ops {
     const char *name;
     enum bp_rc (*ping)(struct bp_store *store, struct bp_error *err);
@@ -45,7 +59,27 @@ struct bp_store_ops {
                                const struct bp_group_patch *patch, int64_t now,
                                struct bp_group *out, struct bp_error *err);
     enum bp_rc (*group_delete)(struct bp_store *store, const char *id,
-                               struct bp_group *out, struct bp_error *err);
+                               struct bp_group *out,
+                               struct bp_image_list *removed,
+                               struct bp_error *err);
+    enum bp_rc (*images_insert)(struct bp_store *store,
+                                const struct bp_group *new_group,
+                                const struct bp_image *images, size_t n,
+                                struct bp_error *err);
+    enum bp_rc (*image_get)(struct bp_store *store, const char *id,
+                            struct bp_image *out, struct bp_error *err);
+    enum bp_rc (*image_list)(struct bp_store *store,
+                             const struct bp_image_query *query,
+                             struct bp_image_list *out, struct bp_error *err);
+    enum bp_rc (*image_update)(struct bp_store *store, const char *id,
+                               const struct bp_image_patch *patch, int64_t now,
+                               struct bp_image *out, struct bp_error *err);
+    enum bp_rc (*image_replace_file)(struct bp_store *store,
+                                     const struct bp_image *file, int64_t now,
+                                     struct bp_image *out,
+                                     struct bp_error *err);
+    enum bp_rc (*image_delete)(struct bp_store *store, const char *id,
+                               struct bp_image *out, struct bp_error *err);
     void (*close)(struct bp_store *store);
 };
 
@@ -114,11 +148,71 @@ enum bp_rc bp_store_group_update(struct bp_store *store, const char *id,
                                  struct bp_error *err);
 
 /*
- * Deletes the group with id and returns what it was in *out (cleared by
- * the caller on BP_OK). BP_ENOTFOUND when there is no such group.
+ * Deletes the group with id and its images in one atomic step, and
+ * returns what the group was in *out and its images in *removed (the
+ * caller clears both on BP_OK, and then deletes the images' files).
+ * BP_ENOTFOUND when there is no such group.
  */
 enum bp_rc bp_store_group_delete(struct bp_store *store, const char *id,
-                                 struct bp_group *out, struct bp_error *err);
+                                 struct bp_group *out,
+                                 struct bp_image_list *removed,
+                                 struct bp_error *err);
+
+/*
+ * Inserts images, and first new_group when it is not NULL, in one atomic
+ * step: either all are stored or none. An image's group must exist (or
+ * be new_group): BP_ENOTFOUND otherwise. BP_ECONFLICT for a taken id.
+ */
+enum bp_rc bp_store_images_insert(struct bp_store *store,
+                                  const struct bp_group *new_group,
+                                  const struct bp_image *images, size_t n,
+                                  struct bp_error *err);
+
+/*
+ * Reads the image with id into *out (cleared by the caller on BP_OK).
+ * BP_ENOTFOUND "Image with that ID not found" when there is none.
+ */
+enum bp_rc bp_store_image_get(struct bp_store *store, const char *id,
+                              struct bp_image *out, struct bp_error *err);
+
+/*
+ * Lists the images query selects, oldest capture first (images without a
+ * capture time last, then by creation), with the total. The caller frees
+ * *out with bp_image_list_free on BP_OK.
+ */
+enum bp_rc bp_store_image_list(struct bp_store *store,
+                               const struct bp_image_query *query,
+                               struct bp_image_list *out, struct bp_error *err);
+
+/*
+ * Applies patch to the image with id and sets updated_at to now,
+ * atomically, returning the result in *out (cleared by the caller on
+ * BP_OK). BP_ENOTFOUND when the image, or the group it moves to, does not
+ * exist; nothing changes then.
+ */
+enum bp_rc bp_store_image_update(struct bp_store *store, const char *id,
+                                 const struct bp_image_patch *patch,
+                                 int64_t now, struct bp_image *out,
+                                 struct bp_error *err);
+
+/*
+ * Replaces the file-derived fields (filename, content type, size,
+ * sha256, dimensions, capture time, data, position) of the image
+ * file->id with those of file, sets updated_at to now and returns the
+ * result in *out (cleared by the caller on BP_OK). Description and group
+ * stay. BP_ENOTFOUND when there is no such image.
+ */
+enum bp_rc bp_store_image_replace_file(struct bp_store *store,
+                                       const struct bp_image *file, int64_t now,
+                                       struct bp_image *out,
+                                       struct bp_error *err);
+
+/*
+ * Deletes the image with id and returns what it was in *out (cleared by
+ * the caller on BP_OK). BP_ENOTFOUND when there is none.
+ */
+enum bp_rc bp_store_image_delete(struct bp_store *store, const char *id,
+                                 struct bp_image *out, struct bp_error *err);
 
 /* The SQLite backend's constructor, for bp_store_open. */
 enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,

@@ -13,12 +13,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
-
-struct store_sqlite {
-    struct bp_store base;
-    sqlite3 *db;
-    sqlite3_stmt *group_get;
-};
+#include "store_sqlite.h"
 
 /* Schema migrations; entry i brings the schema from version i to i + 1. */
 static const char *const migrations[] = {
@@ -32,22 +27,39 @@ static const char *const migrations[] = {
     ");"
     "CREATE INDEX image_groups_created ON image_groups (created_at, id);"
     "CREATE INDEX image_groups_event ON image_groups (event, created_at, id);",
+
+    "CREATE TABLE images ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  group_id TEXT REFERENCES image_groups (id),"
+    "  filename TEXT NOT NULL,"
+    "  description TEXT,"
+    "  content_type TEXT NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL,"
+    "  width INTEGER NOT NULL,"
+    "  height INTEGER NOT NULL,"
+    "  taken_at TEXT,"
+    "  taken_at_ms INTEGER,"
+    "  data TEXT NOT NULL,"
+    "  latitude REAL,"
+    "  longitude REAL,"
+    "  created_at INTEGER NOT NULL,"
+    "  updated_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX images_group ON images (group_id, taken_at_ms);"
+    "CREATE INDEX images_taken ON images (taken_at_ms);"
+    "CREATE INDEX images_position ON images (latitude, longitude);",
 };
 
 #define GROUP_COLUMNS "id, name, description, event, created_at, updated_at"
-
-static struct store_sqlite *from_base(struct bp_store *store)
-{
-    return (struct store_sqlite *)store;
-}
 
 /*
  * Maps a SQLite result code to our error codes with a message. The full
  * SQLite message (which may name files) goes to the log; clients get the
  * generic text of the result code.
  */
-static enum bp_rc fail(sqlite3 *db, int code, const char *what,
-                       struct bp_error *err)
+enum bp_rc bp_sqlite_fail(sqlite3 *db, int code, const char *what,
+                          struct bp_error *err)
 {
     int primary = code & 0xff;
     const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(code);
@@ -64,6 +76,9 @@ static enum bp_rc fail(sqlite3 *db, int code, const char *what,
                             "database unavailable: %s: %s", what,
                             sqlite3_errstr(primary));
     case SQLITE_CONSTRAINT:
+        if (code == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return bp_error_set(err, BP_ENOTFOUND,
+                                "Group with that ID not found");
         return bp_error_set(err, BP_ECONFLICT, "%s: %s", what, msg);
     case SQLITE_NOMEM:
         return BP_ENOMEM;
@@ -94,16 +109,16 @@ static int mkdir_parents(const char *dir)
     return rc;
 }
 
-static enum bp_rc exec(sqlite3 *db, const char *sql, struct bp_error *err)
+enum bp_rc bp_sqlite_exec(sqlite3 *db, const char *sql, struct bp_error *err)
 {
     int code = sqlite3_exec(db, sql, NULL, NULL, NULL);
-    return code == SQLITE_OK ? BP_OK : fail(db, code, "setup", err);
+    return code == SQLITE_OK ? BP_OK : bp_sqlite_fail(db, code, "setup", err);
 }
 
 /* Applies the migrations the database has not seen, in one transaction. */
 static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
 {
-    enum bp_rc rc = exec(db, "BEGIN IMMEDIATE", err);
+    enum bp_rc rc = bp_sqlite_exec(db, "BEGIN IMMEDIATE", err);
     if (rc != BP_OK)
         return rc;
     sqlite3_stmt *stmt = NULL;
@@ -111,7 +126,7 @@ static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
     if (code == SQLITE_OK)
         code = sqlite3_step(stmt);
     if (code != SQLITE_ROW) {
-        rc = fail(db, code, "reading the schema version", err);
+        rc = bp_sqlite_fail(db, code, "reading the schema version", err);
         goto out_rollback;
     }
     int version = sqlite3_column_int(stmt, 0);
@@ -127,16 +142,16 @@ static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
         goto out_rollback;
     }
     for (; version < latest; version++) {
-        rc = exec(db, migrations[version], err);
+        rc = bp_sqlite_exec(db, migrations[version], err);
         if (rc != BP_OK)
             goto out_rollback;
         char sql[64];
         snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version + 1);
-        rc = exec(db, sql, err);
+        rc = bp_sqlite_exec(db, sql, err);
         if (rc != BP_OK)
             goto out_rollback;
     }
-    rc = exec(db, "COMMIT", err);
+    rc = bp_sqlite_exec(db, "COMMIT", err);
     if (rc == BP_OK)
         return BP_OK;
 out_rollback:
@@ -145,13 +160,19 @@ out_rollback:
     return rc;
 }
 
-static char *column_text_dup(sqlite3_stmt *stmt, int col)
+void bp_sqlite_rollback(sqlite3 *db)
+{
+    if (!sqlite3_get_autocommit(db))
+        sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+char *bp_sqlite_column_text_dup(sqlite3_stmt *stmt, int col)
 {
     const unsigned char *text = sqlite3_column_text(stmt, col);
     return text == NULL ? NULL : strdup((const char *)text);
 }
 
-static void column_id(sqlite3_stmt *stmt, int col, char out[BP_ID_LEN + 1])
+void bp_sqlite_column_id(sqlite3_stmt *stmt, int col, char out[BP_ID_LEN + 1])
 {
     const unsigned char *text = sqlite3_column_text(stmt, col);
     out[0] = '\0';
@@ -163,26 +184,26 @@ static void column_id(sqlite3_stmt *stmt, int col, char out[BP_ID_LEN + 1])
 static enum bp_rc read_group_row(sqlite3_stmt *stmt, struct bp_group *out)
 {
     memset(out, 0, sizeof(*out));
-    column_id(stmt, 0, out->id);
-    out->name = column_text_dup(stmt, 1);
+    bp_sqlite_column_id(stmt, 0, out->id);
+    out->name = bp_sqlite_column_text_dup(stmt, 1);
     if (out->name == NULL)
         return BP_ENOMEM;
     if (sqlite3_column_type(stmt, 2) != SQLITE_NULL) {
-        out->description = column_text_dup(stmt, 2);
+        out->description = bp_sqlite_column_text_dup(stmt, 2);
         if (out->description == NULL) {
             bp_group_clear(out);
             return BP_ENOMEM;
         }
     }
-    column_id(stmt, 3, out->event);
+    bp_sqlite_column_id(stmt, 3, out->event);
     out->created_at = sqlite3_column_int64(stmt, 4);
     out->updated_at = sqlite3_column_int64(stmt, 5);
     return BP_OK;
 }
 
 /* Binds text, or NULL when text is NULL or (with empty_is_null) empty. */
-static int bind_text(sqlite3_stmt *stmt, int idx, const char *text,
-                     int empty_is_null)
+int bp_sqlite_bind_text(sqlite3_stmt *stmt, int idx, const char *text,
+                        int empty_is_null)
 {
     if (text == NULL || (empty_is_null && text[0] == '\0'))
         return sqlite3_bind_null(stmt, idx);
@@ -201,7 +222,7 @@ static enum bp_rc step_one_group(sqlite3 *db, sqlite3_stmt *stmt,
     if (code == SQLITE_DONE)
         return bp_error_set(err, BP_ENOTFOUND, "Group with that ID not found");
     if (code != SQLITE_ROW)
-        return fail(db, code, what, err);
+        return bp_sqlite_fail(db, code, what, err);
     enum bp_rc rc = read_group_row(stmt, out);
     /* Run the statement to completion so that its write is committed. */
     while ((code = sqlite3_step(stmt)) == SQLITE_ROW)
@@ -209,55 +230,56 @@ static enum bp_rc step_one_group(sqlite3 *db, sqlite3_stmt *stmt,
     if (code != SQLITE_DONE) {
         if (rc == BP_OK)
             bp_group_clear(out);
-        return fail(db, code, what, err);
+        return bp_sqlite_fail(db, code, what, err);
     }
     return rc;
 }
 
 static enum bp_rc sqlite_ping(struct bp_store *store, struct bp_error *err)
 {
-    sqlite3 *db = from_base(store)->db;
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
     sqlite3_stmt *stmt;
     int code = sqlite3_prepare_v2(db,
                                   "SELECT count(*) FROM image_groups "
                                   "WHERE id = ''",
                                   -1, &stmt, NULL);
     if (code != SQLITE_OK)
-        return fail(db, code, "ping", err);
+        return bp_sqlite_fail(db, code, "ping", err);
     code = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
-    return code == SQLITE_ROW ? BP_OK : fail(db, code, "ping", err);
+    return code == SQLITE_ROW ? BP_OK : bp_sqlite_fail(db, code, "ping", err);
 }
 
 static enum bp_rc sqlite_group_insert(struct bp_store *store,
                                       const struct bp_group *group,
                                       struct bp_error *err)
 {
-    sqlite3 *db = from_base(store)->db;
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
     sqlite3_stmt *stmt;
     int code = sqlite3_prepare_v2(db,
                                   "INSERT INTO image_groups (" GROUP_COLUMNS
                                   ") VALUES (?, ?, ?, ?, ?, ?)",
                                   -1, &stmt, NULL);
     if (code != SQLITE_OK)
-        return fail(db, code, "insert group", err);
-    bind_text(stmt, 1, group->id, 0);
-    bind_text(stmt, 2, group->name, 0);
-    bind_text(stmt, 3, group->description, 0);
-    bind_text(stmt, 4, group->event, 1);
+        return bp_sqlite_fail(db, code, "insert group", err);
+    bp_sqlite_bind_text(stmt, 1, group->id, 0);
+    bp_sqlite_bind_text(stmt, 2, group->name, 0);
+    bp_sqlite_bind_text(stmt, 3, group->description, 0);
+    bp_sqlite_bind_text(stmt, 4, group->event, 1);
     sqlite3_bind_int64(stmt, 5, group->created_at);
     sqlite3_bind_int64(stmt, 6, group->updated_at);
     code = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
-    return code == SQLITE_DONE ? BP_OK : fail(db, code, "insert group", err);
+    return code == SQLITE_DONE ? BP_OK
+                               : bp_sqlite_fail(db, code, "insert group", err);
 }
 
 static enum bp_rc sqlite_group_get(struct bp_store *store, const char *id,
                                    struct bp_group *out, struct bp_error *err)
 {
-    struct store_sqlite *s = from_base(store);
+    struct store_sqlite *s = bp_sqlite_from_base(store);
     sqlite3_stmt *stmt = s->group_get;
-    bind_text(stmt, 1, id, 0);
+    bp_sqlite_bind_text(stmt, 1, id, 0);
     enum bp_rc rc = step_one_group(s->db, stmt, "get group", out, err);
     sqlite3_reset(stmt);
     sqlite3_clear_bindings(stmt);
@@ -275,14 +297,15 @@ static enum bp_rc count_groups(sqlite3 *db, const struct bp_group_query *query,
                           : "SELECT count(*) FROM image_groups";
     int code = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
     if (code != SQLITE_OK)
-        return fail(db, code, "count groups", err);
+        return bp_sqlite_fail(db, code, "count groups", err);
     if (query->event != NULL)
-        bind_text(stmt, 1, query->event, 0);
+        bp_sqlite_bind_text(stmt, 1, query->event, 0);
     code = sqlite3_step(stmt);
     if (code == SQLITE_ROW)
         *total = sqlite3_column_int64(stmt, 0);
     sqlite3_finalize(stmt);
-    return code == SQLITE_ROW ? BP_OK : fail(db, code, "count groups", err);
+    return code == SQLITE_ROW ? BP_OK
+                              : bp_sqlite_fail(db, code, "count groups", err);
 }
 
 /* Reads one page of groups into out. */
@@ -300,9 +323,9 @@ static enum bp_rc page_groups(sqlite3 *db, const struct bp_group_query *query,
                             " LIMIT ?2 OFFSET ?3";
     int code = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
     if (code != SQLITE_OK)
-        return fail(db, code, "list groups", err);
+        return bp_sqlite_fail(db, code, "list groups", err);
     if (query->event != NULL)
-        bind_text(stmt, 1, query->event, 0);
+        bp_sqlite_bind_text(stmt, 1, query->event, 0);
     sqlite3_bind_int64(stmt, 2, query->limit);
     sqlite3_bind_int64(stmt, 3, query->offset);
     enum bp_rc rc = BP_OK;
@@ -325,7 +348,7 @@ static enum bp_rc page_groups(sqlite3 *db, const struct bp_group_query *query,
         out->count++;
     }
     if (rc == BP_OK && code != SQLITE_DONE)
-        rc = fail(db, code, "list groups", err);
+        rc = bp_sqlite_fail(db, code, "list groups", err);
     sqlite3_finalize(stmt);
     return rc;
 }
@@ -335,21 +358,20 @@ static enum bp_rc sqlite_group_list(struct bp_store *store,
                                     struct bp_group_list *out,
                                     struct bp_error *err)
 {
-    sqlite3 *db = from_base(store)->db;
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
     memset(out, 0, sizeof(*out));
     /* One read transaction, so that the count and the page agree. */
-    enum bp_rc rc = exec(db, "BEGIN", err);
+    enum bp_rc rc = bp_sqlite_exec(db, "BEGIN", err);
     if (rc != BP_OK)
         return rc;
     rc = count_groups(db, query, &out->total, err);
     if (rc == BP_OK)
         rc = page_groups(db, query, out, err);
     if (rc == BP_OK)
-        rc = exec(db, "COMMIT", err);
+        rc = bp_sqlite_exec(db, "COMMIT", err);
     if (rc != BP_OK) {
         /* Never leave the connection inside a transaction. */
-        if (!sqlite3_get_autocommit(db))
-            sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+        bp_sqlite_rollback(db);
         bp_group_list_free(out);
     }
     return rc;
@@ -360,7 +382,7 @@ static enum bp_rc sqlite_group_update(struct bp_store *store, const char *id,
                                       int64_t now, struct bp_group *out,
                                       struct bp_error *err)
 {
-    sqlite3 *db = from_base(store)->db;
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
     sqlite3_stmt *stmt;
     int code = sqlite3_prepare_v2(
         db,
@@ -372,41 +394,66 @@ static enum bp_rc sqlite_group_update(struct bp_store *store, const char *id,
         " WHERE id = ?8 RETURNING " GROUP_COLUMNS,
         -1, &stmt, NULL);
     if (code != SQLITE_OK)
-        return fail(db, code, "update group", err);
+        return bp_sqlite_fail(db, code, "update group", err);
     sqlite3_bind_int(stmt, 1, patch->set_name);
-    bind_text(stmt, 2, patch->name, 0);
+    bp_sqlite_bind_text(stmt, 2, patch->name, 0);
     sqlite3_bind_int(stmt, 3, patch->set_description);
-    bind_text(stmt, 4, patch->description, 0);
+    bp_sqlite_bind_text(stmt, 4, patch->description, 0);
     sqlite3_bind_int(stmt, 5, patch->set_event);
-    bind_text(stmt, 6, patch->event, 1);
+    bp_sqlite_bind_text(stmt, 6, patch->event, 1);
     sqlite3_bind_int64(stmt, 7, now);
-    bind_text(stmt, 8, id, 0);
+    bp_sqlite_bind_text(stmt, 8, id, 0);
     enum bp_rc rc = step_one_group(db, stmt, "update group", out, err);
     sqlite3_finalize(stmt);
     return rc;
 }
 
-static enum bp_rc sqlite_group_delete(struct bp_store *store, const char *id,
-                                      struct bp_group *out,
-                                      struct bp_error *err)
+static enum bp_rc delete_group_row(sqlite3 *db, const char *id,
+                                   struct bp_group *out, struct bp_error *err)
 {
-    sqlite3 *db = from_base(store)->db;
     sqlite3_stmt *stmt;
     int code = sqlite3_prepare_v2(db,
                                   "DELETE FROM image_groups WHERE id = ?"
                                   " RETURNING " GROUP_COLUMNS,
                                   -1, &stmt, NULL);
     if (code != SQLITE_OK)
-        return fail(db, code, "delete group", err);
-    bind_text(stmt, 1, id, 0);
+        return bp_sqlite_fail(db, code, "delete group", err);
+    bp_sqlite_bind_text(stmt, 1, id, 0);
     enum bp_rc rc = step_one_group(db, stmt, "delete group", out, err);
     sqlite3_finalize(stmt);
     return rc;
 }
 
+static enum bp_rc sqlite_group_delete(struct bp_store *store, const char *id,
+                                      struct bp_group *out,
+                                      struct bp_image_list *removed,
+                                      struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    enum bp_rc rc = bp_sqlite_exec(db, "BEGIN IMMEDIATE", err);
+    if (rc != BP_OK)
+        return rc;
+    rc = bp_sqlite_images_delete_of_group(db, id, removed, err);
+    if (rc != BP_OK)
+        goto out_rollback;
+    rc = delete_group_row(db, id, out, err);
+    if (rc != BP_OK) {
+        bp_image_list_free(removed);
+        goto out_rollback;
+    }
+    rc = bp_sqlite_exec(db, "COMMIT", err);
+    if (rc == BP_OK)
+        return BP_OK;
+    bp_group_clear(out);
+    bp_image_list_free(removed);
+out_rollback:
+    bp_sqlite_rollback(db);
+    return rc;
+}
+
 static void sqlite_close(struct bp_store *store)
 {
-    struct store_sqlite *s = from_base(store);
+    struct store_sqlite *s = bp_sqlite_from_base(store);
     sqlite3_finalize(s->group_get);
     sqlite3_close(s->db);
     free(s);
@@ -420,6 +467,12 @@ static const struct bp_store_ops sqlite_ops = {
     .group_list = sqlite_group_list,
     .group_update = sqlite_group_update,
     .group_delete = sqlite_group_delete,
+    .images_insert = bp_sqlite_images_insert,
+    .image_get = bp_sqlite_image_get,
+    .image_list = bp_sqlite_image_list,
+    .image_update = bp_sqlite_image_update,
+    .image_replace_file = bp_sqlite_image_replace_file,
+    .image_delete = bp_sqlite_image_delete,
     .close = sqlite_close,
 };
 
@@ -463,11 +516,12 @@ enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
                           sqlite3_errstr(code));
         goto out_close;
     }
+    sqlite3_extended_result_codes(s->db, 1);
     sqlite3_busy_timeout(s->db, (int)cfg->sqlite_busy_timeout_ms);
-    rc = exec(s->db,
-              "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
-              " PRAGMA foreign_keys = ON;",
-              err);
+    rc = bp_sqlite_exec(s->db,
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                        " PRAGMA foreign_keys = ON;",
+                        err);
     if (rc != BP_OK)
         goto out_close;
     rc = migrate(s->db, err);
@@ -477,7 +531,7 @@ enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
         s->db, "SELECT " GROUP_COLUMNS " FROM image_groups WHERE id = ?", -1,
         SQLITE_PREPARE_PERSISTENT, &s->group_get, NULL);
     if (code != SQLITE_OK) {
-        rc = fail(s->db, code, "prepare", err);
+        rc = bp_sqlite_fail(s->db, code, "prepare", err);
         goto out_close;
     }
     *out = &s->base;

@@ -256,13 +256,16 @@ static void test_bp_store_group_delete_returns_and_removes(void **state)
     insert(f->store, "doomed", NULL, 1, id);
     insert(f->store, "kept", NULL, 2, keep);
     struct bp_group got;
+    struct bp_image_list removed;
     struct bp_error err = {{0}};
-    assert_int_equal(bp_store_group_delete(f->store, id, &got, &err), BP_OK);
+    assert_int_equal(bp_store_group_delete(f->store, id, &got, &removed, &err),
+                     BP_OK);
     assert_string_equal(got.name, "doomed");
+    assert_int_equal(removed.count, 0);
     bp_group_clear(&got);
     assert_int_equal(bp_store_group_get(f->store, id, &got, &err),
                      BP_ENOTFOUND);
-    assert_int_equal(bp_store_group_delete(f->store, id, &got, &err),
+    assert_int_equal(bp_store_group_delete(f->store, id, &got, &removed, &err),
                      BP_ENOTFOUND);
     assert_int_equal(bp_store_group_get(f->store, keep, &got, &err), BP_OK);
     bp_group_clear(&got);
@@ -318,6 +321,268 @@ static void test_bp_store_open_unwritable_is_unavailable(void **state)
     f->cfg.database_url = saved;
 }
 
+/* Fills image with test values: a file of the given capture time/place. */
+static void make_image(struct bp_image *image, const char *group,
+                       const char *name, int64_t taken_ms, double lat,
+                       double lon, int has_position)
+{
+    memset(image, 0, sizeof(*image));
+    bp_id_new(image->id);
+    if (group != NULL)
+        memcpy(image->group, group, BP_ID_LEN + 1);
+    image->filename = strdup(name);
+    image->content_type = strdup("image/jpeg");
+    image->data_json = strdup("{\"Make\":\"Canon\"}");
+    image->size = 1234;
+    memset(image->sha256, 'a', BP_SHA256_HEX_LEN);
+    image->width = 640;
+    image->height = 480;
+    if (taken_ms >= 0) {
+        image->has_taken_at_ms = true;
+        image->taken_at_ms = taken_ms;
+        snprintf(image->taken_at, sizeof(image->taken_at), "t%lld",
+                 (long long)taken_ms);
+    }
+    image->has_position = has_position;
+    image->latitude = lat;
+    image->longitude = lon;
+    image->created_at = 1000;
+    image->updated_at = 1000;
+}
+
+static void make_group(struct bp_group *group, const char *name)
+{
+    memset(group, 0, sizeof(*group));
+    bp_id_new(group->id);
+    group->name = strdup(name);
+    group->created_at = 1;
+    group->updated_at = 1;
+}
+
+static void clear_images(struct bp_image *images, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        bp_image_clear(&images[i]);
+}
+
+static void test_bp_store_images_insert_with_new_group(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_group group;
+    make_group(&group, "gig");
+    struct bp_image images[3];
+    make_image(&images[0], group.id, "late.jpg", 3000, 0, 0, 0);
+    make_image(&images[1], group.id, "early.jpg", 1000, 0, 0, 0);
+    make_image(&images[2], group.id, "undated.png", -1, 0, 0, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, &group, images, 3, &err),
+                     BP_OK);
+
+    struct bp_image got;
+    assert_int_equal(bp_store_image_get(f->store, images[0].id, &got, &err),
+                     BP_OK);
+    assert_string_equal(got.filename, "late.jpg");
+    assert_string_equal(got.group, group.id);
+    assert_string_equal(got.data_json, "{\"Make\":\"Canon\"}");
+    assert_string_equal(got.taken_at, "t3000");
+    assert_int_equal(got.width, 640);
+    assert_null(got.description);
+    assert_false(got.has_position);
+    bp_image_clear(&got);
+
+    struct bp_image_query q = {.group = group.id};
+    struct bp_image_list list;
+    assert_int_equal(bp_store_image_list(f->store, &q, &list, &err), BP_OK);
+    assert_int_equal(list.total, 3);
+    assert_string_equal(list.items[0].filename, "early.jpg");
+    assert_string_equal(list.items[1].filename, "late.jpg");
+    assert_string_equal(list.items[2].filename, "undated.png");
+    bp_image_list_free(&list);
+    clear_images(images, 3);
+    bp_group_clear(&group);
+}
+
+static void test_bp_store_images_insert_is_all_or_nothing(void **state)
+{
+    struct fixture *f = *state;
+    char missing[BP_ID_LEN + 1];
+    bp_id_new(missing);
+    struct bp_image images[2];
+    make_image(&images[0], NULL, "fine.jpg", 1, 0, 0, 0);
+    make_image(&images[1], missing, "orphan.jpg", 2, 0, 0, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, images, 2, &err),
+                     BP_ENOTFOUND);
+    assert_string_equal(err.detail, "Group with that ID not found");
+    struct bp_image got;
+    assert_int_equal(bp_store_image_get(f->store, images[0].id, &got, &err),
+                     BP_ENOTFOUND);
+    clear_images(images, 2);
+}
+
+static void test_bp_store_image_list_filters(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image images[4];
+    make_image(&images[0], NULL, "berlin.jpg", 1000, 52.52, 13.405, 1);
+    make_image(&images[1], NULL, "potsdam.jpg", 2000, 52.39, 13.065, 1);
+    make_image(&images[2], NULL, "fiji.jpg", 3000, -17.7, 179.9, 1);
+    make_image(&images[3], NULL, "nowhere.jpg", 4000, 0, 0, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, images, 4, &err),
+                     BP_OK);
+    struct bp_image_list list;
+
+    struct bp_image_query after = {.has_taken_after = true,
+                                   .taken_after_ms = 2000,
+                                   .has_taken_before = true,
+                                   .taken_before_ms = 3000};
+    assert_int_equal(bp_store_image_list(f->store, &after, &list, &err), BP_OK);
+    assert_int_equal(list.total, 2);
+    assert_string_equal(list.items[0].filename, "potsdam.jpg");
+    bp_image_list_free(&list);
+
+    struct bp_image_query box = {.has_bbox = true,
+                                 .min_lon = 13.0,
+                                 .min_lat = 52.0,
+                                 .max_lon = 14.0,
+                                 .max_lat = 53.0};
+    assert_int_equal(bp_store_image_list(f->store, &box, &list, &err), BP_OK);
+    assert_int_equal(list.total, 2);
+    bp_image_list_free(&list);
+
+    /* A box across the antimeridian. */
+    struct bp_image_query wrap = {.has_bbox = true,
+                                  .min_lon = 179.0,
+                                  .min_lat = -20.0,
+                                  .max_lon = -179.0,
+                                  .max_lat = -10.0};
+    assert_int_equal(bp_store_image_list(f->store, &wrap, &list, &err), BP_OK);
+    assert_int_equal(list.total, 1);
+    assert_string_equal(list.items[0].filename, "fiji.jpg");
+    bp_image_list_free(&list);
+
+    /* Berlin to Potsdam is about 26 km. */
+    struct bp_image_query near = {.has_near = true,
+                                  .near_lat = 52.52,
+                                  .near_lon = 13.405,
+                                  .radius_m = 20000};
+    assert_int_equal(bp_store_image_list(f->store, &near, &list, &err), BP_OK);
+    assert_int_equal(list.total, 1);
+    bp_image_list_free(&list);
+    near.radius_m = 30000;
+    near.limit = 1;
+    near.offset = 1;
+    assert_int_equal(bp_store_image_list(f->store, &near, &list, &err), BP_OK);
+    assert_int_equal(list.total, 2);
+    assert_int_equal(list.count, 1);
+    assert_string_equal(list.items[0].filename, "potsdam.jpg");
+    bp_image_list_free(&list);
+    clear_images(images, 4);
+}
+
+static void test_bp_store_image_update_and_move(void **state)
+{
+    struct fixture *f = *state;
+    char group[BP_ID_LEN + 1], missing[BP_ID_LEN + 1];
+    insert(f->store, "target", NULL, 1, group);
+    bp_id_new(missing);
+    struct bp_image image;
+    make_image(&image, NULL, "a.jpg", 1, 0, 0, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, &image, 1, &err),
+                     BP_OK);
+    struct bp_image_patch patch = {
+        .set_description = true, .description = "encore", .set_group = true};
+    memcpy(patch.group, group, sizeof(patch.group));
+    struct bp_image got;
+    assert_int_equal(
+        bp_store_image_update(f->store, image.id, &patch, 5000, &got, &err),
+        BP_OK);
+    assert_string_equal(got.description, "encore");
+    assert_string_equal(got.group, group);
+    assert_int_equal(got.updated_at, 5000);
+    bp_image_clear(&got);
+
+    struct bp_image_patch bad = {.set_group = true};
+    memcpy(bad.group, missing, sizeof(bad.group));
+    assert_int_equal(
+        bp_store_image_update(f->store, image.id, &bad, 6000, &got, &err),
+        BP_ENOTFOUND);
+    assert_int_equal(bp_store_image_get(f->store, image.id, &got, &err), BP_OK);
+    assert_string_equal(got.group, group);
+    assert_int_equal(got.updated_at, 5000);
+    bp_image_clear(&got);
+    assert_int_equal(
+        bp_store_image_update(f->store, missing, &patch, 1, &got, &err),
+        BP_ENOTFOUND);
+    assert_string_equal(err.detail, "Image with that ID not found");
+    bp_image_clear(&image);
+}
+
+static void test_bp_store_image_replace_file_keeps_metadata(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image, file;
+    make_image(&image, NULL, "old.jpg", 1, 0, 0, 0);
+    free(image.filename);
+    image.filename = strdup("old.jpg");
+    image.description = strdup("kept");
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, &image, 1, &err),
+                     BP_OK);
+    make_image(&file, NULL, "new.png", 9000, 1.5, 2.5, 1);
+    memcpy(file.id, image.id, sizeof(file.id));
+    struct bp_image got;
+    assert_int_equal(
+        bp_store_image_replace_file(f->store, &file, 7000, &got, &err), BP_OK);
+    assert_string_equal(got.filename, "new.png");
+    assert_string_equal(got.description, "kept");
+    assert_true(got.has_position);
+    assert_true(got.latitude == 1.5);
+    assert_int_equal(got.taken_at_ms, 9000);
+    assert_int_equal(got.created_at, 1000);
+    assert_int_equal(got.updated_at, 7000);
+    bp_image_clear(&got);
+    bp_image_clear(&image);
+    bp_image_clear(&file);
+}
+
+static void test_bp_store_group_delete_takes_its_images(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_group group;
+    make_group(&group, "doomed");
+    struct bp_image images[2], other;
+    make_image(&images[0], group.id, "one.jpg", 1, 0, 0, 0);
+    make_image(&images[1], group.id, "two.jpg", 2, 0, 0, 0);
+    make_image(&other, NULL, "loose.jpg", 3, 0, 0, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, &group, images, 2, &err),
+                     BP_OK);
+    assert_int_equal(bp_store_images_insert(f->store, NULL, &other, 1, &err),
+                     BP_OK);
+    struct bp_group got;
+    struct bp_image_list removed;
+    assert_int_equal(
+        bp_store_group_delete(f->store, group.id, &got, &removed, &err), BP_OK);
+    assert_int_equal(removed.count, 2);
+    bp_image_list_free(&removed);
+    bp_group_clear(&got);
+    struct bp_image gone;
+    assert_int_equal(bp_store_image_get(f->store, images[0].id, &gone, &err),
+                     BP_ENOTFOUND);
+    assert_int_equal(bp_store_image_delete(f->store, other.id, &gone, &err),
+                     BP_OK);
+    assert_string_equal(gone.filename, "loose.jpg");
+    bp_image_clear(&gone);
+    assert_int_equal(bp_store_image_delete(f->store, other.id, &gone, &err),
+                     BP_ENOTFOUND);
+    clear_images(images, 2);
+    bp_image_clear(&other);
+    bp_group_clear(&group);
+}
+
 #define CONTRACT_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -337,6 +602,12 @@ int main(void)
         CONTRACT_TEST(test_bp_store_ping_answers),
         CONTRACT_TEST(test_bp_store_open_twice_keeps_data),
         CONTRACT_TEST(test_bp_store_open_rejects_unknown_scheme),
+        CONTRACT_TEST(test_bp_store_images_insert_with_new_group),
+        CONTRACT_TEST(test_bp_store_images_insert_is_all_or_nothing),
+        CONTRACT_TEST(test_bp_store_image_list_filters),
+        CONTRACT_TEST(test_bp_store_image_update_and_move),
+        CONTRACT_TEST(test_bp_store_image_replace_file_keeps_metadata),
+        CONTRACT_TEST(test_bp_store_group_delete_takes_its_images),
         CONTRACT_TEST(test_bp_store_open_unwritable_is_unavailable),
     };
 #undef setup

@@ -109,7 +109,7 @@ class Stack:
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
         conf = subprocess.run(
             [os.path.join(SRCDIR, "nginx", "render-conf"), self.dir, str(self.port),
-             upstream or "unix:" + self.socket],
+             upstream or "unix:" + self.socket, os.path.join(self.data_dir, "files")],
             check=True, capture_output=True, text=True).stdout
         conf_path = os.path.join(self.dir, "nginx.conf")
         with open(conf_path, "w") as f:

@@ -1,0 +1,70 @@
+/*
+ * handlers_common.c: what several handlers share: reading an id from
+ * the path, sending a JSON value, and the paging headers of lists.
+ */
+#include <string.h>
+
+#include "handlers.h"
+#include "ids.h"
+
+enum bp_rc bp_handler_path_id(const struct bp_route_match *match, size_t index,
+                              char id[BP_ID_LEN + 1], struct bp_error *err)
+{
+    if (index >= match->count || !bp_id_parse(match->captures[index], id))
+        return bp_error_set(err, BP_EINVAL,
+                            "Invalid id: expected 24 hex characters");
+    return BP_OK;
+}
+
+enum bp_rc bp_handler_send_json(struct bp_response *res, int status,
+                                struct json_object *value)
+{
+    if (value == NULL)
+        return BP_ENOMEM;
+    enum bp_rc rc = bp_response_json(res, status, value);
+    json_object_put(value);
+    return rc;
+}
+
+/* Appends the parameters of query other than limit and offset to link. */
+static enum bp_rc keep_filters(struct bp_buf *link, const char *query)
+{
+    for (const char *p = query; *p != '\0';) {
+        size_t len = strcspn(p, "&");
+        size_t key = strcspn(p, "=&");
+        int paging = (key == 5 && strncmp(p, "limit", 5) == 0) ||
+                     (key == 6 && strncmp(p, "offset", 6) == 0);
+        if (!paging && len > 0) {
+            enum bp_rc rc = bp_buf_append(link, "&", 1);
+            if (rc == BP_OK)
+                rc = bp_buf_append(link, p, len);
+            if (rc != BP_OK)
+                return rc;
+        }
+        p += len;
+        if (*p == '&')
+            p++;
+    }
+    return BP_OK;
+}
+
+enum bp_rc bp_handler_paging_headers(const struct bp_request *req,
+                                     struct bp_response *res, long limit,
+                                     long offset, size_t count, long long total)
+{
+    enum bp_rc rc = bp_response_header(res, "X-Total-Count", "%lld", total);
+    long long next = (long long)offset + (long long)count;
+    if (rc != BP_OK || count == 0 || next >= total)
+        return rc;
+    struct bp_buf link;
+    bp_buf_init(&link, 1800);
+    rc = bp_buf_printf(&link, "<%s?limit=%ld&offset=%lld", req->path, limit,
+                       next);
+    if (rc == BP_OK)
+        rc = keep_filters(&link, req->query);
+    if (rc == BP_OK)
+        rc = bp_response_header(res, "Link", "%s>; rel=\"next\"", link.data);
+    bp_buf_free(&link);
+    /* A query too long to repeat only loses the link, not the page. */
+    return rc == BP_ETOOBIG || rc == BP_EINVAL ? BP_OK : rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * image.h: the image record as the store keeps it, and the changes a
+ * metadata update asks for.
+ */
+#ifndef BP_IMAGE_H
+#define BP_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exif_read.h"
+#include "ids.h"
+
+#define BP_SHA256_HEX_LEN 64
+
+struct bp_image {
+    char id[BP_ID_LEN + 1];
+    char group[BP_ID_LEN + 1]; /* "" is JSON null */
+    char *filename;            /* owned; sanitized client name */
+    char *description;         /* owned; NULL is JSON null */
+    char *content_type;        /* owned; "image/jpeg", ... */
+    int64_t size;              /* bytes of the original */
+    char sha256[BP_SHA256_HEX_LEN + 1];
+    long width, height;                  /* of the stored pixels */
+    char taken_at[BP_EXIF_TAKEN_AT_LEN]; /* "" is JSON null */
+    bool has_taken_at_ms;
+    int64_t taken_at_ms; /* taken_at as UTC ms (local time when no offset) */
+    char *data_json;     /* owned; the "data" object as JSON text */
+    bool has_position;   /* latitude/longitude set */
+    double latitude, longitude;
+    int64_t created_at, updated_at;
+};
+
+/* A page of images and how many match in all. */
+struct bp_image_list {
+    struct bp_image *items; /* owned; count entries */
+    size_t count;
+    long long total;
+};
+
+/* The metadata fields an update sets; strings are borrowed. */
+struct bp_image_patch {
+    bool set_description;
+    const char *description; /* NULL clears */
+    bool set_group;
+    char group[BP_ID_LEN + 1]; /* "" clears */
+};
+
+/* Frees the strings of image and zeroes it; image may be NULL. */
+void bp_image_clear(struct bp_image *image);
+
+/* Frees the images of list and empties it; list may be NULL. */
+void bp_image_list_free(struct bp_image_list *list);
+
+#endif

@@ -1,0 +1,196 @@
+/*
+ * image_files.c: blob keys of image files, storing and removing the
+ * three files of an image together, and serving one of them.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "image_files.h"
+
+static const char *const variant_names[] = {
+    [BP_VARIANT_ORIGINAL] = "file",
+    [BP_VARIANT_FULLSIZE] = "fullsize",
+    [BP_VARIANT_THUMB] = "thumb",
+};
+
+void bp_image_key(const char *id, enum bp_image_variant variant,
+                  char out[BP_IMAGE_KEY_LEN])
+{
+    switch (variant) {
+    case BP_VARIANT_ORIGINAL:
+        snprintf(out, BP_IMAGE_KEY_LEN, "original/%s", id);
+        break;
+    case BP_VARIANT_FULLSIZE:
+        snprintf(out, BP_IMAGE_KEY_LEN, "fullsize/%s.jpg", id);
+        break;
+    case BP_VARIANT_THUMB:
+        snprintf(out, BP_IMAGE_KEY_LEN, "thumb/%s.jpg", id);
+        break;
+    }
+}
+
+enum bp_rc bp_image_files_put(struct bp_blob_store *blobs, const char *id,
+                              const char *original, const char *fullsize,
+                              const char *thumb, struct bp_error *err)
+{
+    const char *paths[] = {original, fullsize, thumb};
+    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
+        char key[BP_IMAGE_KEY_LEN];
+        bp_image_key(id, (enum bp_image_variant)v, key);
+        enum bp_rc rc = bp_blob_put_file(blobs, key, paths[v], err);
+        if (rc != BP_OK) {
+            bp_image_files_remove(blobs, id, NULL);
+            return rc;
+        }
+    }
+    return BP_OK;
+}
+
+enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs, const char *id,
+                                 struct bp_error *err)
+{
+    enum bp_rc first = BP_OK;
+    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
+        char key[BP_IMAGE_KEY_LEN];
+        bp_image_key(id, (enum bp_image_variant)v, key);
+        struct bp_error ignored;
+        enum bp_rc rc =
+            bp_blob_remove(blobs, key, first == BP_OK ? err : &ignored);
+        if (rc != BP_OK && first == BP_OK)
+            first = rc;
+    }
+    return first;
+}
+
+/*
+ * Parses a single "bytes=" range against a file of size bytes into
+ * [*start, *end]. Returns 1 for a satisfiable range, 0 to ignore the
+ * header (malformed or several ranges: the whole file is sent), -1 for
+ * an unsatisfiable one.
+ */
+static int parse_range(const char *header, off_t size, off_t *start, off_t *end)
+{
+    if (strncmp(header, "bytes=", 6) != 0 || strchr(header, ',') != NULL)
+        return 0;
+    const char *p = header + 6;
+    char *after;
+    if (*p == '-') {
+        if (!isdigit((unsigned char)p[1]))
+            return 0;
+        errno = 0;
+        long long suffix = strtoll(p + 1, &after, 10);
+        if (*after != '\0' || errno != 0)
+            return 0;
+        if (suffix == 0 || size == 0)
+            return -1;
+        *start = suffix >= size ? 0 : size - suffix;
+        *end = size - 1;
+        return 1;
+    }
+    if (!isdigit((unsigned char)*p))
+        return 0;
+    errno = 0;
+    long long first = strtoll(p, &after, 10);
+    if (*after != '-' || errno != 0)
+        return 0;
+    long long last = size - 1;
+    if (after[1] != '\0') {
+        if (!isdigit((unsigned char)after[1]))
+            return 0;
+        char *tail;
+        last = strtoll(after + 1, &tail, 10);
+        if (*tail != '\0' || errno != 0 || last < first)
+            return 0;
+    }
+    if (first >= size)
+        return -1;
+    *start = first;
+    *end = last >= size ? size - 1 : last;
+    return 1;
+}
+
+static const char *content_type_of(const struct bp_image *image,
+                                   enum bp_image_variant variant)
+{
+    return variant == BP_VARIANT_ORIGINAL ? image->content_type : "image/jpeg";
+}
+
+/* Adds the headers every answer for a file carries. */
+static enum bp_rc common_headers(struct bp_response *res,
+                                 const struct bp_image *image,
+                                 enum bp_image_variant variant)
+{
+    enum bp_rc rc =
+        bp_response_header(res, "Cache-Control", "public, max-age=300");
+    if (rc == BP_OK && variant == BP_VARIANT_ORIGINAL) {
+        struct bp_buf name;
+        bp_buf_init(&name, 1024);
+        rc = bp_buf_append_uri_component(&name, image->filename);
+        if (rc == BP_OK)
+            rc = bp_response_header(res, "Content-Disposition",
+                                    "inline; filename*=UTF-8''%s", name.data);
+        bp_buf_free(&name);
+    }
+    return rc;
+}
+
+enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
+                                const struct bp_request *req,
+                                const struct bp_image *image,
+                                enum bp_image_variant variant,
+                                struct bp_response *res, struct bp_error *err)
+{
+    char key[BP_IMAGE_KEY_LEN];
+    bp_image_key(image->id, variant, key);
+    bp_response_set_type(res, content_type_of(image, variant));
+    enum bp_rc rc = common_headers(res, image, variant);
+    if (rc != BP_OK)
+        return rc;
+    const char *prefix = bp_request_param(req, "BANDPICS_FILES_PREFIX");
+    if (prefix != NULL && prefix[0] == '/') {
+        /* nginx sends the file, with its own ETag and Range support. */
+        res->status = 200;
+        return bp_response_header(res, "X-Accel-Redirect", "%s%s", prefix, key);
+    }
+    char etag[48];
+    snprintf(etag, sizeof(etag), "\"%.16s-%s\"", image->sha256,
+             variant_names[variant]);
+    rc = bp_response_header(res, "ETag", "%s", etag);
+    if (rc == BP_OK)
+        rc = bp_response_header(res, "Accept-Ranges", "bytes");
+    if (rc != BP_OK)
+        return rc;
+    const char *match = bp_request_param(req, "HTTP_IF_NONE_MATCH");
+    if (match != NULL &&
+        (strstr(match, etag) != NULL || strcmp(match, "*") == 0)) {
+        res->status = 304;
+        res->content_type = NULL;
+        return BP_OK;
+    }
+    struct bp_blob_reader reader;
+    rc = bp_blob_open(blobs, key, &reader, err);
+    if (rc != BP_OK)
+        return rc;
+    off_t start = 0, end = reader.size - 1;
+    const char *range = bp_request_param(req, "HTTP_RANGE");
+    int ranged =
+        range != NULL ? parse_range(range, reader.size, &start, &end) : 0;
+    if (ranged < 0) {
+        bp_blob_close(&reader);
+        res->status = 416;
+        res->content_type = NULL;
+        return bp_response_header(res, "Content-Range", "bytes */%lld",
+                                  (long long)reader.size);
+    }
+    res->status = ranged ? 206 : 200;
+    if (ranged)
+        rc = bp_response_header(res, "Content-Range", "bytes %lld-%lld/%lld",
+                                (long long)start, (long long)end,
+                                (long long)reader.size);
+    bp_response_file(res, reader.fd, start,
+                     reader.size == 0 ? 0 : end - start + 1);
+    return rc;
+}

@@ -1,0 +1,56 @@
+/*
+ * image_files.h: the files of an image in the blob store (the original
+ * and the two gallery sizes, keyed by image id so that moving an image
+ * changes only metadata) and how they are served: through nginx's
+ * X-Accel-Redirect when the web server offers it, else streamed by the
+ * worker with ETag, conditional and Range support.
+ */
+#ifndef BP_IMAGE_FILES_H
+#define BP_IMAGE_FILES_H
+
+#include "blob.h"
+#include "image.h"
+#include "request.h"
+#include "response.h"
+
+enum bp_image_variant {
+    BP_VARIANT_ORIGINAL,
+    BP_VARIANT_FULLSIZE,
+    BP_VARIANT_THUMB,
+};
+
+#define BP_IMAGE_KEY_LEN 64
+
+/* Writes the blob key of variant of image id ("thumb/<id>.jpg") to out. */
+void bp_image_key(const char *id, enum bp_image_variant variant,
+                  char out[BP_IMAGE_KEY_LEN]);
+
+/*
+ * Stores the three files of image id from local paths. Either all three
+ * are stored or, on failure, none is left behind.
+ */
+enum bp_rc bp_image_files_put(struct bp_blob_store *blobs, const char *id,
+                              const char *original, const char *fullsize,
+                              const char *thumb, struct bp_error *err);
+
+/*
+ * Deletes the three files of image id. Every file is tried; the first
+ * failure is returned. Deleting missing files succeeds.
+ */
+enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs, const char *id,
+                                 struct bp_error *err);
+
+/*
+ * Fills res with variant of image: an X-Accel-Redirect to the web
+ * server's internal location when req carries BANDPICS_FILES_PREFIX,
+ * else the file itself, answering If-None-Match with 304 and a single
+ * byte range with 206 (416 when unsatisfiable). BP_ENOTFOUND when the
+ * file is missing from the store.
+ */
+enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
+                                const struct bp_request *req,
+                                const struct bp_image *image,
+                                enum bp_image_variant variant,
+                                struct bp_response *res, struct bp_error *err);
+
+#endif

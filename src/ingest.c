@@ -1,0 +1,169 @@
+/*
+ * ingest.c: validating, describing and storing a batch of uploaded
+ * images, all-or-nothing.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "image_files.h"
+#include "image_json.h"
+#include "image_proc.h"
+#include "image_sniff.h"
+#include "ingest.h"
+#include "timeutil.h"
+
+/* Returns a new temporary path "<tmp_dir>/<id>-<what>.jpg". */
+static char *render_path(const struct bp_ctx *ctx, const char *id,
+                         const char *what)
+{
+    struct bp_buf path;
+    bp_buf_init(&path, 4096);
+    if (bp_buf_printf(&path, "%s/%s-%s.jpg", ctx->tmp_dir, id, what) != BP_OK) {
+        bp_buf_free(&path);
+        return NULL;
+    }
+    return path.data;
+}
+
+/* Fills image from what processing found out about the file. */
+static enum bp_rc describe(struct bp_image *image,
+                           const struct bp_upload_file *file,
+                           const struct bp_image_meta *meta)
+{
+    const struct bp_exif_info *exif = meta->has_exif ? &meta->exif : NULL;
+    image->filename = strdup(file->filename);
+    image->content_type = strdup(bp_image_mime_type(meta->format));
+    image->data_json = bp_image_data_json(exif);
+    if (image->filename == NULL || image->content_type == NULL ||
+        image->data_json == NULL)
+        return BP_ENOMEM;
+    image->size = file->size;
+    memcpy(image->sha256, file->sha256, sizeof(image->sha256));
+    image->width = meta->width;
+    image->height = meta->height;
+    image->taken_at[0] = '\0';
+    if (exif != NULL) {
+        bp_exif_taken_at(exif, image->taken_at);
+        image->has_position = exif->coords.has_position;
+        image->latitude = exif->coords.latitude;
+        image->longitude = exif->coords.longitude;
+    }
+    image->has_taken_at_ms =
+        image->taken_at[0] != '\0' &&
+        bp_time_parse_iso(image->taken_at, &image->taken_at_ms) == BP_OK;
+    return BP_OK;
+}
+
+enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
+                             const char *group, const char *description,
+                             int64_t now, struct bp_ingest *out,
+                             struct bp_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    size_t n = up->nfiles;
+    out->images = calloc(n == 0 ? 1 : n, sizeof(*out->images));
+    out->fullsize_paths = calloc(n == 0 ? 1 : n, sizeof(char *));
+    out->thumb_paths = calloc(n == 0 ? 1 : n, sizeof(char *));
+    if (out->images == NULL || out->fullsize_paths == NULL ||
+        out->thumb_paths == NULL)
+        return BP_ENOMEM;
+    struct bp_image_limits limits = {
+        .max_pixels = ctx->config->max_pixels,
+        .max_edge = 65500,
+        .memory_bytes = ctx->config->image_memory_bytes,
+    };
+    for (size_t i = 0; i < n; i++) {
+        const struct bp_upload_file *file = &up->files[i];
+        struct bp_image *image = &out->images[i];
+        out->count = i + 1;
+        bp_id_new(image->id);
+        if (group != NULL)
+            snprintf(image->group, sizeof(image->group), "%s", group);
+        image->created_at = now;
+        image->updated_at = now;
+        if (description != NULL &&
+            (image->description = strdup(description)) == NULL)
+            return BP_ENOMEM;
+        out->fullsize_paths[i] = render_path(ctx, image->id, "fullsize");
+        out->thumb_paths[i] = render_path(ctx, image->id, "thumb");
+        if (out->fullsize_paths[i] == NULL || out->thumb_paths[i] == NULL)
+            return BP_ENOMEM;
+        struct bp_image_meta meta;
+        struct bp_error why = {{0}};
+        enum bp_rc rc =
+            bp_image_process(file->path, &limits, out->fullsize_paths[i],
+                             out->thumb_paths[i], &meta, &why);
+        if (rc != BP_OK)
+            return bp_error_set(err, rc, "%s: %s", file->filename,
+                                why.detail[0] ? why.detail : bp_rc_name(rc));
+        rc = describe(image, file, &meta);
+        if (rc != BP_OK)
+            return rc;
+    }
+    return BP_OK;
+}
+
+enum bp_rc bp_ingest_store_files(struct bp_ctx *ctx, const struct bp_upload *up,
+                                 struct bp_ingest *in, struct bp_error *err)
+{
+    for (size_t i = 0; i < in->count; i++) {
+        enum bp_rc rc =
+            bp_image_files_put(ctx->blobs, in->images[i].id, up->files[i].path,
+                               in->fullsize_paths[i], in->thumb_paths[i], err);
+        if (rc != BP_OK) {
+            for (size_t k = 0; k < i; k++)
+                bp_image_files_remove(ctx->blobs, in->images[k].id, NULL);
+            return rc;
+        }
+    }
+    in->files_stored = 1;
+    return BP_OK;
+}
+
+void bp_ingest_discard_files(struct bp_ctx *ctx, struct bp_ingest *in)
+{
+    if (!in->files_stored)
+        return;
+    for (size_t i = 0; i < in->count; i++) {
+        struct bp_error err = {{0}};
+        if (bp_image_files_remove(ctx->blobs, in->images[i].id, &err) != BP_OK)
+            fprintf(stderr, "bandpics: orphan files of image %s: %s\n",
+                    in->images[i].id, err.detail);
+    }
+    in->files_stored = 0;
+}
+
+enum bp_rc bp_ingest_commit(struct bp_ctx *ctx, struct bp_store *store,
+                            const struct bp_upload *up,
+                            const struct bp_group *new_group,
+                            struct bp_ingest *in, struct bp_error *err)
+{
+    enum bp_rc rc = bp_ingest_store_files(ctx, up, in, err);
+    if (rc != BP_OK)
+        return rc;
+    rc = bp_store_images_insert(store, new_group, in->images, in->count, err);
+    if (rc != BP_OK)
+        bp_ingest_discard_files(ctx, in);
+    return rc;
+}
+
+void bp_ingest_free(struct bp_ingest *in)
+{
+    if (in == NULL)
+        return;
+    for (size_t i = 0; i < in->count; i++) {
+        bp_image_clear(&in->images[i]);
+        if (in->fullsize_paths[i] != NULL)
+            unlink(in->fullsize_paths[i]);
+        if (in->thumb_paths[i] != NULL)
+            unlink(in->thumb_paths[i]);
+        free(in->fullsize_paths[i]);
+        free(in->thumb_paths[i]);
+    }
+    free(in->images);
+    free(in->fullsize_paths);
+    free(in->thumb_paths);
+    memset(in, 0, sizeof(*in));
+}

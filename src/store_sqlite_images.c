@@ -1,0 +1,448 @@
+/*
+ * store_sqlite_images.c: the image operations of the SQLite backend:
+ * batch insert, read, filtered listing (capture time, bounding box,
+ * distance), metadata and file updates, delete.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "store_sqlite.h"
+
+#define IMAGE_COLUMNS                                                          \
+    "id, group_id, filename, description, content_type, size, sha256, "        \
+    "width, height, taken_at, taken_at_ms, data, latitude, longitude, "        \
+    "created_at, updated_at"
+
+/* The mean Earth radius (IUGG), for great-circle distances. */
+#define EARTH_RADIUS_M 6371008.8
+
+/* Copies a text column into a fixed buffer ("" for NULL or too long). */
+static void column_text_into(sqlite3_stmt *stmt, int col, char *out,
+                             size_t out_len)
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    out[0] = '\0';
+    if (text != NULL && strlen((const char *)text) < out_len)
+        memcpy(out, text, strlen((const char *)text) + 1);
+}
+
+/* Reads a row selected with IMAGE_COLUMNS into out. */
+static enum bp_rc read_image_row(sqlite3_stmt *stmt, struct bp_image *out)
+{
+    memset(out, 0, sizeof(*out));
+    bp_sqlite_column_id(stmt, 0, out->id);
+    bp_sqlite_column_id(stmt, 1, out->group);
+    out->filename = bp_sqlite_column_text_dup(stmt, 2);
+    if (sqlite3_column_type(stmt, 3) != SQLITE_NULL)
+        out->description = bp_sqlite_column_text_dup(stmt, 3);
+    out->content_type = bp_sqlite_column_text_dup(stmt, 4);
+    out->size = sqlite3_column_int64(stmt, 5);
+    column_text_into(stmt, 6, out->sha256, sizeof(out->sha256));
+    out->width = (long)sqlite3_column_int64(stmt, 7);
+    out->height = (long)sqlite3_column_int64(stmt, 8);
+    column_text_into(stmt, 9, out->taken_at, sizeof(out->taken_at));
+    out->has_taken_at_ms = sqlite3_column_type(stmt, 10) != SQLITE_NULL;
+    out->taken_at_ms = sqlite3_column_int64(stmt, 10);
+    out->data_json = bp_sqlite_column_text_dup(stmt, 11);
+    out->has_position = sqlite3_column_type(stmt, 12) != SQLITE_NULL &&
+                        sqlite3_column_type(stmt, 13) != SQLITE_NULL;
+    out->latitude = sqlite3_column_double(stmt, 12);
+    out->longitude = sqlite3_column_double(stmt, 13);
+    out->created_at = sqlite3_column_int64(stmt, 14);
+    out->updated_at = sqlite3_column_int64(stmt, 15);
+    if (out->filename == NULL || out->content_type == NULL ||
+        out->data_json == NULL ||
+        (sqlite3_column_type(stmt, 3) != SQLITE_NULL &&
+         out->description == NULL)) {
+        bp_image_clear(out);
+        return BP_ENOMEM;
+    }
+    return BP_OK;
+}
+
+/* Binds the file-derived fields of image from parameter first on. */
+static void bind_file_fields(sqlite3_stmt *stmt, int first,
+                             const struct bp_image *image)
+{
+    bp_sqlite_bind_text(stmt, first, image->filename, 0);
+    bp_sqlite_bind_text(stmt, first + 1, image->content_type, 0);
+    sqlite3_bind_int64(stmt, first + 2, image->size);
+    bp_sqlite_bind_text(stmt, first + 3, image->sha256, 0);
+    sqlite3_bind_int64(stmt, first + 4, image->width);
+    sqlite3_bind_int64(stmt, first + 5, image->height);
+    bp_sqlite_bind_text(stmt, first + 6, image->taken_at, 1);
+    if (image->has_taken_at_ms)
+        sqlite3_bind_int64(stmt, first + 7, image->taken_at_ms);
+    else
+        sqlite3_bind_null(stmt, first + 7);
+    bp_sqlite_bind_text(stmt, first + 8, image->data_json, 0);
+    if (image->has_position) {
+        sqlite3_bind_double(stmt, first + 9, image->latitude);
+        sqlite3_bind_double(stmt, first + 10, image->longitude);
+    } else {
+        sqlite3_bind_null(stmt, first + 9);
+        sqlite3_bind_null(stmt, first + 10);
+    }
+}
+
+/*
+ * Steps a statement that returns at most one image row into out.
+ * BP_ENOTFOUND when it returns none.
+ */
+static enum bp_rc step_one_image(sqlite3 *db, sqlite3_stmt *stmt,
+                                 const char *what, struct bp_image *out,
+                                 struct bp_error *err)
+{
+    int code = sqlite3_step(stmt);
+    if (code == SQLITE_DONE)
+        return bp_error_set(err, BP_ENOTFOUND, "Image with that ID not found");
+    if (code != SQLITE_ROW)
+        return bp_sqlite_fail(db, code, what, err);
+    enum bp_rc rc = read_image_row(stmt, out);
+    while ((code = sqlite3_step(stmt)) == SQLITE_ROW)
+        ;
+    if (code != SQLITE_DONE) {
+        if (rc == BP_OK)
+            bp_image_clear(out);
+        return bp_sqlite_fail(db, code, what, err);
+    }
+    return rc;
+}
+
+/* Steps stmt to the end, appending every image row to out. */
+static enum bp_rc collect_rows(sqlite3 *db, sqlite3_stmt *stmt,
+                               const char *what, struct bp_image_list *out,
+                               struct bp_error *err)
+{
+    size_t cap = out->count;
+    int code;
+    while ((code = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (out->count == cap) {
+            size_t grown_cap = cap == 0 ? 16 : cap * 2;
+            struct bp_image *grown =
+                realloc(out->items, grown_cap * sizeof(*grown));
+            if (grown == NULL)
+                return BP_ENOMEM;
+            out->items = grown;
+            cap = grown_cap;
+        }
+        enum bp_rc rc = read_image_row(stmt, &out->items[out->count]);
+        if (rc != BP_OK)
+            return rc;
+        out->count++;
+    }
+    return code == SQLITE_DONE ? BP_OK : bp_sqlite_fail(db, code, what, err);
+}
+
+static enum bp_rc insert_group(sqlite3 *db, const struct bp_group *group,
+                               struct bp_error *err)
+{
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(db,
+                                  "INSERT INTO image_groups (id, name, "
+                                  "description, event, created_at, "
+                                  "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                  -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "insert group", err);
+    bp_sqlite_bind_text(stmt, 1, group->id, 0);
+    bp_sqlite_bind_text(stmt, 2, group->name, 0);
+    bp_sqlite_bind_text(stmt, 3, group->description, 0);
+    bp_sqlite_bind_text(stmt, 4, group->event, 1);
+    sqlite3_bind_int64(stmt, 5, group->created_at);
+    sqlite3_bind_int64(stmt, 6, group->updated_at);
+    code = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    return code == SQLITE_DONE ? BP_OK
+                               : bp_sqlite_fail(db, code, "insert group", err);
+}
+
+enum bp_rc bp_sqlite_images_insert(struct bp_store *store,
+                                   const struct bp_group *new_group,
+                                   const struct bp_image *images, size_t n,
+                                   struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    sqlite3_stmt *stmt = NULL;
+    enum bp_rc rc = bp_sqlite_exec(db, "BEGIN IMMEDIATE", err);
+    if (rc != BP_OK)
+        return rc;
+    if (new_group != NULL) {
+        rc = insert_group(db, new_group, err);
+        if (rc != BP_OK)
+            goto out_rollback;
+    }
+    int code = sqlite3_prepare_v2(
+        db,
+        "INSERT INTO images (id, group_id, description, created_at, "
+        "updated_at, filename, content_type, size, sha256, width, height, "
+        "taken_at, taken_at_ms, data, latitude, longitude) VALUES (?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        -1, &stmt, NULL);
+    if (code != SQLITE_OK) {
+        rc = bp_sqlite_fail(db, code, "insert image", err);
+        goto out_rollback;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const struct bp_image *image = &images[i];
+        sqlite3_reset(stmt);
+        bp_sqlite_bind_text(stmt, 1, image->id, 0);
+        bp_sqlite_bind_text(stmt, 2, image->group, 1);
+        bp_sqlite_bind_text(stmt, 3, image->description, 0);
+        sqlite3_bind_int64(stmt, 4, image->created_at);
+        sqlite3_bind_int64(stmt, 5, image->updated_at);
+        bind_file_fields(stmt, 6, image);
+        code = sqlite3_step(stmt);
+        if (code != SQLITE_DONE) {
+            rc = bp_sqlite_fail(db, code, "insert image", err);
+            goto out_rollback;
+        }
+    }
+    sqlite3_finalize(stmt);
+    stmt = NULL;
+    rc = bp_sqlite_exec(db, "COMMIT", err);
+    if (rc == BP_OK)
+        return BP_OK;
+out_rollback:
+    sqlite3_finalize(stmt);
+    bp_sqlite_rollback(db);
+    return rc;
+}
+
+enum bp_rc bp_sqlite_image_get(struct bp_store *store, const char *id,
+                               struct bp_image *out, struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(
+        db, "SELECT " IMAGE_COLUMNS " FROM images WHERE id = ?", -1, &stmt,
+        NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "get image", err);
+    bp_sqlite_bind_text(stmt, 1, id, 0);
+    enum bp_rc rc = step_one_image(db, stmt, "get image", out, err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*
+ * Appends the WHERE clause for query to sql. Parameters are numbered so
+ * that bind_filters can bind them whichever filters are present.
+ */
+static enum bp_rc append_filters(struct bp_buf *sql,
+                                 const struct bp_image_query *query)
+{
+    enum bp_rc rc = bp_buf_append_str(sql, " WHERE 1");
+    if (rc == BP_OK && query->group != NULL)
+        rc = bp_buf_append_str(sql, " AND group_id = ?1");
+    if (rc == BP_OK && query->has_taken_after)
+        rc = bp_buf_append_str(sql, " AND taken_at_ms >= ?2");
+    if (rc == BP_OK && query->has_taken_before)
+        rc = bp_buf_append_str(sql, " AND taken_at_ms <= ?3");
+    if (rc == BP_OK && query->has_bbox)
+        rc = bp_buf_append_str(
+            sql, query->min_lon <= query->max_lon
+                     ? " AND latitude BETWEEN ?5 AND ?7"
+                       " AND longitude BETWEEN ?4 AND ?6"
+                     : " AND latitude BETWEEN ?5 AND ?7"
+                       " AND (longitude >= ?4 OR longitude <= ?6)");
+    if (rc == BP_OK && query->has_near)
+        /* Haversine distance, with SQLite's math functions. */
+        rc = bp_buf_printf(sql,
+                           " AND latitude IS NOT NULL AND 2 * %.1f * asin("
+                           "min(1, sqrt(pow(sin(radians(latitude - ?8) / 2), 2)"
+                           " + cos(radians(?8)) * cos(radians(latitude))"
+                           " * pow(sin(radians(longitude - ?9) / 2), 2))))"
+                           " <= ?10",
+                           EARTH_RADIUS_M);
+    return rc;
+}
+
+static void bind_filters(sqlite3_stmt *stmt, const struct bp_image_query *q)
+{
+    if (q->group != NULL)
+        bp_sqlite_bind_text(stmt, 1, q->group, 0);
+    if (q->has_taken_after)
+        sqlite3_bind_int64(stmt, 2, q->taken_after_ms);
+    if (q->has_taken_before)
+        sqlite3_bind_int64(stmt, 3, q->taken_before_ms);
+    if (q->has_bbox) {
+        sqlite3_bind_double(stmt, 4, q->min_lon);
+        sqlite3_bind_double(stmt, 5, q->min_lat);
+        sqlite3_bind_double(stmt, 6, q->max_lon);
+        sqlite3_bind_double(stmt, 7, q->max_lat);
+    }
+    if (q->has_near) {
+        sqlite3_bind_double(stmt, 8, q->near_lat);
+        sqlite3_bind_double(stmt, 9, q->near_lon);
+        sqlite3_bind_double(stmt, 10, q->radius_m);
+    }
+}
+
+static enum bp_rc count_images(sqlite3 *db, const struct bp_image_query *query,
+                               long long *total, struct bp_error *err)
+{
+    struct bp_buf sql;
+    bp_buf_init(&sql, 4096);
+    sqlite3_stmt *stmt = NULL;
+    enum bp_rc rc = bp_buf_append_str(&sql, "SELECT count(*) FROM images");
+    if (rc == BP_OK)
+        rc = append_filters(&sql, query);
+    if (rc != BP_OK)
+        goto out_free;
+    int code = sqlite3_prepare_v2(db, sql.data, -1, &stmt, NULL);
+    if (code == SQLITE_OK) {
+        bind_filters(stmt, query);
+        code = sqlite3_step(stmt);
+    }
+    if (code == SQLITE_ROW)
+        *total = sqlite3_column_int64(stmt, 0);
+    else
+        rc = bp_sqlite_fail(db, code, "count images", err);
+out_free:
+    sqlite3_finalize(stmt);
+    bp_buf_free(&sql);
+    return rc;
+}
+
+static enum bp_rc page_images(sqlite3 *db, const struct bp_image_query *query,
+                              struct bp_image_list *out, struct bp_error *err)
+{
+    struct bp_buf sql;
+    bp_buf_init(&sql, 4096);
+    sqlite3_stmt *stmt = NULL;
+    enum bp_rc rc =
+        bp_buf_append_str(&sql, "SELECT " IMAGE_COLUMNS " FROM images");
+    if (rc == BP_OK)
+        rc = append_filters(&sql, query);
+    if (rc == BP_OK)
+        rc = bp_buf_append_str(&sql, " ORDER BY taken_at_ms IS NULL,"
+                                     " taken_at_ms, created_at, id"
+                                     " LIMIT ?11 OFFSET ?12");
+    if (rc != BP_OK)
+        goto out_free;
+    int code = sqlite3_prepare_v2(db, sql.data, -1, &stmt, NULL);
+    if (code != SQLITE_OK) {
+        rc = bp_sqlite_fail(db, code, "list images", err);
+        goto out_free;
+    }
+    bind_filters(stmt, query);
+    sqlite3_bind_int64(stmt, 11, query->limit > 0 ? query->limit : -1);
+    sqlite3_bind_int64(stmt, 12, query->offset);
+    rc = collect_rows(db, stmt, "list images", out, err);
+out_free:
+    sqlite3_finalize(stmt);
+    bp_buf_free(&sql);
+    return rc;
+}
+
+enum bp_rc bp_sqlite_image_list(struct bp_store *store,
+                                const struct bp_image_query *query,
+                                struct bp_image_list *out, struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    memset(out, 0, sizeof(*out));
+    /* One read transaction, so that the count and the page agree. */
+    enum bp_rc rc = bp_sqlite_exec(db, "BEGIN", err);
+    if (rc != BP_OK)
+        return rc;
+    rc = count_images(db, query, &out->total, err);
+    if (rc == BP_OK)
+        rc = page_images(db, query, out, err);
+    if (rc == BP_OK)
+        rc = bp_sqlite_exec(db, "COMMIT", err);
+    if (rc != BP_OK) {
+        bp_sqlite_rollback(db);
+        bp_image_list_free(out);
+    }
+    return rc;
+}
+
+enum bp_rc bp_sqlite_image_update(struct bp_store *store, const char *id,
+                                  const struct bp_image_patch *patch,
+                                  int64_t now, struct bp_image *out,
+                                  struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(
+        db,
+        "UPDATE images SET"
+        " description = CASE WHEN ?1 THEN ?2 ELSE description END,"
+        " group_id = CASE WHEN ?3 THEN ?4 ELSE group_id END,"
+        " updated_at = ?5"
+        " WHERE id = ?6 RETURNING " IMAGE_COLUMNS,
+        -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "update image", err);
+    sqlite3_bind_int(stmt, 1, patch->set_description);
+    bp_sqlite_bind_text(stmt, 2, patch->description, 0);
+    sqlite3_bind_int(stmt, 3, patch->set_group);
+    bp_sqlite_bind_text(stmt, 4, patch->group, 1);
+    sqlite3_bind_int64(stmt, 5, now);
+    bp_sqlite_bind_text(stmt, 6, id, 0);
+    enum bp_rc rc = step_one_image(db, stmt, "update image", out, err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+enum bp_rc bp_sqlite_image_replace_file(struct bp_store *store,
+                                        const struct bp_image *file,
+                                        int64_t now, struct bp_image *out,
+                                        struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(
+        db,
+        "UPDATE images SET filename = ?1, content_type = ?2, size = ?3,"
+        " sha256 = ?4, width = ?5, height = ?6, taken_at = ?7,"
+        " taken_at_ms = ?8, data = ?9, latitude = ?10, longitude = ?11,"
+        " updated_at = ?12 WHERE id = ?13 RETURNING " IMAGE_COLUMNS,
+        -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "replace image file", err);
+    bind_file_fields(stmt, 1, file);
+    sqlite3_bind_int64(stmt, 12, now);
+    bp_sqlite_bind_text(stmt, 13, file->id, 0);
+    enum bp_rc rc = step_one_image(db, stmt, "replace image file", out, err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+enum bp_rc bp_sqlite_image_delete(struct bp_store *store, const char *id,
+                                  struct bp_image *out, struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(
+        db, "DELETE FROM images WHERE id = ? RETURNING " IMAGE_COLUMNS, -1,
+        &stmt, NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "delete image", err);
+    bp_sqlite_bind_text(stmt, 1, id, 0);
+    enum bp_rc rc = step_one_image(db, stmt, "delete image", out, err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+enum bp_rc bp_sqlite_images_delete_of_group(sqlite3 *db, const char *group_id,
+                                            struct bp_image_list *out,
+                                            struct bp_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(
+        db, "DELETE FROM images WHERE group_id = ? RETURNING " IMAGE_COLUMNS,
+        -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "delete group images", err);
+    bp_sqlite_bind_text(stmt, 1, group_id, 0);
+    enum bp_rc rc = collect_rows(db, stmt, "delete group images", out, err);
+    sqlite3_finalize(stmt);
+    out->total = (long long)out->count;
+    if (rc != BP_OK)
+        bp_image_list_free(out);
+    return rc;
+}

@@ -1,0 +1,359 @@
+/*
+ * upload.c: streaming a request body into temporary files through the
+ * multipart parser, with SHA-256 computed as the bytes pass.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "multipart.h"
+#include "upload.h"
+#include "urldecode.h"
+
+#define MAX_PART_HEADER_BYTES 8192
+
+/* The part being received. */
+struct receiver {
+    struct bp_upload *up;
+    const struct bp_upload_limits *limits;
+    const char *tmp_dir;
+    const char *file_field;
+    int fd;              /* the open file part, or -1 */
+    EVP_MD_CTX *hash;    /* its running SHA-256 */
+    struct bp_buf value; /* the open text field */
+    int in_text;         /* a text field is open */
+    size_t body_bytes;
+};
+
+/* Creates the next file entry with a new temporary file; fd open. */
+static enum bp_rc file_begin(struct receiver *r, const char *raw_name,
+                             struct bp_error *err)
+{
+    struct bp_upload *up = r->up;
+    if (up->nfiles >= r->limits->max_files)
+        return bp_error_set(err, BP_ETOOBIG, "Too many files (limit %zu)",
+                            r->limits->max_files);
+    struct bp_upload_file *grown =
+        realloc(up->files, (up->nfiles + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return BP_ENOMEM;
+    up->files = grown;
+    struct bp_upload_file *file = &up->files[up->nfiles];
+    memset(file, 0, sizeof(*file));
+    struct bp_buf path;
+    bp_buf_init(&path, 4096);
+    if (bp_buf_printf(&path, "%s/upload-XXXXXX", r->tmp_dir) != BP_OK) {
+        bp_buf_free(&path);
+        return BP_ENOMEM;
+    }
+    r->fd = mkostemp(path.data, O_CLOEXEC);
+    if (r->fd < 0) {
+        bp_buf_free(&path);
+        fprintf(stderr, "bandpics: cannot create a file in %s: %s\n",
+                r->tmp_dir, strerror(errno));
+        return bp_error_set(err, BP_EUNAVAILABLE,
+                            "temporary storage unavailable");
+    }
+    file->path = path.data;
+    up->nfiles++;
+    bp_filename_sanitize(raw_name, "upload", file->filename);
+    if (EVP_DigestInit_ex(r->hash, EVP_sha256(), NULL) != 1)
+        return BP_EINTERNAL;
+    return BP_OK;
+}
+
+static enum bp_rc part_begin(void *user, const struct bp_multipart_part *part,
+                             struct bp_error *err)
+{
+    struct receiver *r = user;
+    if (part->filename != NULL) {
+        if (strcmp(part->name, r->file_field) != 0)
+            return bp_error_set(err, BP_EINVAL,
+                                "Unexpected file field '%.64s' (files go "
+                                "in '%s')",
+                                part->name, r->file_field);
+        return file_begin(r, part->filename, err);
+    }
+    struct bp_upload *up = r->up;
+    if (up->nfields >= r->limits->max_fields)
+        return bp_error_set(err, BP_ETOOBIG, "Too many form fields");
+    struct bp_upload_field *grown =
+        realloc(up->fields, (up->nfields + 1) * sizeof(*grown));
+    if (grown == NULL)
+        return BP_ENOMEM;
+    up->fields = grown;
+    char *name = strdup(part->name);
+    if (name == NULL)
+        return BP_ENOMEM;
+    up->fields[up->nfields].name = name;
+    up->fields[up->nfields].value = NULL;
+    up->nfields++;
+    bp_buf_init(&r->value, r->limits->max_field_bytes);
+    r->in_text = 1;
+    return BP_OK;
+}
+
+static enum bp_rc part_data(void *user, const char *data, size_t len,
+                            struct bp_error *err)
+{
+    struct receiver *r = user;
+    if (r->in_text) {
+        if (bp_buf_append(&r->value, data, len) != BP_OK)
+            return bp_error_set(err, BP_ETOOBIG,
+                                "Form field '%.64s' too long (limit %zu "
+                                "bytes)",
+                                r->up->fields[r->up->nfields - 1].name,
+                                r->limits->max_field_bytes);
+        return BP_OK;
+    }
+    struct bp_upload_file *file = &r->up->files[r->up->nfiles - 1];
+    if (EVP_DigestUpdate(r->hash, data, len) != 1)
+        return BP_EINTERNAL;
+    for (size_t done = 0; done < len;) {
+        ssize_t put = write(r->fd, data + done, len - done);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put <= 0) {
+            fprintf(stderr, "bandpics: writing %s: %s\n", file->path,
+                    strerror(errno));
+            return bp_error_set(err, BP_EUNAVAILABLE,
+                                "temporary storage unavailable");
+        }
+        done += (size_t)put;
+    }
+    file->size += (int64_t)len;
+    return BP_OK;
+}
+
+/* Closes the open file part, finishing its hash. */
+static enum bp_rc file_end(struct receiver *r, struct bp_error *err)
+{
+    struct bp_upload_file *file = &r->up->files[r->up->nfiles - 1];
+    unsigned char digest[32];
+    unsigned int len = 0;
+    int closed = close(r->fd);
+    r->fd = -1;
+    if (closed != 0)
+        return bp_error_set(err, BP_EUNAVAILABLE,
+                            "temporary storage unavailable");
+    if (EVP_DigestFinal_ex(r->hash, digest, &len) != 1 || len != 32)
+        return BP_EINTERNAL;
+    for (unsigned int i = 0; i < len; i++)
+        snprintf(file->sha256 + 2 * i, 3, "%02x", digest[i]);
+    return BP_OK;
+}
+
+static enum bp_rc part_end(void *user, struct bp_error *err)
+{
+    struct receiver *r = user;
+    if (!r->in_text)
+        return file_end(r, err);
+    r->in_text = 0;
+    struct bp_upload_field *field = &r->up->fields[r->up->nfields - 1];
+    if (bp_buf_append(&r->value, "", 0) != BP_OK)
+        return BP_ENOMEM;
+    if (!bp_utf8_valid(r->value.data, r->value.len) ||
+        strlen(r->value.data) != r->value.len)
+        return bp_error_set(err, BP_EINVAL,
+                            "Form field '%.64s' is not valid UTF-8 text",
+                            field->name);
+    field->value = r->value.data;
+    bp_buf_init(&r->value, 0);
+    return BP_OK;
+}
+
+/* Feeds the whole body of req to consume, in chunks, under the limit. */
+static enum bp_rc
+pump_body(const struct bp_request *req, const struct bp_upload_limits *limits,
+          enum bp_rc (*consume)(void *ctx, const char *data, size_t len,
+                                struct bp_error *err),
+          void *ctx, struct bp_error *err)
+{
+    const struct bp_body *body = &req->body;
+    if (body->length > 0 &&
+        (unsigned long long)body->length > limits->max_body_bytes)
+        return bp_error_set(err, BP_ETOOBIG,
+                            "Request body too large (limit %zu bytes)",
+                            limits->max_body_bytes);
+    if (body->read == NULL)
+        return BP_OK;
+    char *chunk = malloc(65536);
+    if (chunk == NULL)
+        return BP_ENOMEM;
+    enum bp_rc rc = BP_OK;
+    unsigned long long seen = 0;
+    for (;;) {
+        size_t want = 65536;
+        if (body->length >= 0) {
+            unsigned long long left = (unsigned long long)body->length - seen;
+            if (left == 0)
+                break;
+            if (left < want)
+                want = (size_t)left;
+        }
+        ssize_t got = body->read(body->source, chunk, want);
+        if (got < 0) {
+            rc = bp_error_set(err, BP_EIO, "Reading the request body failed");
+            break;
+        }
+        if (got == 0) {
+            if (body->length >= 0)
+                rc = bp_error_set(err, BP_EBADREQUEST,
+                                  "Request body shorter than "
+                                  "Content-Length");
+            break;
+        }
+        seen += (unsigned long long)got;
+        if (seen > limits->max_body_bytes) {
+            rc = bp_error_set(err, BP_ETOOBIG,
+                              "Request body too large (limit %zu bytes)",
+                              limits->max_body_bytes);
+            break;
+        }
+        rc = consume(ctx, chunk, (size_t)got, err);
+        if (rc != BP_OK)
+            break;
+    }
+    free(chunk);
+    return rc;
+}
+
+static enum bp_rc feed_multipart(void *ctx, const char *data, size_t len,
+                                 struct bp_error *err)
+{
+    return bp_multipart_feed(ctx, data, len, err);
+}
+
+static enum bp_rc init_receiver(struct receiver *r, struct bp_upload *out,
+                                const struct bp_upload_limits *limits,
+                                const char *tmp_dir, const char *file_field)
+{
+    memset(out, 0, sizeof(*out));
+    memset(r, 0, sizeof(*r));
+    r->up = out;
+    r->limits = limits;
+    r->tmp_dir = tmp_dir;
+    r->file_field = file_field;
+    r->fd = -1;
+    bp_buf_init(&r->value, 0);
+    r->hash = EVP_MD_CTX_new();
+    return r->hash == NULL ? BP_ENOMEM : BP_OK;
+}
+
+static void release_receiver(struct receiver *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    bp_buf_free(&r->value);
+    EVP_MD_CTX_free(r->hash);
+}
+
+enum bp_rc bp_upload_read_multipart(const struct bp_request *req,
+                                    const struct bp_upload_limits *limits,
+                                    const char *tmp_dir, const char *file_field,
+                                    struct bp_upload *out, struct bp_error *err)
+{
+    char boundary[BP_MULTIPART_BOUNDARY_MAX + 1];
+    struct receiver r;
+    struct bp_multipart *mp = NULL;
+    enum bp_rc rc = init_receiver(&r, out, limits, tmp_dir, file_field);
+    if (rc == BP_OK)
+        rc = bp_multipart_boundary(req->content_type, boundary,
+                                   sizeof(boundary), err);
+    if (rc != BP_OK)
+        goto out_release;
+    static const struct bp_multipart_callbacks callbacks = {
+        .part_begin = part_begin,
+        .part_data = part_data,
+        .part_end = part_end,
+    };
+    struct bp_multipart_limits mp_limits = {
+        .max_header_bytes = MAX_PART_HEADER_BYTES,
+        /* Our own counts of files and fields give the clearer error. */
+        .max_parts = limits->max_files + limits->max_fields + 1,
+    };
+    rc = bp_multipart_new(boundary, &mp_limits, &callbacks, &r, &mp);
+    if (rc == BP_OK)
+        rc = pump_body(req, limits, feed_multipart, mp, err);
+    if (rc == BP_OK)
+        rc = bp_multipart_finish(mp, err);
+out_release:
+    bp_multipart_free(mp);
+    release_receiver(&r);
+    return rc;
+}
+
+static enum bp_rc feed_raw(void *ctx, const char *data, size_t len,
+                           struct bp_error *err)
+{
+    return part_data(ctx, data, len, err);
+}
+
+enum bp_rc bp_upload_read_raw(const struct bp_request *req,
+                              const struct bp_upload_limits *limits,
+                              const char *tmp_dir, const char *filename,
+                              struct bp_upload *out, struct bp_error *err)
+{
+    struct receiver r;
+    enum bp_rc rc = init_receiver(&r, out, limits, tmp_dir, "");
+    if (rc == BP_OK)
+        rc = file_begin(&r, filename, err);
+    if (rc == BP_OK)
+        rc = pump_body(req, limits, feed_raw, &r, err);
+    if (rc == BP_OK)
+        rc = file_end(&r, err);
+    release_receiver(&r);
+    return rc;
+}
+
+struct bp_upload_limits bp_upload_limits_of(const struct bp_config *cfg)
+{
+    struct bp_upload_limits limits = {
+        .max_body_bytes = (size_t)cfg->max_body_bytes,
+        .max_files = (size_t)cfg->max_files,
+        .max_field_bytes = (size_t)cfg->max_field_bytes,
+        .max_fields = 16,
+    };
+    return limits;
+}
+
+bool bp_upload_is_multipart(const char *content_type)
+{
+    static const char type[] = "multipart/form-data";
+    return strncasecmp(content_type, type, sizeof(type) - 1) == 0 &&
+           (content_type[sizeof(type) - 1] == '\0' ||
+            content_type[sizeof(type) - 1] == ';' ||
+            content_type[sizeof(type) - 1] == ' ');
+}
+
+const char *bp_upload_field(const struct bp_upload *up, const char *name)
+{
+    for (size_t i = 0; i < up->nfields; i++)
+        if (strcmp(up->fields[i].name, name) == 0)
+            return up->fields[i].value;
+    return NULL;
+}
+
+void bp_upload_free(struct bp_upload *up)
+{
+    if (up == NULL)
+        return;
+    for (size_t i = 0; i < up->nfiles; i++) {
+        if (up->files[i].path != NULL)
+            unlink(up->files[i].path);
+        free(up->files[i].path);
+    }
+    for (size_t i = 0; i < up->nfields; i++) {
+        free(up->fields[i].name);
+        free(up->fields[i].value);
+    }
+    free(up->files);
+    free(up->fields);
+    memset(up, 0, sizeof(*up));
+}

@@ -1,0 +1,165 @@
+"""images.py: test images and upload bodies for the integration tests.
+
+Synthetic images come from the tests/mkimage tool (MagickWand); EXIF
+blocks are built here byte by byte, so every value a test checks is one
+it wrote. Also a multipart/form-data encoder and a JPEG size reader.
+"""
+import os
+import secrets
+import struct
+import subprocess
+import tempfile
+import zlib
+
+MKIMAGE = os.environ.get("BANDPICS_MKIMAGE", "")
+
+
+def make_image(width, height, ext):
+    """The bytes of a synthetic image of the format ext ("jpg", "png", ...)."""
+    fd, path = tempfile.mkstemp(suffix="." + ext)
+    os.close(fd)
+    try:
+        subprocess.run([MKIMAGE, str(width), str(height), path], check=True)
+        with open(path, "rb") as f:
+            return f.read()
+    finally:
+        os.unlink(path)
+
+
+def _rational(value, denominator=1000000):
+    return struct.pack("<II", int(round(value * denominator)), denominator)
+
+
+def _dms(value):
+    value = abs(value)
+    degrees = int(value)
+    minutes = int((value - degrees) * 60)
+    seconds = (value - degrees - minutes / 60) * 3600
+    return (struct.pack("<II", degrees, 1) + struct.pack("<II", minutes, 1) +
+            _rational(seconds, 10000))
+
+
+class _Ifd:
+    """Entries of one TIFF IFD: (tag, type, count, payload bytes)."""
+
+    def __init__(self):
+        self.entries = []
+
+    def ascii(self, tag, text):
+        data = text.encode() + b"\0"
+        self.entries.append((tag, 2, len(data), data))
+
+    def short(self, tag, value):
+        self.entries.append((tag, 3, 1, struct.pack("<H", value)))
+
+    def long(self, tag, value):
+        self.entries.append((tag, 4, 1, struct.pack("<I", value)))
+
+    def byte(self, tag, value):
+        self.entries.append((tag, 1, 1, bytes([value])))
+
+    def rationals(self, tag, data):
+        self.entries.append((tag, 5, len(data) // 8, data))
+
+    def size(self):
+        extra = sum(len(d) + (len(d) & 1) for _, _, _, d in self.entries if len(d) > 4)
+        return 2 + 12 * len(self.entries) + 4 + extra
+
+    def encode(self, offset):
+        """The IFD placed at offset in the TIFF block (no next IFD)."""
+        entries = sorted(self.entries)
+        head = struct.pack("<H", len(entries))
+        data_at = offset + 2 + 12 * len(entries) + 4
+        tail = b""
+        for tag, kind, count, data in entries:
+            if len(data) <= 4:
+                head += struct.pack("<HHI", tag, kind, count) + data.ljust(4, b"\0")
+            else:
+                head += struct.pack("<HHII", tag, kind, count, data_at + len(tail))
+                tail += data + (b"\0" if len(data) & 1 else b"")
+        return head + struct.pack("<I", 0) + tail
+
+
+def exif_block(make=None, model=None, orientation=None, original=None,
+               offset=None, lat=None, lon=None, alt=None):
+    """A little-endian EXIF block ("Exif\\0\\0" + TIFF) with the given values."""
+    ifd0, exif, gps = _Ifd(), _Ifd(), _Ifd()
+    if make:
+        ifd0.ascii(0x010F, make)
+    if model:
+        ifd0.ascii(0x0110, model)
+    if orientation:
+        ifd0.short(0x0112, orientation)
+    if original:
+        exif.ascii(0x9003, original)
+    if offset:
+        exif.ascii(0x9011, offset)
+    if lat is not None:
+        gps.entries.append((0x0000, 1, 4, bytes([2, 3, 0, 0])))
+        gps.ascii(0x0001, "N" if lat >= 0 else "S")
+        gps.rationals(0x0002, _dms(lat))
+        gps.ascii(0x0003, "E" if lon >= 0 else "W")
+        gps.rationals(0x0004, _dms(lon))
+    if alt is not None:
+        gps.byte(0x0005, 1 if alt < 0 else 0)
+        gps.rationals(0x0006, _rational(abs(alt), 1000))
+    # Pointers to the sub-IFDs, with placeholder values sized in.
+    ifd0.long(0x8769, 0)
+    if gps.entries:
+        ifd0.long(0x8825, 0)
+    ifd0_at = 8
+    exif_at = ifd0_at + ifd0.size()
+    gps_at = exif_at + exif.size()
+    ifd0.entries = [e for e in ifd0.entries if e[0] not in (0x8769, 0x8825)]
+    ifd0.long(0x8769, exif_at)
+    if gps.entries:
+        ifd0.long(0x8825, gps_at)
+    tiff = b"II*\0" + struct.pack("<I", ifd0_at) + ifd0.encode(ifd0_at)
+    tiff += exif.encode(exif_at)
+    if gps.entries:
+        tiff += gps.encode(gps_at)
+    return b"Exif\0\0" + tiff
+
+
+def with_exif(jpeg, block):
+    """jpeg with an APP1 segment holding block right after SOI."""
+    assert jpeg[:2] == b"\xff\xd8"
+    return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(block) + 2) + block + jpeg[2:]
+
+
+def jpeg_size(data):
+    """(width, height) from a JPEG's SOF segment."""
+    i = 2
+    while i + 4 <= len(data):
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2:i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + length
+    raise ValueError("no SOF segment")
+
+
+def png_bomb(width=100000, height=100000):
+    """A tiny PNG whose header declares width x height pixels."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) +
+            chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def multipart(fields=(), files=()):
+    """(content type, body) for text fields [(name, value)] and files
+    [(field, filename, bytes, content type)]."""
+    boundary = "bp" + secrets.token_hex(12)
+    body = b""
+    for name, value in fields:
+        body += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"\r\n\r\n"
+                 % (boundary, name)).encode() + value.encode() + b"\r\n"
+    for field, filename, data, ctype in files:
+        body += ("--%s\r\nContent-Disposition: form-data; name=\"%s\"; "
+                 "filename=\"%s\"\r\nContent-Type: %s\r\n\r\n"
+                 % (boundary, field, filename, ctype)).encode() + data + b"\r\n"
+    body += ("--%s--\r\n" % boundary).encode()
+    return "multipart/form-data; boundary=" + boundary, body
