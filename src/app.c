@@ -55,7 +55,7 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
     MagickWandGenesis();
     struct bp_image_limits limits = {
         .max_pixels = cfg->max_pixels,
-        .max_edge = 65500,
+        .max_edge = BP_IMAGE_MAX_EDGE,
         .memory_bytes = cfg->image_memory_bytes,
     };
     bp_image_setup(&limits);

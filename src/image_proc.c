@@ -251,7 +251,11 @@ static bool read_failed(MagickWand *wand, MagickBooleanType ok)
 /* The client's error for a failed ping or read. */
 static enum bp_rc read_error(MagickWand *wand, struct bp_error *err)
 {
-    switch (MagickGetExceptionType(wand)) {
+    ExceptionType severity = MagickGetExceptionType(wand);
+    const Image *image = GetImageFromMagickWand(wand);
+    if (image != NULL && image->exception.severity > severity)
+        severity = image->exception.severity;
+    switch (severity) {
     case ResourceLimitWarning:
     case ResourceLimitError:
     case ResourceLimitFatalError:
@@ -578,6 +582,21 @@ static enum bp_rc write_jpeg(MagickWand *wand, const char *path,
     return rc;
 }
 
+/*
+ * Gives the image the EXIF orientation where ImageMagick found none (a
+ * PNG's eXIf chunk, a WebP's EXIF). Not for HEIF: libheif has already
+ * applied the file's own rotation, and ImageMagick says so.
+ */
+static void apply_exif_orientation(MagickWand *wand,
+                                   const struct bp_image_meta *meta)
+{
+    if (meta->has_exif && meta->exif.orientation > 1 &&
+        meta->format != BP_IMAGE_HEIC && meta->format != BP_IMAGE_HEIF &&
+        MagickGetImageOrientation(wand) == UndefinedOrientation)
+        MagickSetImageOrientation(wand,
+                                  (OrientationType)meta->exif.orientation);
+}
+
 /* Decodes in and writes both gallery sizes; fills meta's EXIF. */
 static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
                              size_t head_len, const char *fullsize_path,
@@ -589,6 +608,8 @@ static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
     if (rc != BP_OK)
         return rc;
     rc = read_exif(wand, head, head_len, meta, err);
+    if (rc == BP_OK)
+        apply_exif_orientation(wand, meta);
     if (rc == BP_OK)
         rc = normalize(wand, err);
     if (rc == BP_OK)

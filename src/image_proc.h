@@ -21,6 +21,12 @@
 /* Bytes read from the start of a file for sniffing and metadata. */
 #define BP_IMAGE_HEAD_MAX (256 * 1024)
 
+/*
+ * The longest edge accepted: Debian's ImageMagick policy (policy.xml)
+ * refuses wider or taller images anyway, and without saying why.
+ */
+#define BP_IMAGE_MAX_EDGE 16000
+
 struct bp_image_limits {
     long max_pixels;   /* width * height above this is refused */
     long max_edge;     /* a width or height above this is refused */

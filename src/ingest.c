@@ -71,7 +71,7 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
         return BP_ENOMEM;
     struct bp_image_limits limits = {
         .max_pixels = ctx->config->max_pixels,
-        .max_edge = 65500,
+        .max_edge = BP_IMAGE_MAX_EDGE,
         .memory_bytes = ctx->config->image_memory_bytes,
     };
     for (size_t i = 0; i < n; i++) {

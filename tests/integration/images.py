@@ -81,8 +81,10 @@ class _Ifd:
 
 
 def exif_block(make=None, model=None, orientation=None, original=None,
-               offset=None, lat=None, lon=None, alt=None):
-    """A little-endian EXIF block ("Exif\\0\\0" + TIFF) with the given values."""
+               offset=None, lat=None, lon=None, alt=None, gps_utc=None,
+               null_fix=False):
+    """A little-endian EXIF block ("Exif\\0\\0" + TIFF) with the given values.
+    gps_utc is "YYYY:MM:DD HH:MM:SS"; null_fix writes a 0/0 GPS position."""
     ifd0, exif, gps = _Ifd(), _Ifd(), _Ifd()
     if make:
         ifd0.ascii(0x010F, make)
@@ -100,6 +102,16 @@ def exif_block(make=None, model=None, orientation=None, original=None,
         gps.rationals(0x0002, _dms(lat))
         gps.ascii(0x0003, "E" if lon >= 0 else "W")
         gps.rationals(0x0004, _dms(lon))
+    if null_fix:
+        gps.ascii(0x0001, "N")
+        gps.rationals(0x0002, struct.pack("<II", 0, 0) * 3)
+        gps.ascii(0x0003, "E")
+        gps.rationals(0x0004, struct.pack("<II", 0, 0) * 3)
+    if gps_utc:
+        day, clock = gps_utc.split(" ")
+        h, m, sec = (int(x) for x in clock.split(":"))
+        gps.rationals(0x0007, struct.pack("<IIIIII", h, 1, m, 1, sec, 1))
+        gps.ascii(0x001D, day)
     if alt is not None:
         gps.byte(0x0005, 1 if alt < 0 else 0)
         gps.rationals(0x0006, _rational(abs(alt), 1000))

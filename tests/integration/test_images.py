@@ -288,6 +288,55 @@ def test_list_filters_and_paging():
         expect_error(stack.get("/images?" + bad), 422)
 
 
+def test_metadata_of_known_exif():
+    cases = [
+        # (exif values, expected coords or None, expected taken_at)
+        (dict(lat=48.8584, lon=2.2945, original="2024:07:14 22:00:00", offset="+05:45"),
+         (48.8584, 2.2945), "2024-07-14T22:00:00+05:45"),
+        (dict(lat=-22.9519, lon=-43.2105, original="2024:02:10 18:30:00", offset="-03:30"),
+         (-22.9519, -43.2105), "2024-02-10T18:30:00-03:30"),
+        (dict(lat=64.1466, lon=-21.9426, alt=-3.25, original="2024:01:01 00:10:00"),
+         (64.1466, -21.9426), "2024-01-01T00:10:00"),
+        (dict(lat=-41.2865, lon=174.7762, alt=19.0, original="2024:03:03 21:00:00",
+              gps_utc="2024:03:03 08:00:00"),
+         (-41.2865, 174.7762), "2024-03-03T21:00:00+13:00"),
+        (dict(null_fix=True, original="2024:05:05 12:00:00"), None, "2024-05-05T12:00:00"),
+    ]
+    for values, coords, taken in cases:
+        img = upload_one(with_exif(JPEG, exif_block(**values))).json
+        got = img["data"].get("coords")
+        if coords is None:
+            expect(got is None, "a 0/0 fix must give no position: %r" % got)
+        else:
+            expect(abs(got["latitude"] - coords[0]) < 1e-6 and
+                   abs(got["longitude"] - coords[1]) < 1e-6, repr(got))
+            if "alt" in values:
+                expect(abs(got["altitude"] - values["alt"]) < 1e-6, repr(got))
+        expect(img["taken_at"] == taken, "%r != %r" % (img["taken_at"], taken))
+    # Orientation 8: stored landscape, shown portrait the other way round.
+    img = upload_one(with_exif(make_image(400, 200, "jpg"), exif_block(orientation=8))).json
+    expect(img["data"]["Orientation"] == 8)
+    expect(jpeg_size(stack.get(img["urls"]["thumb"]).body) == (150, 300))
+
+
+def test_bad_inputs_are_4xx_and_leave_nothing():
+    before = stored_files()
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>'
+    for data, name in ((b"", "empty.jpg"), (b"just some text\n", "notes.jpg"),
+                       (svg, "vector.svg")):
+        expect_error(upload_one(data, name), 415)
+    ctype, body = multipart([], [("image", "x.jpg", JPEG, "image/jpeg")])
+    wrong = ctype.split("boundary=")[0] + "boundary=notthisone"
+    expect_error(stack.post("/images", body, headers={"Content-Type": wrong}), 400)
+    expect_error(stack.post("/images", body, headers={
+        "Content-Type": "multipart/form-data"}), 400, "boundary")
+    ctype, body = multipart([("description", "no file")], [])
+    expect_error(stack.post("/images", body, headers={"Content-Type": ctype}), 422,
+                 "exactly one file")
+    expect_error(stack.post("/images", b"", headers={"Content-Type": "image/jpeg"}), 415)
+    expect(stored_files() == before, "a bad input left files")
+
+
 def test_cgi_mode_streams_files():
     img = upload_one(GPS_JPEG, "cgi.jpg").json
     env = stack.env({"REQUEST_METHOD": "GET", "PATH_INFO": "/images/%s/file" % img["id"],
@@ -317,4 +366,5 @@ if __name__ == "__main__":
           test_add_images_to_group, test_refusals_leave_nothing_behind,
           test_patch_image_metadata_and_move, test_replace_file,
           test_delete_image_and_group_remove_files, test_list_filters_and_paging,
+          test_metadata_of_known_exif, test_bad_inputs_are_4xx_and_leave_nothing,
           test_cgi_mode_streams_files, test_stop_cleanly])
