@@ -2,11 +2,15 @@
  * app.c: the worker context's lifetime and request dispatch: routing,
  * the 404/405 answers, and turning handler errors into responses.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <wand/MagickWand.h>
 
@@ -38,6 +42,25 @@ out_fail:
     return BP_EUNAVAILABLE;
 }
 
+/*
+ * Removes files older than an hour from the temporary directory: what a
+ * killed worker left behind (no request lives that long).
+ */
+static void sweep_tmp(const char *tmp_dir)
+{
+    DIR *dir = opendir(tmp_dir);
+    if (dir == NULL)
+        return;
+    time_t cutoff = time(NULL) - 3600;
+    for (struct dirent *entry; (entry = readdir(dir)) != NULL;) {
+        struct stat st;
+        if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(st.st_mode) && st.st_mtime < cutoff)
+            unlinkat(dirfd(dir), entry->d_name, 0);
+    }
+    closedir(dir);
+}
+
 enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
                        struct bp_error *err)
 {
@@ -49,6 +72,8 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
         rc = data_subdir(cfg, "files", &files_dir, err);
     if (rc == BP_OK)
         rc = bp_blob_local_open(files_dir, &ctx->blobs, err);
+    if (rc == BP_OK)
+        sweep_tmp(ctx->tmp_dir);
     free(files_dir);
     if (rc != BP_OK)
         goto out_free;

@@ -72,6 +72,14 @@ enum bp_rc bp_blob_remove(struct bp_blob_store *store, const char *key,
     return store->ops->remove(store, key, err);
 }
 
+enum bp_rc bp_blob_move(struct bp_blob_store *store, const char *from,
+                        const char *to, struct bp_error *err)
+{
+    if (!bp_blob_key_valid(from) || !bp_blob_key_valid(to))
+        return bp_error_set(err, BP_EINVAL, "invalid blob key");
+    return store->ops->move(store, from, to, err);
+}
+
 enum bp_rc bp_blob_presign_get(struct bp_blob_store *store, const char *key,
                                long expires_s, struct bp_buf *url,
                                struct bp_error *err)

@@ -30,6 +30,8 @@ struct bp_blob_ops {
                        struct bp_blob_reader *out, struct bp_error *err);
     enum bp_rc (*remove)(struct bp_blob_store *store, const char *key,
                          struct bp_error *err);
+    enum bp_rc (*move)(struct bp_blob_store *store, const char *from,
+                       const char *to, struct bp_error *err);
     enum bp_rc (*presign_get)(struct bp_blob_store *store, const char *key,
                               long expires_s, struct bp_buf *url,
                               struct bp_error *err);
@@ -84,6 +86,13 @@ void bp_blob_close(struct bp_blob_reader *reader);
  */
 enum bp_rc bp_blob_remove(struct bp_blob_store *store, const char *key,
                           struct bp_error *err);
+
+/*
+ * Puts the blob under from in place of the one under to (replacing it
+ * atomically) and removes from. BP_ENOTFOUND when from does not exist.
+ */
+enum bp_rc bp_blob_move(struct bp_blob_store *store, const char *from,
+                        const char *to, struct bp_error *err);
 
 /*
  * Appends to url a URL from which a client may GET the blob for

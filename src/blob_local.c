@@ -180,6 +180,32 @@ static enum bp_rc local_remove(struct bp_blob_store *store, const char *key,
     return rc;
 }
 
+static enum bp_rc local_move(struct bp_blob_store *store, const char *from,
+                             const char *to, struct bp_error *err)
+{
+    struct blob_local *b = from_base(store);
+    struct bp_buf src, dst;
+    bp_buf_init(&src, 4096);
+    bp_buf_init(&dst, 4096);
+    enum bp_rc rc = key_path(b, from, "", &src);
+    if (rc == BP_OK)
+        rc = key_path(b, to, "", &dst);
+    if (rc != BP_OK)
+        goto out_free;
+    if (make_parents(b->root, dst.data) != 0 || rename(src.data, dst.data) != 0)
+        rc = errno == ENOENT
+                 ? bp_error_set(err, BP_ENOTFOUND, "File not found")
+                 : bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
+                                strerror(errno));
+    else if (sync_parent(dst.data) != 0)
+        rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
+                          strerror(errno));
+out_free:
+    bp_buf_free(&src);
+    bp_buf_free(&dst);
+    return rc;
+}
+
 static enum bp_rc local_presign_get(struct bp_blob_store *store,
                                     const char *key, long expires_s,
                                     struct bp_buf *url, struct bp_error *err)
@@ -200,6 +226,7 @@ static const struct bp_blob_ops local_ops = {
     .put_file = local_put_file,
     .open = local_open,
     .remove = local_remove,
+    .move = local_move,
     .presign_get = local_presign_get,
     .close = local_close,
 };

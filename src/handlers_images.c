@@ -475,14 +475,29 @@ enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_ingest_prepare(ctx, &up, old.group, NULL, bp_time_now_ms(), &in,
                                err);
-    /* The new files take the image's own keys; the record follows. */
+    /* New files go to staging keys, the record changes, then the files
+     * move over the image's own: a failure before the move changes
+     * nothing, and readers never see a record and files that disagree
+     * for longer than the renames take. */
+    int staged = 0;
     if (rc == BP_OK) {
         memcpy(in.images[0].id, old.id, sizeof(old.id));
-        rc = bp_ingest_store_files(ctx, &up, &in, err);
+        rc = bp_image_files_stage(ctx->blobs, old.id, up.files[0].path,
+                                  in.fullsize_paths[0], in.thumb_paths[0], err);
+        staged = rc == BP_OK;
     }
     if (rc == BP_OK)
         rc = bp_store_image_replace_file(store, &in.images[0], bp_time_now_ms(),
                                          &updated, err);
+    if (rc == BP_OK) {
+        struct bp_error why = {{0}};
+        if (bp_image_files_promote(ctx->blobs, old.id, &why) != BP_OK)
+            fprintf(stderr, "bandpics: image %s: new files not in place: %s\n",
+                    old.id, why.detail);
+        staged = 0;
+    }
+    if (staged)
+        bp_image_files_unstage(ctx->blobs, old.id);
     if (rc == BP_OK) {
         rc = bp_handler_send_json(res, 200, bp_image_to_json(&updated));
         bp_image_clear(&updated);

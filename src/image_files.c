@@ -32,21 +32,76 @@ void bp_image_key(const char *id, enum bp_image_variant variant,
     }
 }
 
-enum bp_rc bp_image_files_put(struct bp_blob_store *blobs, const char *id,
-                              const char *original, const char *fullsize,
-                              const char *thumb, struct bp_error *err)
+/* The staging key of variant of image id ("staging/<id>/thumb.jpg"). */
+static void staging_key(const char *id, enum bp_image_variant variant,
+                        char out[BP_IMAGE_KEY_LEN])
 {
-    const char *paths[] = {original, fullsize, thumb};
+    static const char *const names[] = {
+        [BP_VARIANT_ORIGINAL] = "original",
+        [BP_VARIANT_FULLSIZE] = "fullsize.jpg",
+        [BP_VARIANT_THUMB] = "thumb.jpg",
+    };
+    snprintf(out, BP_IMAGE_KEY_LEN, "staging/%s/%s", id, names[variant]);
+}
+
+/* Puts the three files under the keys that key_of gives; all or none. */
+static enum bp_rc put_three(struct bp_blob_store *blobs, const char *id,
+                            void (*key_of)(const char *, enum bp_image_variant,
+                                           char[BP_IMAGE_KEY_LEN]),
+                            const char *const paths[3], struct bp_error *err)
+{
     for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
         char key[BP_IMAGE_KEY_LEN];
-        bp_image_key(id, (enum bp_image_variant)v, key);
+        key_of(id, (enum bp_image_variant)v, key);
         enum bp_rc rc = bp_blob_put_file(blobs, key, paths[v], err);
         if (rc != BP_OK) {
-            bp_image_files_remove(blobs, id, NULL);
+            for (int k = BP_VARIANT_ORIGINAL; k < v; k++) {
+                key_of(id, (enum bp_image_variant)k, key);
+                bp_blob_remove(blobs, key, NULL);
+            }
             return rc;
         }
     }
     return BP_OK;
+}
+
+enum bp_rc bp_image_files_put(struct bp_blob_store *blobs, const char *id,
+                              const char *original, const char *fullsize,
+                              const char *thumb, struct bp_error *err)
+{
+    const char *const paths[] = {original, fullsize, thumb};
+    return put_three(blobs, id, bp_image_key, paths, err);
+}
+
+enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs, const char *id,
+                                const char *original, const char *fullsize,
+                                const char *thumb, struct bp_error *err)
+{
+    const char *const paths[] = {original, fullsize, thumb};
+    return put_three(blobs, id, staging_key, paths, err);
+}
+
+enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
+                                  struct bp_error *err)
+{
+    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
+        char from[BP_IMAGE_KEY_LEN], to[BP_IMAGE_KEY_LEN];
+        staging_key(id, (enum bp_image_variant)v, from);
+        bp_image_key(id, (enum bp_image_variant)v, to);
+        enum bp_rc rc = bp_blob_move(blobs, from, to, err);
+        if (rc != BP_OK)
+            return rc;
+    }
+    return BP_OK;
+}
+
+void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id)
+{
+    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
+        char key[BP_IMAGE_KEY_LEN];
+        staging_key(id, (enum bp_image_variant)v, key);
+        bp_blob_remove(blobs, key, NULL);
+    }
 }
 
 enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs, const char *id,

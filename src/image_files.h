@@ -34,6 +34,20 @@ enum bp_rc bp_image_files_put(struct bp_blob_store *blobs, const char *id,
                               const char *thumb, struct bp_error *err);
 
 /*
+ * Replacing an image's files without a window where the record and the
+ * files disagree: bp_image_files_stage puts the new files under staging
+ * keys ("staging/<id>/..."), the caller updates the record, then
+ * bp_image_files_promote moves them over the image's own keys (or
+ * bp_image_files_unstage drops them when the update failed).
+ */
+enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs, const char *id,
+                                const char *original, const char *fullsize,
+                                const char *thumb, struct bp_error *err);
+enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
+                                  struct bp_error *err);
+void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id);
+
+/*
  * Deletes the three files of image id. Every file is tried; the first
  * failure is returned. Deleting missing files succeeds.
  */

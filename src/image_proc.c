@@ -169,7 +169,9 @@ void bp_image_setup(const struct bp_image_limits *limits)
     MagickSetResourceLimit(MemoryResource,
                            (MagickSizeType)limits->memory_bytes);
     MagickSetResourceLimit(MapResource, (MagickSizeType)limits->memory_bytes);
-    MagickSetResourceLimit(DiskResource, 0);
+    /* Images beyond the memory limit spill to a disk cache (Debian's
+     * policy.xml caps it at 1 GiB) rather than fail. */
+    MagickSetResourceLimit(DiskResource, (MagickSizeType)1 << 30);
     MagickSetResourceLimit(ThreadResource, 1);
     MagickSetResourceLimit(ListLengthResource, MAX_FRAMES);
 }
@@ -272,6 +274,8 @@ static enum bp_rc wand_error(MagickWand *wand, struct bp_error *err)
     case ResourceLimitWarning:
     case ResourceLimitError:
     case ResourceLimitFatalError:
+    case CacheError:
+    case CacheFatalError:
         return bp_error_set(err, BP_ETOOBIG, "Image is too large to process");
     default:
         return bp_error_set(err, BP_EINTERNAL, "Image processing failed");
@@ -566,7 +570,7 @@ static enum bp_rc fit(MagickWand *wand, long edge, struct bp_error *err)
 static enum bp_rc write_jpeg(MagickWand *wand, const char *path,
                              struct bp_error *err)
 {
-    FILE *out = fopen(path, "wbe");
+    FILE *out = fopen(path, "wbex");
     if (out == NULL)
         return bp_error_set(err, BP_EIO, "Cannot write a gallery image");
     enum bp_rc rc = BP_OK;

@@ -71,8 +71,10 @@ void bp_image_setup(const struct bp_image_limits *limits);
  * limit; BP_EINVAL for a truncated or corrupt image; BP_EIO when a file
  * cannot be read or written; BP_ENOMEM or BP_EINTERNAL otherwise. On
  * failure *meta is untouched, err (which may be NULL) holds a message fit
- * for clients, and no output file is left behind. All arguments are
- * borrowed; the output files belong to the caller.
+ * for clients, and no output file is left behind. The output paths must
+ * not exist yet (they are created exclusively, so a planted file or link
+ * is never written through). All arguments are borrowed; the output
+ * files belong to the caller.
  */
 enum bp_rc bp_image_process(const char *path,
                             const struct bp_image_limits *limits,

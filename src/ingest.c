@@ -105,8 +105,12 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
     return BP_OK;
 }
 
-enum bp_rc bp_ingest_store_files(struct bp_ctx *ctx, const struct bp_upload *up,
-                                 struct bp_ingest *in, struct bp_error *err)
+/*
+ * Puts the original and the gallery sizes of every prepared image in the
+ * blob store: all of them, or none on failure.
+ */
+static enum bp_rc store_files(struct bp_ctx *ctx, const struct bp_upload *up,
+                              struct bp_ingest *in, struct bp_error *err)
 {
     for (size_t i = 0; i < in->count; i++) {
         enum bp_rc rc =
@@ -140,7 +144,7 @@ enum bp_rc bp_ingest_commit(struct bp_ctx *ctx, struct bp_store *store,
                             const struct bp_group *new_group,
                             struct bp_ingest *in, struct bp_error *err)
 {
-    enum bp_rc rc = bp_ingest_store_files(ctx, up, in, err);
+    enum bp_rc rc = store_files(ctx, up, in, err);
     if (rc != BP_OK)
         return rc;
     rc = bp_store_images_insert(store, new_group, in->images, in->count, err);

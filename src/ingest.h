@@ -36,13 +36,6 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
                              int64_t now, struct bp_ingest *out,
                              struct bp_error *err);
 
-/*
- * Puts the original and the gallery sizes of every prepared image in the
- * blob store: all of them, or none on failure.
- */
-enum bp_rc bp_ingest_store_files(struct bp_ctx *ctx, const struct bp_upload *up,
-                                 struct bp_ingest *in, struct bp_error *err);
-
 /* Removes the stored files again (when the records could not be saved). */
 void bp_ingest_discard_files(struct bp_ctx *ctx, struct bp_ingest *in);
 

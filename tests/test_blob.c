@@ -179,6 +179,33 @@ static void test_bp_blob_remove_is_idempotent(void **state)
     assert_int_equal(bp_blob_remove(f->store, "fullsize/z.jpg", &err), BP_OK);
 }
 
+static void test_bp_blob_move_replaces_target(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_error err = {{0}};
+    write_text(f->src, "old");
+    assert_int_equal(bp_blob_put_file(f->store, "original/m", f->src, &err),
+                     BP_OK);
+    write_text(f->src, "new");
+    assert_int_equal(
+        bp_blob_put_file(f->store, "staging/m/original", f->src, &err), BP_OK);
+    assert_int_equal(
+        bp_blob_move(f->store, "staging/m/original", "original/m", &err),
+        BP_OK);
+    char buf[16];
+    read_blob(f->store, "original/m", buf, sizeof(buf));
+    assert_string_equal(buf, "new");
+    struct bp_blob_reader reader;
+    assert_int_equal(
+        bp_blob_open(f->store, "staging/m/original", &reader, &err),
+        BP_ENOTFOUND);
+    assert_int_equal(
+        bp_blob_move(f->store, "staging/m/original", "original/m", &err),
+        BP_ENOTFOUND);
+    assert_int_equal(bp_blob_move(f->store, "../x", "original/m", &err),
+                     BP_EINVAL);
+}
+
 static void test_bp_blob_presign_get_unsupported_locally(void **state)
 {
     struct fixture *f = *state;
@@ -203,6 +230,7 @@ int main(void)
         BLOB_TEST(test_bp_blob_put_file_unwritable_leaves_nothing),
         BLOB_TEST(test_bp_blob_rejects_invalid_keys),
         BLOB_TEST(test_bp_blob_remove_is_idempotent),
+        BLOB_TEST(test_bp_blob_move_replaces_target),
         BLOB_TEST(test_bp_blob_presign_get_unsupported_locally),
     };
     return cmocka_run_group_tests_name("blob_local", tests, NULL, NULL);

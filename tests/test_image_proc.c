@@ -843,6 +843,9 @@ static void corpus_check_file(struct corpus_run *run, const char *path,
         run->failures++;
         return;
     }
+    /* The outputs must be new files: clear the previous file's. */
+    unlink(f->fullsize);
+    unlink(f->thumb);
     enum bp_rc rc = bp_image_process(path, &test_limits, f->fullsize, f->thumb,
                                      &meta, &err);
     if (rc != BP_OK) {

@@ -100,6 +100,13 @@ def test_gallery_sizes_are_upright_and_bounded():
     img = upload_one(turned, "turned.jpg").json
     expect((img["width"], img["height"]) == (400, 200), repr(img))
     expect(jpeg_size(stack.get(img["urls"]["thumb"]).body) == (150, 300))
+    # 24 MP in PNG and WebP decode at full size: beyond ImageMagick's
+    # memory limit they spill to its disk cache instead of failing.
+    for ext, ctype in (("png", "image/png"), ("webp", "image/webp")):
+        resp = stack.post("/images?filename=big." + ext, make_image(6000, 4000, ext),
+                          headers={"Content-Type": ctype}, timeout=120)
+        expect_status(resp, 201)
+        expect(jpeg_size(stack.get(resp.json["urls"]["fullsize"]).body) == (2880, 1920))
 
 
 def test_other_formats_and_raw_body():
