@@ -247,6 +247,27 @@ def test_replace_file():
     expect(stack.get(out["urls"]["file"]).body == new, "a refused replace changed the file")
 
 
+def test_failed_replace_changes_nothing():
+    import sqlite3
+    img = upload_one(GPS_JPEG, "keep.jpg").json
+    before = stored_files()
+    ctype, body = multipart([], [("image", "new.png", make_image(64, 64, "png"),
+                                  "image/png")])
+    # Hold the database's write lock: the record cannot change.
+    db = sqlite3.connect(os.path.join(stack.data_dir, "bandpics.db"), timeout=10,
+                         isolation_level=None)
+    try:
+        db.execute("BEGIN EXCLUSIVE")
+        expect_error(stack.patch("/images/%s/file" % img["id"], body,
+                                 headers={"Content-Type": ctype}), 503)
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    expect(stack.get("/images/" + img["id"]).json == img, "the record changed")
+    expect(stack.get(img["urls"]["file"]).body == GPS_JPEG, "the file changed")
+    expect(stored_files() == before, "a failed replace left files")
+
+
 def test_delete_image_and_group_remove_files():
     img = upload_one(JPEG, "gone.jpg").json
     with_files = len(stored_files())
@@ -372,6 +393,7 @@ if __name__ == "__main__":
           test_filename_is_sanitized, test_group_with_images_all_or_nothing,
           test_add_images_to_group, test_refusals_leave_nothing_behind,
           test_patch_image_metadata_and_move, test_replace_file,
+          test_failed_replace_changes_nothing,
           test_delete_image_and_group_remove_files, test_list_filters_and_paging,
           test_metadata_of_known_exif, test_bad_inputs_are_4xx_and_leave_nothing,
           test_cgi_mode_streams_files, test_stop_cleanly])
