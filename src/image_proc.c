@@ -559,9 +559,11 @@ static enum bp_rc fit(MagickWand *wand, long edge, struct bp_error *err)
         nh = (h * edge + w / 2) / w;
     else
         nw = (w * edge + h / 2) / h;
-    if (MagickResizeImage(wand, (size_t)(nw > 0 ? nw : 1),
-                          (size_t)(nh > 0 ? nh : 1), LanczosFilter,
-                          1.0) == MagickFalse)
+    nw = nw > 0 ? nw : 1;
+    nh = nh > 0 ? nh : 1;
+    /* Area averaging: every source pixel counts, with no ringing, and
+     * at a fraction of a windowed filter's cost on photos this size. */
+    if (MagickScaleImage(wand, (size_t)nw, (size_t)nh) == MagickFalse)
         return wand_error(wand, err);
     return BP_OK;
 }
@@ -614,10 +616,13 @@ static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
     rc = read_exif(wand, head, head_len, meta, err);
     if (rc == BP_OK)
         apply_exif_orientation(wand, meta);
-    if (rc == BP_OK)
-        rc = normalize(wand, err);
+    /* Shrink first: orienting, flattening and converting then work on
+     * the fullsize pixels, not the decoded ones (the fit box is square,
+     * so rotating after it changes nothing). */
     if (rc == BP_OK)
         rc = fit(wand, BP_IMAGE_FULLSIZE_EDGE, err);
+    if (rc == BP_OK)
+        rc = normalize(wand, err);
     if (rc == BP_OK)
         rc = write_jpeg(wand, fullsize_path, err);
     if (rc != BP_OK)
