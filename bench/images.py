@@ -405,14 +405,13 @@ def bench_rss():
         say("%-40s %9.1f MB %9.1f MB" % (label, st["VmHWM"] / 1e6, st["VmRSS"] / 1e6))
     base, recv, up1, up2 = (st["VmHWM"] for _, st in rows)
     # ImageMagick 6 (Q16) keeps 8 bytes a pixel. While the decoded image is
-    # resized to the fullsize, three images live: the decoded one, the
-    # resize's one-axis intermediate and the result.
+    # scaled to the fullsize (area averaging, one pass), two images live:
+    # the decoded one and the result.
     dw, dh = (int(v) for v in spec["decoded"].split("x"))
     scale = BP_FULLSIZE_EDGE / max(dw, dh)
     fw, fh = round(dw * scale), round(dh * scale)
     decoded, full = dw * dh * 8, fw * fh * 8
-    middle = max(fw * dh, dw * fh) * 8
-    pixels = decoded + middle + full
+    pixels = decoded + full
     say("upload: %.2f MB JPEG, %.2f MB multipart body" % (spec["size"] / 1e6, len(body) / 1e6))
     say("receiving a body that size (no decode) raised VmHWM by %.2f MB = %.2fx the body"
         % ((recv - base) / 1e6, (recv - base) / len(jbody)))
@@ -420,8 +419,8 @@ def bench_rss():
         % ((up1 - recv) / 1e6, (up1 - recv) / spec["size"]))
     say("  by %.1f MB more" % ((up2 - up1) / 1e6))
     say("ImageMagick's pixel buffers at the resize's peak (Q16, 8 bytes a pixel): decode")
-    say("  %s %.1f MB + intermediate %.1f MB + fullsize %dx%d %.1f MB = %.1f MB"
-        % (spec["decoded"], decoded / 1e6, middle / 1e6, fw, fh, full / 1e6, pixels / 1e6))
+    say("  %s %.1f MB + fullsize %dx%d %.1f MB = %.1f MB"
+        % (spec["decoded"], decoded / 1e6, fw, fh, full / 1e6, pixels / 1e6))
     say("growth beyond those buffers: %.1f MB = %.2fx the file (an estimate)"
         % ((up1 - recv - pixels) / 1e6, (up1 - recv - pixels) / spec["size"]))
     return {"base": base, "recv": recv, "up1": up1, "up2": up2, "body": len(jbody),
