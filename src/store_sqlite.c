@@ -455,6 +455,7 @@ static void sqlite_close(struct bp_store *store)
 {
     struct store_sqlite *s = bp_sqlite_from_base(store);
     sqlite3_finalize(s->group_get);
+    sqlite3_finalize(s->group_images);
     sqlite3_close(s->db);
     free(s);
 }
@@ -534,6 +535,9 @@ enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
         rc = bp_sqlite_fail(s->db, code, "prepare", err);
         goto out_close;
     }
+    rc = bp_sqlite_images_prepare(s, err);
+    if (rc != BP_OK)
+        goto out_close;
     *out = &s->base;
     return BP_OK;
 out_close:

@@ -15,7 +15,8 @@
 struct store_sqlite {
     struct bp_store base;
     sqlite3 *db;
-    sqlite3_stmt *group_get; /* prepared once: the hottest query */
+    sqlite3_stmt *group_get;    /* prepared once: the hottest queries */
+    sqlite3_stmt *group_images; /* a group's images, in order */
 };
 
 static inline struct store_sqlite *bp_sqlite_from_base(struct bp_store *store)
@@ -48,6 +49,10 @@ void bp_sqlite_column_id(sqlite3_stmt *stmt, int col, char out[BP_ID_LEN + 1]);
 /* Binds text, or NULL when text is NULL or (with empty_is_null) "". */
 int bp_sqlite_bind_text(sqlite3_stmt *stmt, int idx, const char *text,
                         int empty_is_null);
+
+/* Prepares the image statements kept for the connection's life. */
+enum bp_rc bp_sqlite_images_prepare(struct store_sqlite *s,
+                                    struct bp_error *err);
 
 /* The image operations of the SQLite backend (see store.h). */
 enum bp_rc bp_sqlite_images_insert(struct bp_store *store,

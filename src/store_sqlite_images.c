@@ -3,6 +3,7 @@
  * batch insert, read, filtered listing (capture time, bounding box,
  * distance), metadata and file updates, delete.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -156,6 +157,18 @@ static enum bp_rc insert_group(sqlite3 *db, const struct bp_group *group,
     sqlite3_finalize(stmt);
     return code == SQLITE_DONE ? BP_OK
                                : bp_sqlite_fail(db, code, "insert group", err);
+}
+
+enum bp_rc bp_sqlite_images_prepare(struct store_sqlite *s,
+                                    struct bp_error *err)
+{
+    int code = sqlite3_prepare_v3(
+        s->db,
+        "SELECT " IMAGE_COLUMNS " FROM images WHERE group_id = ?1"
+        " ORDER BY taken_at_ms IS NULL, taken_at_ms, created_at, id",
+        -1, SQLITE_PREPARE_PERSISTENT, &s->group_images, NULL);
+    return code == SQLITE_OK ? BP_OK
+                             : bp_sqlite_fail(s->db, code, "prepare", err);
 }
 
 enum bp_rc bp_sqlite_images_insert(struct bp_store *store,
@@ -337,12 +350,32 @@ out_free:
     return rc;
 }
 
+/* Returns true when query asks for all of one group's images, nothing else. */
+static bool whole_group(const struct bp_image_query *q)
+{
+    return q->group != NULL && !q->has_taken_after && !q->has_taken_before &&
+           !q->has_bbox && !q->has_near && q->limit == 0 && q->offset == 0;
+}
+
 enum bp_rc bp_sqlite_image_list(struct bp_store *store,
                                 const struct bp_image_query *query,
                                 struct bp_image_list *out, struct bp_error *err)
 {
-    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    struct store_sqlite *s = bp_sqlite_from_base(store);
+    sqlite3 *db = s->db;
     memset(out, 0, sizeof(*out));
+    if (whole_group(query)) {
+        /* One statement, prepared once: the images of a group's page. */
+        bp_sqlite_bind_text(s->group_images, 1, query->group, 0);
+        enum bp_rc rc =
+            collect_rows(db, s->group_images, "list group images", out, err);
+        sqlite3_reset(s->group_images);
+        sqlite3_clear_bindings(s->group_images);
+        out->total = (long long)out->count;
+        if (rc != BP_OK)
+            bp_image_list_free(out);
+        return rc;
+    }
     /* One read transaction, so that the count and the page agree. */
     enum bp_rc rc = bp_sqlite_exec(db, "BEGIN", err);
     if (rc != BP_OK)
