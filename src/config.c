@@ -56,6 +56,7 @@ static const struct key_spec keys[] = {
     INT_KEY(list_default_limit, "50", 1, 100000),
     INT_KEY(list_max_limit, "500", 1, 100000),
     INT_KEY(sqlite_busy_timeout_ms, "5000", 0, 600000),
+    INT_KEY(mongo_timeout_ms, "2000", 100, 600000),
 };
 
 enum bp_rc bp_config_parse_size(const char *text, long *out)

@@ -31,6 +31,7 @@ struct bp_config {
     long list_default_limit;     /* page size when ?limit= is absent */
     long list_max_limit;         /* largest ?limit= accepted */
     long sqlite_busy_timeout_ms; /* wait on a locked SQLite database */
+    long mongo_timeout_ms;       /* MongoDB server selection timeout */
 };
 
 /* Where a configuration comes from; later sources win. */

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <fcgiapp.h>
+#include <mongoc/mongoc.h>
 
 #include "app.h"
 #include "config.h"
@@ -152,6 +153,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bandpics: invalid configuration: %s\n", err.detail);
         return 1;
     }
+    /* The MongoDB driver's process-wide state, before any fork; workers
+     * inherit it and create their own clients. */
+    mongoc_init();
     int status;
     if (check) {
         status = preflight(&cfg);
@@ -165,5 +169,6 @@ int main(int argc, char **argv)
         status = run_cgi(&cfg);
     }
     bp_config_free(&cfg);
+    mongoc_cleanup();
     return status;
 }

@@ -14,6 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <mongoc/mongoc.h>
+
 #include "pool.h"
 #include "store.h"
 #include "worker.h"
@@ -76,6 +78,7 @@ static int spawn(struct pool *pool, int signal_fd)
         /* The worker's copy of the master's state goes with it. */
         free(pool->children);
         bp_config_free(&pool->cfg);
+        mongoc_cleanup();
         exit(status);
     }
     pool->children[pool->nchildren++] =

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "store.h"
+#include "store_mongo.h"
 
 enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
                          struct bp_error *err)
@@ -15,8 +16,12 @@ enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
     if (strncmp(url, sqlite_scheme, sizeof(sqlite_scheme) - 1) == 0)
         return bp_store_sqlite_open(url + sizeof(sqlite_scheme) - 1, cfg, out,
                                     err);
-    return bp_error_set(err, BP_EINVAL, "database_url: no backend for '%.100s'",
-                        url);
+    if (strncmp(url, "mongodb://", 10) == 0 ||
+        strncmp(url, "mongodb+srv://", 14) == 0)
+        return bp_store_mongo_open(url, cfg, cfg->mongo_timeout_ms, out, err);
+    return bp_error_set(err, BP_EINVAL,
+                        "database_url: no backend for this URL (sqlite:// or "
+                        "mongodb://)");
 }
 
 enum bp_rc bp_store_check(const struct bp_config *cfg, struct bp_error *err)

@@ -1,0 +1,157 @@
+/*
+ * mongo_docs.h: the BSON documents of the MongoDB backend. Pure
+ * functions that turn records and queries into the documents, filters,
+ * updates, options and commands store_mongo.c sends, and turn the
+ * documents the server returns back into records. They do no I/O, so
+ * they are unit-tested without a server.
+ *
+ * Every builder takes an uninitialised bson_t *out and, whatever it
+ * returns, leaves it initialised: the caller always frees it with
+ * bson_destroy. On an error its content is unspecified.
+ */
+#ifndef BP_MONGO_DOCS_H
+#define BP_MONGO_DOCS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <bson/bson.h>
+
+#include "group.h"
+#include "image.h"
+#include "rc.h"
+#include "store.h"
+
+#define BP_MONGO_GROUPS "image_groups"
+#define BP_MONGO_IMAGES "images"
+
+/*
+ * The Earth radius that turns metres into the radians of $centerSphere:
+ * the mean radius (IUGG) the SQLite backend's haversine distance uses,
+ * so that both backends select the same images.
+ */
+#define BP_MONGO_EARTH_RADIUS_M 6371008.8
+
+/*
+ * Parses a 24-digit hex id into *oid. Returns false, leaving *oid
+ * untouched, when text is NULL or not an id.
+ */
+bool bp_mongo_oid(const char *text, bson_oid_t *oid);
+
+/* Builds {_id: ObjectId(id)}. BP_EINVAL when id is not an id. */
+enum bp_rc bp_mongo_id_filter(const char *id, bson_t *out);
+
+/*
+ * Builds {_id: {$in: [ObjectId...]}} from n ids, each BP_ID_LEN + 1
+ * bytes apart starting at ids (the id field of an array of records is
+ * passed as &items[0].id with stride sizeof(items[0])). BP_EINVAL for a
+ * malformed id.
+ */
+enum bp_rc bp_mongo_ids_filter(const char *ids, size_t stride, size_t n,
+                               bson_t *out);
+
+/*
+ * Converts the JSON object text of an image's data into BSON: integers
+ * become int32 (or int64 when they do not fit), other numbers doubles,
+ * so that bp_mongo_data_to_json gives the same text back. BP_EINVAL when
+ * json is not a JSON object, BP_ENOMEM.
+ */
+enum bp_rc bp_mongo_data_from_json(const char *json, bson_t *out);
+
+/*
+ * Converts a data subdocument back into JSON text in the format the
+ * rest of Bandpics writes (json-c, plain, unescaped slashes). On BP_OK
+ * *json is the caller's, freed with free(). BP_ENOMEM.
+ */
+enum bp_rc bp_mongo_data_to_json(const bson_t *data, char **json);
+
+/*
+ * Builds a group's document: _id, name, description (or null), event
+ * (ObjectId or null), created_at and updated_at as BSON dates. BP_EINVAL
+ * for a malformed id.
+ */
+enum bp_rc bp_mongo_group_doc(const struct bp_group *group, bson_t *out);
+
+/*
+ * Reads a group's document into *out, which the caller clears with
+ * bp_group_clear on BP_OK. BP_EINTERNAL for a document without an
+ * ObjectId _id or a name, BP_ENOMEM.
+ */
+enum bp_rc bp_mongo_group_from_doc(const bson_t *doc, struct bp_group *out);
+
+/* Builds the filter of a group listing: {} or {event: ObjectId}. */
+enum bp_rc bp_mongo_group_filter(const struct bp_group_query *query,
+                                 bson_t *out);
+
+/*
+ * Builds the find options of a group listing: newest first
+ * (created_at, then _id, descending), skip and limit.
+ */
+enum bp_rc bp_mongo_group_find_opts(const struct bp_group_query *query,
+                                    bson_t *out);
+
+/*
+ * Builds the update of a group patch: {$set: {...fields the patch sets,
+ * updated_at}}; a cleared description or event is set to null.
+ */
+enum bp_rc bp_mongo_group_update(const struct bp_group_patch *patch,
+                                 int64_t now, bson_t *out);
+
+/*
+ * Builds an image's document: _id, group (ObjectId or null), filename,
+ * description, content_type, size, sha256, width, height, taken_at
+ * (string or null), taken_at_ms (BSON date or null), has_taken_at (1 or
+ * 0, so that a sort puts images without a capture time last), data (a
+ * subdocument), location (a GeoJSON point, only with a position),
+ * created_at and updated_at. BP_EINVAL for a malformed id or data.
+ */
+enum bp_rc bp_mongo_image_doc(const struct bp_image *image, bson_t *out);
+
+/*
+ * Reads an image's document into *out, which the caller clears with
+ * bp_image_clear on BP_OK. BP_EINTERNAL for a document that lacks a
+ * required field, BP_ENOMEM.
+ */
+enum bp_rc bp_mongo_image_from_doc(const bson_t *doc, struct bp_image *out);
+
+/*
+ * Builds the filter of an image listing: group, capture time bounds
+ * (inclusive), a bounding box through $geoWithin/$box (two boxes in an
+ * $or when it crosses the antimeridian) and a distance through
+ * $geoWithin/$centerSphere. BP_EINVAL for a malformed group id.
+ */
+enum bp_rc bp_mongo_image_filter(const struct bp_image_query *query,
+                                 bson_t *out);
+
+/* Builds the sort of image listings: capture time (missing last),
+ * creation, _id. */
+enum bp_rc bp_mongo_image_sort(bson_t *out);
+
+/* Builds the find options of an image listing: sort, skip, limit. */
+enum bp_rc bp_mongo_image_find_opts(const struct bp_image_query *query,
+                                    bson_t *out);
+
+/*
+ * Builds the update of an image patch: {$set: {description?, group?,
+ * updated_at}}; a cleared description or group is set to null.
+ * BP_EINVAL for a malformed group id.
+ */
+enum bp_rc bp_mongo_image_update(const struct bp_image_patch *patch,
+                                 int64_t now, bson_t *out);
+
+/*
+ * Builds the update that replaces an image's file-derived fields with
+ * those of file and sets updated_at: {$set: {...}} and, when file has
+ * no position, {$unset: {location: ""}}. BP_EINVAL for malformed data.
+ */
+enum bp_rc bp_mongo_image_replace_file_update(const struct bp_image *file,
+                                              int64_t now, bson_t *out);
+
+/*
+ * Builds the createIndexes command for collection (BP_MONGO_GROUPS or
+ * BP_MONGO_IMAGES). Running it again with the same specs changes
+ * nothing. BP_EINVAL for another collection.
+ */
+enum bp_rc bp_mongo_index_specs(const char *collection, bson_t *out);
+
+#endif

@@ -1,0 +1,917 @@
+/*
+ * store_mongo.c: the MongoDB backend of the store interface, through
+ * mongo-c-driver. One mongoc_client_t per handle, so one per worker
+ * process (made after fork); collections image_groups and images with
+ * the documents mongo_docs.c builds. Results, order and paging are the
+ * SQLite backend's.
+ *
+ * Multi-document steps use no transaction (they need a replica set and
+ * standalone servers are supported): images_insert undoes what it wrote
+ * when a later write fails, and group_delete orders its writes so that
+ * a retry finishes an interrupted delete (see mongo_group_delete).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mongoc/mongoc.h>
+
+#include "mongo_docs.h"
+#include "store.h"
+#include "store_mongo.h"
+
+#define DEFAULT_DATABASE "bandpics"
+
+struct store_mongo {
+    struct bp_store base;
+    mongoc_client_t *client;
+    char *database;
+    mongoc_collection_t *groups;
+    mongoc_collection_t *images;
+};
+
+static struct store_mongo *from_base(struct bp_store *store)
+{
+    return (struct store_mongo *)store;
+}
+
+/* Server error codes that mean "try another server, or later". */
+static const uint32_t unavailable_codes[] = {
+    6,     /* HostUnreachable */
+    7,     /* HostNotFound */
+    89,    /* NetworkTimeout */
+    91,    /* ShutdownInProgress */
+    189,   /* PrimarySteppedDown */
+    262,   /* ExceededTimeLimit */
+    9001,  /* SocketException */
+    10058, /* LegacyNotPrimary */
+    10107, /* NotWritablePrimary */
+    11600, /* InterruptedAtShutdown */
+    11602, /* InterruptedDueToReplStateChange */
+    13435, /* NotPrimaryNoSecondaryOk */
+    13436, /* NotPrimaryOrSecondary */
+};
+
+/* Returns true when a server error code means the server is unavailable. */
+static bool is_unavailable_code(uint32_t code)
+{
+    for (size_t i = 0;
+         i < sizeof(unavailable_codes) / sizeof(unavailable_codes[0]); i++)
+        if (unavailable_codes[i] == code)
+            return true;
+    return false;
+}
+
+/*
+ * Maps a driver error to our error codes. No server selected, network
+ * errors, not-primary and shutdown errors, write concern failures and
+ * authentication failures are BP_EUNAVAILABLE; a duplicate key (11000)
+ * is BP_ECONFLICT; anything else BP_EINTERNAL. The driver's message
+ * (which names hosts, never credentials) goes to the log; clients get
+ * generic text that names the store only.
+ */
+static enum bp_rc mongo_fail(const bson_error_t *error, const char *what,
+                             struct bp_error *err)
+{
+    fprintf(stderr, "bandpics: mongodb %s: %s (domain %u, code %u)\n", what,
+            error->message, error->domain, error->code);
+    bool server = error->domain == MONGOC_ERROR_SERVER ||
+                  error->domain == MONGOC_ERROR_QUERY ||
+                  error->domain == MONGOC_ERROR_COLLECTION ||
+                  error->domain == MONGOC_ERROR_COMMAND;
+    if (server && error->code == 11000)
+        return bp_error_set(err, BP_ECONFLICT, "%s: the id exists", what);
+    if (error->domain == MONGOC_ERROR_SERVER_SELECTION ||
+        error->domain == MONGOC_ERROR_STREAM ||
+        error->domain == MONGOC_ERROR_PROTOCOL ||
+        error->domain == MONGOC_ERROR_WRITE_CONCERN ||
+        (error->domain == MONGOC_ERROR_CLIENT &&
+         error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE) ||
+        (server && is_unavailable_code(error->code)))
+        return bp_error_set(err, BP_EUNAVAILABLE,
+                            "database unavailable: mongodb %s failed", what);
+    return bp_error_set(err, BP_EINTERNAL, "mongodb %s failed", what);
+}
+
+/* The error of a builder in mongo_docs.c: a bad id or out of memory. */
+static enum bp_rc build_fail(enum bp_rc rc, const char *what,
+                             struct bp_error *err)
+{
+    if (rc == BP_ENOMEM)
+        return rc;
+    return bp_error_set(err, rc, "%s: invalid document", what);
+}
+
+static enum bp_rc group_not_found(struct bp_error *err)
+{
+    return bp_error_set(err, BP_ENOTFOUND, "Group with that ID not found");
+}
+
+static enum bp_rc image_not_found(struct bp_error *err)
+{
+    return bp_error_set(err, BP_ENOTFOUND, "Image with that ID not found");
+}
+
+/*
+ * Finds the first document filter selects in coll into *doc (the
+ * caller's, freed with bson_destroy, when *found is true).
+ */
+static enum bp_rc find_one(mongoc_collection_t *coll, const bson_t *filter,
+                           const char *what, bson_t *doc, bool *found,
+                           struct bp_error *err)
+{
+    bson_t opts = BSON_INITIALIZER;
+    BSON_APPEND_INT64(&opts, "limit", 1);
+    mongoc_cursor_t *cursor =
+        mongoc_collection_find_with_opts(coll, filter, &opts, NULL);
+    const bson_t *next;
+    *found = mongoc_cursor_next(cursor, &next);
+    if (*found)
+        bson_copy_to(next, doc);
+    bson_error_t error;
+    enum bp_rc rc = BP_OK;
+    if (!*found && mongoc_cursor_error(cursor, &error))
+        rc = mongo_fail(&error, what, err);
+    mongoc_cursor_destroy(cursor);
+    bson_destroy(&opts);
+    return rc;
+}
+
+/*
+ * Runs findAndModify on the document with _id id: the update (returning
+ * the new document) or, with update NULL, the removal (returning the
+ * old one). *doc is the caller's (freed with bson_destroy) when *found.
+ */
+static enum bp_rc find_and_modify(mongoc_collection_t *coll, const char *id,
+                                  const bson_t *update, const char *what,
+                                  bson_t *doc, bool *found,
+                                  struct bp_error *err)
+{
+    *found = false;
+    bson_t filter;
+    if (bp_mongo_id_filter(id, &filter) != BP_OK) {
+        bson_destroy(&filter);
+        return BP_OK; /* a malformed id names nothing */
+    }
+    mongoc_find_and_modify_opts_t *opts = mongoc_find_and_modify_opts_new();
+    if (update != NULL) {
+        mongoc_find_and_modify_opts_set_update(opts, update);
+        mongoc_find_and_modify_opts_set_flags(
+            opts, MONGOC_FIND_AND_MODIFY_RETURN_NEW);
+    } else {
+        mongoc_find_and_modify_opts_set_flags(opts,
+                                              MONGOC_FIND_AND_MODIFY_REMOVE);
+    }
+    bson_t reply;
+    bson_error_t error;
+    enum bp_rc rc = BP_OK;
+    if (!mongoc_collection_find_and_modify_with_opts(coll, &filter, opts,
+                                                     &reply, &error)) {
+        rc = mongo_fail(&error, what, err);
+        goto out_free_reply;
+    }
+    bson_iter_t iter;
+    if (bson_iter_init_find(&iter, &reply, "value") &&
+        BSON_ITER_HOLDS_DOCUMENT(&iter)) {
+        uint32_t len;
+        const uint8_t *data;
+        bson_iter_document(&iter, &len, &data);
+        bson_t value;
+        if (!bson_init_static(&value, data, len)) {
+            rc = bp_error_set(err, BP_EINTERNAL, "mongodb %s: bad reply", what);
+            goto out_free_reply;
+        }
+        /* Copied out of the reply, which is freed below. */
+        bson_copy_to(&value, doc);
+        *found = true;
+    }
+out_free_reply:
+    bson_destroy(&reply);
+    mongoc_find_and_modify_opts_destroy(opts);
+    bson_destroy(&filter);
+    return rc;
+}
+
+/* Counts the documents of coll that filter selects into *total. */
+static enum bp_rc count(mongoc_collection_t *coll, const bson_t *filter,
+                        const char *what, long long *total,
+                        struct bp_error *err)
+{
+    bson_error_t error;
+    int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL,
+                                                  NULL, &error);
+    if (n < 0)
+        return mongo_fail(&error, what, err);
+    *total = (long long)n;
+    return BP_OK;
+}
+
+/* Reads every image document of cursor, appending them to out. */
+static enum bp_rc collect_images(mongoc_cursor_t *cursor, const char *what,
+                                 struct bp_image_list *out,
+                                 struct bp_error *err)
+{
+    size_t cap = out->count;
+    const bson_t *doc;
+    while (mongoc_cursor_next(cursor, &doc)) {
+        if (out->count == cap) {
+            size_t grown_cap = cap == 0 ? 16 : cap * 2;
+            struct bp_image *grown =
+                realloc(out->items, grown_cap * sizeof(*grown));
+            if (grown == NULL)
+                return BP_ENOMEM;
+            out->items = grown;
+            cap = grown_cap;
+        }
+        enum bp_rc rc = bp_mongo_image_from_doc(doc, &out->items[out->count]);
+        if (rc != BP_OK)
+            return rc == BP_ENOMEM ? rc : build_fail(rc, what, err);
+        out->count++;
+    }
+    bson_error_t error;
+    if (mongoc_cursor_error(cursor, &error))
+        return mongo_fail(&error, what, err);
+    return BP_OK;
+}
+
+/* Finds the images filter selects, in image order, appending to out. */
+static enum bp_rc find_images(struct store_mongo *s, const bson_t *filter,
+                              const bson_t *opts, const char *what,
+                              struct bp_image_list *out, struct bp_error *err)
+{
+    mongoc_cursor_t *cursor =
+        mongoc_collection_find_with_opts(s->images, filter, opts, NULL);
+    enum bp_rc rc = collect_images(cursor, what, out, err);
+    mongoc_cursor_destroy(cursor);
+    return rc;
+}
+
+static enum bp_rc mongo_ping(struct bp_store *store, struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t cmd = BSON_INITIALIZER;
+    BSON_APPEND_INT32(&cmd, "ping", 1);
+    bson_t reply;
+    bson_error_t error;
+    bool ok = mongoc_client_command_simple(s->client, "admin", &cmd, NULL,
+                                           &reply, &error);
+    bson_destroy(&reply);
+    bson_destroy(&cmd);
+    return ok ? BP_OK : mongo_fail(&error, "ping", err);
+}
+
+static enum bp_rc mongo_group_insert(struct bp_store *store,
+                                     const struct bp_group *group,
+                                     struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t doc;
+    enum bp_rc rc = bp_mongo_group_doc(group, &doc);
+    if (rc != BP_OK) {
+        rc = build_fail(rc, "insert group", err);
+        goto out_free_doc;
+    }
+    bson_error_t error;
+    if (!mongoc_collection_insert_one(s->groups, &doc, NULL, NULL, &error))
+        rc = mongo_fail(&error, "insert group", err);
+out_free_doc:
+    bson_destroy(&doc);
+    return rc;
+}
+
+static enum bp_rc mongo_group_get(struct bp_store *store, const char *id,
+                                  struct bp_group *out, struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t filter;
+    enum bp_rc rc = bp_mongo_id_filter(id, &filter);
+    if (rc != BP_OK) {
+        bson_destroy(&filter);
+        return rc == BP_EINVAL ? group_not_found(err) : rc;
+    }
+    bson_t doc;
+    bool found;
+    rc = find_one(s->groups, &filter, "get group", &doc, &found, err);
+    bson_destroy(&filter);
+    if (rc != BP_OK)
+        return rc;
+    if (!found)
+        return group_not_found(err);
+    rc = bp_mongo_group_from_doc(&doc, out);
+    bson_destroy(&doc);
+    return rc == BP_OK ? BP_OK : build_fail(rc, "get group", err);
+}
+
+/* Reads every group document of cursor into out. */
+static enum bp_rc collect_groups(mongoc_cursor_t *cursor,
+                                 struct bp_group_list *out,
+                                 struct bp_error *err)
+{
+    size_t cap = 0;
+    const bson_t *doc;
+    while (mongoc_cursor_next(cursor, &doc)) {
+        if (out->count == cap) {
+            size_t grown_cap = cap == 0 ? 16 : cap * 2;
+            struct bp_group *grown =
+                realloc(out->items, grown_cap * sizeof(*grown));
+            if (grown == NULL)
+                return BP_ENOMEM;
+            out->items = grown;
+            cap = grown_cap;
+        }
+        enum bp_rc rc = bp_mongo_group_from_doc(doc, &out->items[out->count]);
+        if (rc != BP_OK)
+            return build_fail(rc, "list groups", err);
+        out->count++;
+    }
+    bson_error_t error;
+    if (mongoc_cursor_error(cursor, &error))
+        return mongo_fail(&error, "list groups", err);
+    return BP_OK;
+}
+
+/*
+ * Lists a page of groups and the total. The count and the page are two
+ * reads (no snapshot), so a concurrent write may fall between them.
+ */
+static enum bp_rc mongo_group_list(struct bp_store *store,
+                                   const struct bp_group_query *query,
+                                   struct bp_group_list *out,
+                                   struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    memset(out, 0, sizeof(*out));
+    bson_t filter, opts;
+    enum bp_rc rc = bp_mongo_group_filter(query, &filter);
+    if (rc == BP_EINVAL) {
+        bson_destroy(&filter);
+        return BP_OK; /* an event that is no id has no groups */
+    }
+    enum bp_rc opts_rc = bp_mongo_group_find_opts(query, &opts);
+    if (rc == BP_OK)
+        rc = opts_rc;
+    if (rc == BP_OK)
+        rc = count(s->groups, &filter, "count groups", &out->total, err);
+    /* LIMIT 0 is an empty page in SQLite, but "no limit" to MongoDB. */
+    if (rc == BP_OK && query->limit != 0 && out->total > query->offset) {
+        mongoc_cursor_t *cursor =
+            mongoc_collection_find_with_opts(s->groups, &filter, &opts, NULL);
+        rc = collect_groups(cursor, out, err);
+        mongoc_cursor_destroy(cursor);
+    }
+    if (rc != BP_OK)
+        bp_group_list_free(out);
+    bson_destroy(&opts);
+    bson_destroy(&filter);
+    return rc;
+}
+
+/* Reads a findAndModify result into a group, or BP_ENOTFOUND. */
+static enum bp_rc group_result(enum bp_rc rc, bool found, bson_t *doc,
+                               const char *what, struct bp_group *out,
+                               struct bp_error *err)
+{
+    if (rc != BP_OK)
+        return rc;
+    if (!found)
+        return group_not_found(err);
+    rc = bp_mongo_group_from_doc(doc, out);
+    bson_destroy(doc);
+    return rc == BP_OK ? BP_OK : build_fail(rc, what, err);
+}
+
+static enum bp_rc mongo_group_update(struct bp_store *store, const char *id,
+                                     const struct bp_group_patch *patch,
+                                     int64_t now, struct bp_group *out,
+                                     struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t update, doc;
+    bool found = false;
+    enum bp_rc rc = bp_mongo_group_update(patch, now, &update);
+    if (rc != BP_OK)
+        rc = build_fail(rc, "update group", err);
+    else
+        rc = find_and_modify(s->groups, id, &update, "update group", &doc,
+                             &found, err);
+    bson_destroy(&update);
+    return group_result(rc, found, &doc, "update group", out, err);
+}
+
+/*
+ * Deletes the images of group_id and returns them in out: find a batch
+ * (in image order), delete exactly those by _id, repeat until none is
+ * left, so that out holds every image deleted (and only those), even if
+ * images are added meanwhile.
+ */
+static enum bp_rc delete_group_images(struct store_mongo *s,
+                                      const char *group_id,
+                                      struct bp_image_list *out,
+                                      struct bp_error *err)
+{
+    struct bp_image_query query = {.group = group_id};
+    bson_t filter, opts;
+    enum bp_rc rc = bp_mongo_image_filter(&query, &filter);
+    if (rc == BP_OK)
+        rc = bp_mongo_image_find_opts(&query, &opts);
+    else
+        bson_init(&opts);
+    for (size_t done = 0; rc == BP_OK; done = out->count) {
+        rc = find_images(s, &filter, &opts, "delete group images", out, err);
+        if (rc != BP_OK || out->count == done)
+            break;
+        bson_t ids;
+        rc = bp_mongo_ids_filter(out->items[done].id, sizeof(out->items[0]),
+                                 out->count - done, &ids);
+        bson_error_t error;
+        if (rc == BP_OK &&
+            !mongoc_collection_delete_many(s->images, &ids, NULL, NULL, &error))
+            rc = mongo_fail(&error, "delete group images", err);
+        bson_destroy(&ids);
+    }
+    out->total = (long long)out->count;
+    bson_destroy(&opts);
+    bson_destroy(&filter);
+    return rc;
+}
+
+/*
+ * Deletes a group and its images without a transaction. The order makes
+ * an interruption (a worker killed, the primary lost) safe: the group is
+ * read first (BP_ENOTFOUND when absent), then its images are deleted,
+ * and the group last. Until the group is gone a client sees an error and
+ * retries DELETE, which deletes whatever images are left and then the
+ * group; no image ever points at a deleted group. (An image inserted
+ * after the group is gone is refused by images_insert's group check.)
+ */
+static enum bp_rc mongo_group_delete(struct bp_store *store, const char *id,
+                                     struct bp_group *out,
+                                     struct bp_image_list *removed,
+                                     struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    memset(removed, 0, sizeof(*removed));
+    enum bp_rc rc = mongo_group_get(store, id, out, err);
+    if (rc != BP_OK)
+        return rc;
+    rc = delete_group_images(s, id, removed, err);
+    if (rc != BP_OK)
+        goto out_free;
+    bson_t doc;
+    bool found;
+    rc =
+        find_and_modify(s->groups, id, NULL, "delete group", &doc, &found, err);
+    if (rc != BP_OK)
+        goto out_free;
+    if (found) {
+        /* Return the group as it was when it was deleted. */
+        struct bp_group last;
+        if (bp_mongo_group_from_doc(&doc, &last) == BP_OK) {
+            bp_group_clear(out);
+            *out = last;
+        }
+        bson_destroy(&doc);
+    }
+    /*
+     * Not found: a concurrent delete removed the group after we read
+     * it. The images we deleted are still ours to report, so that their
+     * files are deleted too.
+     */
+    return BP_OK;
+out_free:
+    bp_group_clear(out);
+    bp_image_list_free(removed);
+    return rc;
+}
+
+/*
+ * Checks that every group the images name exists (or is new_id).
+ * BP_ENOTFOUND "Group with that ID not found" otherwise.
+ */
+static enum bp_rc check_groups(struct store_mongo *s, const char *new_id,
+                               const struct bp_image *images, size_t n,
+                               struct bp_error *err)
+{
+    const char **ids = calloc(n == 0 ? 1 : n, sizeof(*ids));
+    if (ids == NULL)
+        return BP_ENOMEM;
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++) {
+        const char *g = images[i].group;
+        if (g[0] == '\0' || (new_id != NULL && strcmp(g, new_id) == 0))
+            continue;
+        bool seen = false;
+        for (size_t j = 0; j < distinct && !seen; j++)
+            seen = strcmp(ids[j], g) == 0;
+        if (!seen)
+            ids[distinct++] = g;
+    }
+    enum bp_rc rc = BP_OK;
+    bson_t filter = BSON_INITIALIZER, id_doc, in;
+    bool ok = BSON_APPEND_DOCUMENT_BEGIN(&filter, "_id", &id_doc) &&
+              BSON_APPEND_ARRAY_BEGIN(&id_doc, "$in", &in);
+    for (size_t i = 0; ok && i < distinct; i++) {
+        bson_oid_t oid;
+        char key[16];
+        const char *key_str;
+        size_t len =
+            bson_uint32_to_string((uint32_t)i, &key_str, key, sizeof(key));
+        if (!bp_mongo_oid(ids[i], &oid)) {
+            rc = group_not_found(err);
+            ok = false;
+        } else {
+            ok = bson_append_oid(&in, key_str, (int)len, &oid);
+        }
+    }
+    ok = bson_append_array_end(&id_doc, &in) &&
+         bson_append_document_end(&filter, &id_doc) && ok;
+    if (rc == BP_OK && !ok)
+        rc = BP_ENOMEM;
+    long long found = 0;
+    if (rc == BP_OK && distinct > 0)
+        rc = count(s->groups, &filter, "insert images", &found, err);
+    if (rc == BP_OK && found != (long long)distinct)
+        rc = group_not_found(err);
+    bson_destroy(&filter);
+    free(ids);
+    return rc;
+}
+
+/*
+ * Undoes a failed images_insert: deletes the first `inserted` images
+ * (an ordered insert_many stops at the first failure, so only those are
+ * ours; an image whose id was taken is someone else's) and the new
+ * group. A failure here is logged: what is left is a group with some of
+ * the images, which a DELETE of the group removes.
+ */
+static void undo_insert(struct store_mongo *s, const struct bp_group *new_group,
+                        const struct bp_image *images, size_t inserted)
+{
+    bson_error_t error;
+    if (inserted > 0) {
+        bson_t ids;
+        if (bp_mongo_ids_filter(images[0].id, sizeof(images[0]), inserted,
+                                &ids) == BP_OK &&
+            !mongoc_collection_delete_many(s->images, &ids, NULL, NULL, &error))
+            fprintf(stderr,
+                    "bandpics: mongodb: could not undo an image insert: %s\n",
+                    error.message);
+        bson_destroy(&ids);
+    }
+    if (new_group != NULL) {
+        bson_t filter;
+        if (bp_mongo_id_filter(new_group->id, &filter) == BP_OK &&
+            !mongoc_collection_delete_one(s->groups, &filter, NULL, NULL,
+                                          &error))
+            fprintf(stderr,
+                    "bandpics: mongodb: could not undo a group insert: %s\n",
+                    error.message);
+        bson_destroy(&filter);
+    }
+}
+
+/* Returns how many documents an insert_many reply says were inserted. */
+static size_t inserted_count(const bson_t *reply, size_t n)
+{
+    bson_iter_t iter;
+    if (bson_iter_init_find(&iter, reply, "insertedCount") &&
+        BSON_ITER_HOLDS_NUMBER(&iter)) {
+        int64_t count = bson_iter_as_int64(&iter);
+        return count < 0 ? 0 : (size_t)count > n ? n : (size_t)count;
+    }
+    return n; /* unknown (network error): assume all, ids are fresh */
+}
+
+/*
+ * Inserts new_group (if any) and then the images, ordered, undoing the
+ * writes made when one fails: all or nothing without a transaction. A
+ * worker killed between the writes can leave a new group with some of
+ * its images; the client saw no success and can delete the group.
+ */
+static enum bp_rc mongo_images_insert(struct bp_store *store,
+                                      const struct bp_group *new_group,
+                                      const struct bp_image *images, size_t n,
+                                      struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    enum bp_rc rc =
+        check_groups(s, new_group ? new_group->id : NULL, images, n, err);
+    if (rc != BP_OK)
+        return rc;
+    bson_t *docs = calloc(n == 0 ? 1 : n, sizeof(*docs));
+    const bson_t **ptrs = calloc(n == 0 ? 1 : n, sizeof(*ptrs));
+    size_t built = 0;
+    if (docs == NULL || ptrs == NULL) {
+        rc = BP_ENOMEM;
+        goto out_free_docs;
+    }
+    for (; built < n; built++) {
+        rc = bp_mongo_image_doc(&images[built], &docs[built]);
+        ptrs[built] = &docs[built];
+        if (rc != BP_OK) {
+            built++;
+            rc = build_fail(rc, "insert image", err);
+            goto out_free_docs;
+        }
+    }
+    if (new_group != NULL) {
+        rc = mongo_group_insert(store, new_group, err);
+        if (rc != BP_OK)
+            goto out_free_docs;
+    }
+    if (n > 0) {
+        bson_t reply;
+        bson_error_t error;
+        if (!mongoc_collection_insert_many(s->images, ptrs, n, NULL, &reply,
+                                           &error)) {
+            rc = mongo_fail(&error, "insert image", err);
+            undo_insert(s, new_group, images, inserted_count(&reply, n));
+        }
+        bson_destroy(&reply);
+    }
+out_free_docs:
+    for (size_t i = 0; docs != NULL && i < built; i++)
+        bson_destroy(&docs[i]);
+    free(ptrs);
+    free(docs);
+    return rc;
+}
+
+/* Reads a found image document into out, or BP_ENOTFOUND. */
+static enum bp_rc image_result(enum bp_rc rc, bool found, bson_t *doc,
+                               const char *what, struct bp_image *out,
+                               struct bp_error *err)
+{
+    if (rc != BP_OK)
+        return rc;
+    if (!found)
+        return image_not_found(err);
+    rc = bp_mongo_image_from_doc(doc, out);
+    bson_destroy(doc);
+    return rc == BP_OK ? BP_OK : build_fail(rc, what, err);
+}
+
+static enum bp_rc mongo_image_get(struct bp_store *store, const char *id,
+                                  struct bp_image *out, struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t filter, doc;
+    bool found = false;
+    enum bp_rc rc = bp_mongo_id_filter(id, &filter);
+    if (rc == BP_OK)
+        rc = find_one(s->images, &filter, "get image", &doc, &found, err);
+    else if (rc == BP_EINVAL)
+        rc = BP_OK; /* a malformed id names no image */
+    bson_destroy(&filter);
+    return image_result(rc, found, &doc, "get image", out, err);
+}
+
+/*
+ * Lists a page of images and the total: two reads (no snapshot), except
+ * for an unpaged listing, whose total is the number of images read.
+ */
+static enum bp_rc mongo_image_list(struct bp_store *store,
+                                   const struct bp_image_query *query,
+                                   struct bp_image_list *out,
+                                   struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    memset(out, 0, sizeof(*out));
+    bson_t filter, opts;
+    enum bp_rc rc = bp_mongo_image_filter(query, &filter);
+    if (rc == BP_EINVAL) {
+        bson_destroy(&filter);
+        return BP_OK; /* a group that is no id has no images */
+    }
+    enum bp_rc opts_rc = bp_mongo_image_find_opts(query, &opts);
+    if (rc == BP_OK)
+        rc = opts_rc;
+    bool paged = query->limit > 0 || query->offset > 0;
+    if (rc == BP_OK && paged)
+        rc = count(s->images, &filter, "count images", &out->total, err);
+    if (rc == BP_OK && (!paged || out->total > query->offset))
+        rc = find_images(s, &filter, &opts, "list images", out, err);
+    if (rc == BP_OK && !paged)
+        out->total = (long long)out->count;
+    if (rc != BP_OK)
+        bp_image_list_free(out);
+    bson_destroy(&opts);
+    bson_destroy(&filter);
+    return rc;
+}
+
+/*
+ * Returns BP_OK when the group with id exists, BP_ENOTFOUND (without a
+ * message) when it does not.
+ */
+static enum bp_rc group_exists(struct store_mongo *s, const char *id,
+                               struct bp_error *err)
+{
+    bson_t filter;
+    long long n = 0;
+    enum bp_rc rc = bp_mongo_id_filter(id, &filter);
+    if (rc == BP_OK)
+        rc = count(s->groups, &filter, "update image", &n, err);
+    else if (rc == BP_EINVAL)
+        rc = BP_OK;
+    bson_destroy(&filter);
+    return rc == BP_OK && n == 0 ? BP_ENOTFOUND : rc;
+}
+
+/*
+ * Updates an image's metadata. A move to a group first checks that the
+ * group exists; when it does not, nothing is written and the error is
+ * the one SQLite gives: "Image with that ID not found" when the image
+ * does not exist either, "Group with that ID not found" otherwise. (A
+ * group deleted between the check and the update is the one race left;
+ * its delete's retry deletes the moved image too.)
+ */
+static enum bp_rc mongo_image_update(struct bp_store *store, const char *id,
+                                     const struct bp_image_patch *patch,
+                                     int64_t now, struct bp_image *out,
+                                     struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    if (patch->set_group && patch->group[0] != '\0') {
+        enum bp_rc rc = group_exists(s, patch->group, err);
+        if (rc == BP_ENOTFOUND) {
+            struct bp_image current;
+            rc = mongo_image_get(store, id, &current, err);
+            if (rc != BP_OK)
+                return rc;
+            bp_image_clear(&current);
+            return group_not_found(err);
+        }
+        if (rc != BP_OK)
+            return rc;
+    }
+    bson_t update, doc;
+    bool found = false;
+    enum bp_rc rc = bp_mongo_image_update(patch, now, &update);
+    if (rc != BP_OK)
+        rc = build_fail(rc, "update image", err);
+    else
+        rc = find_and_modify(s->images, id, &update, "update image", &doc,
+                             &found, err);
+    bson_destroy(&update);
+    return image_result(rc, found, &doc, "update image", out, err);
+}
+
+static enum bp_rc mongo_image_replace_file(struct bp_store *store,
+                                           const struct bp_image *file,
+                                           int64_t now, struct bp_image *out,
+                                           struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t update, doc;
+    bool found = false;
+    enum bp_rc rc = bp_mongo_image_replace_file_update(file, now, &update);
+    if (rc != BP_OK)
+        rc = build_fail(rc, "replace image file", err);
+    else
+        rc = find_and_modify(s->images, file->id, &update, "replace image file",
+                             &doc, &found, err);
+    bson_destroy(&update);
+    return image_result(rc, found, &doc, "replace image file", out, err);
+}
+
+static enum bp_rc mongo_image_delete(struct bp_store *store, const char *id,
+                                     struct bp_image *out, struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t doc;
+    bool found = false;
+    enum bp_rc rc =
+        find_and_modify(s->images, id, NULL, "delete image", &doc, &found, err);
+    return image_result(rc, found, &doc, "delete image", out, err);
+}
+
+static void mongo_close(struct bp_store *store)
+{
+    struct store_mongo *s = from_base(store);
+    mongoc_collection_destroy(s->images);
+    mongoc_collection_destroy(s->groups);
+    mongoc_client_destroy(s->client);
+    free(s->database);
+    free(s);
+}
+
+static const struct bp_store_ops mongo_ops = {
+    .name = "mongodb",
+    .ping = mongo_ping,
+    .group_insert = mongo_group_insert,
+    .group_get = mongo_group_get,
+    .group_list = mongo_group_list,
+    .group_update = mongo_group_update,
+    .group_delete = mongo_group_delete,
+    .images_insert = mongo_images_insert,
+    .image_get = mongo_image_get,
+    .image_list = mongo_image_list,
+    .image_update = mongo_image_update,
+    .image_replace_file = mongo_image_replace_file,
+    .image_delete = mongo_image_delete,
+    .close = mongo_close,
+};
+
+/* Runs the createIndexes command of collection. */
+static enum bp_rc create_indexes(struct store_mongo *s, const char *collection,
+                                 struct bp_error *err)
+{
+    bson_t cmd, reply;
+    enum bp_rc rc = bp_mongo_index_specs(collection, &cmd);
+    if (rc != BP_OK) {
+        bson_destroy(&cmd);
+        return build_fail(rc, "create indexes", err);
+    }
+    bson_error_t error;
+    if (!mongoc_client_write_command_with_opts(s->client, s->database, &cmd,
+                                               NULL, &reply, &error))
+        rc = mongo_fail(&error, "create indexes", err);
+    bson_destroy(&reply);
+    bson_destroy(&cmd);
+    return rc;
+}
+
+/*
+ * Sets the timeouts of uri: serverSelectionTimeoutMS is timeout_ms;
+ * connectTimeoutMS (a connection or handshake) is at most timeout_ms and
+ * socketTimeoutMS (an operation's reply) five times it, unless the URI
+ * sets them, so a server that stops answering frees the worker in
+ * seconds instead of the driver's default of five minutes.
+ */
+static void set_timeouts(mongoc_uri_t *uri, long timeout_ms)
+{
+    int32_t t = timeout_ms <= 0              ? 2000
+                : timeout_ms > INT32_MAX / 5 ? INT32_MAX / 5
+                                             : (int32_t)timeout_ms;
+    mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, t);
+    if (!mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS))
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, t);
+    if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, t * 5);
+}
+
+enum bp_rc bp_store_mongo_open(const char *uri_text,
+                               const struct bp_config *cfg, long timeout_ms,
+                               struct bp_store **out, struct bp_error *err)
+{
+    (void)cfg; /* the timeout comes as timeout_ms until config has it */
+    bson_error_t error;
+    enum bp_rc rc = BP_OK;
+    /* The URI may hold credentials: never echo it. */
+    mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_text, &error);
+    if (uri == NULL) {
+        fprintf(stderr, "bandpics: database_url: %s\n", error.message);
+        return bp_error_set(err, BP_EINVAL,
+                            "database_url: not a valid MongoDB URI");
+    }
+    set_timeouts(uri, timeout_ms);
+    if (mongoc_uri_get_appname(uri) == NULL)
+        mongoc_uri_set_appname(uri, "bandpics");
+    struct store_mongo *s = calloc(1, sizeof(*s));
+    if (s == NULL) {
+        rc = BP_ENOMEM;
+        goto out_free_uri;
+    }
+    s->base.ops = &mongo_ops;
+    const char *database = mongoc_uri_get_database(uri);
+    s->database = strdup(
+        database != NULL && database[0] != '\0' ? database : DEFAULT_DATABASE);
+    if (s->database == NULL) {
+        rc = BP_ENOMEM;
+        goto out_free_store;
+    }
+    s->client = mongoc_client_new_from_uri_with_error(uri, &error);
+    if (s->client == NULL) {
+        /* mongodb+srv: a failed DNS lookup is an outage, not a bad URI. */
+        if (error.domain == MONGOC_ERROR_STREAM)
+            rc = mongo_fail(&error, "open", err);
+        else
+            rc = bp_error_set(err, BP_EINVAL,
+                              "database_url: not a usable MongoDB URI");
+        fprintf(stderr, "bandpics: database_url: %s\n", error.message);
+        goto out_free_store;
+    }
+    mongoc_client_set_error_api(s->client, MONGOC_ERROR_API_VERSION_2);
+    s->groups =
+        mongoc_client_get_collection(s->client, s->database, BP_MONGO_GROUPS);
+    s->images =
+        mongoc_client_get_collection(s->client, s->database, BP_MONGO_IMAGES);
+    rc = create_indexes(s, BP_MONGO_GROUPS, err);
+    if (rc == BP_OK)
+        rc = create_indexes(s, BP_MONGO_IMAGES, err);
+    if (rc != BP_OK)
+        goto out_close;
+    mongoc_uri_destroy(uri);
+    *out = &s->base;
+    return BP_OK;
+out_close:
+    mongo_close(&s->base);
+    goto out_free_uri;
+out_free_store:
+    free(s->database);
+    free(s);
+out_free_uri:
+    mongoc_uri_destroy(uri);
+    return rc;
+}
