@@ -301,6 +301,19 @@ enum bp_rc bp_config_load(struct bp_config *cfg,
     return rc;
 }
 
+void bp_config_redact_url(const char *url, char *out, size_t len)
+{
+    const char *scheme_end = strstr(url, "://");
+    const char *hosts = scheme_end != NULL ? scheme_end + 3 : url;
+    const char *at = strchr(hosts, '@');
+    const char *slash = strchr(hosts, '/');
+    if (at == NULL || (slash != NULL && slash < at)) {
+        snprintf(out, len, "%s", url);
+        return;
+    }
+    snprintf(out, len, "%.*s***%s", (int)(hosts - url), url, at);
+}
+
 void bp_config_free(struct bp_config *cfg)
 {
     if (cfg == NULL)

@@ -54,6 +54,12 @@ enum bp_rc bp_config_load(struct bp_config *cfg,
                           const struct bp_config_source *src,
                           struct bp_error *err);
 
+/*
+ * Writes url into out (of len bytes) with any "user:password@" part
+ * replaced by "***@", for logs.
+ */
+void bp_config_redact_url(const char *url, char *out, size_t len);
+
 /* Frees the strings that cfg owns; cfg may be NULL. */
 void bp_config_free(struct bp_config *cfg);
 

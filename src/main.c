@@ -159,8 +159,10 @@ int main(int argc, char **argv)
     int status;
     if (check) {
         status = preflight(&cfg);
+        char store_url[512];
+        bp_config_redact_url(cfg.database_url, store_url, sizeof(store_url));
         if (status == 0)
-            printf("bandpics: configuration ok (store %s)\n", cfg.database_url);
+            printf("bandpics: configuration ok (store %s)\n", store_url);
     } else if (pool) {
         status = run_pool(&src, &cfg);
     } else if (!FCGX_IsCGI()) {

@@ -208,8 +208,10 @@ int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
         bp_config_free(&pool.cfg);
         return 1;
     }
+    char store_url[512];
+    bp_config_redact_url(pool.cfg.database_url, store_url, sizeof(store_url));
     fprintf(stderr, "bandpics: pool of %ld workers on %s (store %s)\n",
-            pool.cfg.workers, pool.cfg.listen, pool.cfg.database_url);
+            pool.cfg.workers, pool.cfg.listen, store_url);
     fill(&pool, sfd);
     while (!pool.stopping || pool.nchildren > 0) {
         struct pollfd pfd = {.fd = sfd, .events = POLLIN};

@@ -570,16 +570,24 @@ static void undo_insert(struct store_mongo *s, const struct bp_group *new_group,
     }
 }
 
-/* Returns how many documents an insert_many reply says were inserted. */
+/*
+ * Returns how many documents a failed ordered insert_many may have
+ * stored. Only a reply with write errors says how far it got; after a
+ * network or write-concern error (where libmongoc still reports
+ * insertedCount 0) every document may be stored, and deleting fresh ids
+ * that are not there is harmless.
+ */
 static size_t inserted_count(const bson_t *reply, size_t n)
 {
     bson_iter_t iter;
+    if (!bson_iter_init_find(&iter, reply, "writeErrors"))
+        return n;
     if (bson_iter_init_find(&iter, reply, "insertedCount") &&
         BSON_ITER_HOLDS_NUMBER(&iter)) {
         int64_t count = bson_iter_as_int64(&iter);
         return count < 0 ? 0 : (size_t)count > n ? n : (size_t)count;
     }
-    return n; /* unknown (network error): assume all, ids are fresh */
+    return n;
 }
 
 /*
@@ -833,7 +841,8 @@ static enum bp_rc create_indexes(struct store_mongo *s, const char *collection,
 }
 
 /*
- * Sets the timeouts of uri: serverSelectionTimeoutMS is timeout_ms;
+ * Sets the timeouts of uri: serverSelectionTimeoutMS is timeout_ms
+ * (unless the URI sets it);
  * connectTimeoutMS (a connection or handshake) is at most timeout_ms and
  * socketTimeoutMS (an operation's reply) five times it, unless the URI
  * sets them, so a server that stops answering frees the worker in
@@ -844,7 +853,12 @@ static void set_timeouts(mongoc_uri_t *uri, long timeout_ms)
     int32_t t = timeout_ms <= 0              ? 2000
                 : timeout_ms > INT32_MAX / 5 ? INT32_MAX / 5
                                              : (int32_t)timeout_ms;
-    mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, t);
+    if (mongoc_uri_has_option(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS))
+        t = mongoc_uri_get_option_as_int32(
+            uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS, t);
+    else
+        mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SERVERSELECTIONTIMEOUTMS,
+                                       t);
     if (!mongoc_uri_has_option(uri, MONGOC_URI_CONNECTTIMEOUTMS))
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_CONNECTTIMEOUTMS, t);
     if (!mongoc_uri_has_option(uri, MONGOC_URI_SOCKETTIMEOUTMS))

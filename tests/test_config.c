@@ -114,6 +114,19 @@ static void test_bp_config_load_missing_file(void **state)
     assert_non_null(strstr(err.detail, "/nonexistent/bandpics.conf"));
 }
 
+static void test_bp_config_redact_url_hides_credentials(void **state)
+{
+    char out[128];
+    bp_config_redact_url("mongodb://app:s3cret@db1,db2/bp?replicaSet=rs0", out,
+                         sizeof(out));
+    assert_string_equal(out, "mongodb://***@db1,db2/bp?replicaSet=rs0");
+    bp_config_redact_url("mongodb://db1/bp?x=a@b", out, sizeof(out));
+    assert_string_equal(out, "mongodb://db1/bp?x=a@b");
+    bp_config_redact_url("sqlite:///var/lib/bandpics/bandpics.db", out,
+                         sizeof(out));
+    assert_string_equal(out, "sqlite:///var/lib/bandpics/bandpics.db");
+}
+
 static void test_bp_config_parse_size_units(void **state)
 {
     long v;
@@ -135,6 +148,7 @@ int main(void)
         cmocka_unit_test(test_bp_config_load_rejects_bad_environment),
         cmocka_unit_test(test_bp_config_load_missing_file),
         cmocka_unit_test(test_bp_config_parse_size_units),
+        cmocka_unit_test(test_bp_config_redact_url_hides_credentials),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -330,8 +330,11 @@ class MongoPeer:
             self.address, self.db, self.server_selection_timeout_ms)
 
     def config(self, **extra):
-        """A harness.Stack config pointing the service at this peer."""
-        settings = {"database_url": self.url}
+        """A harness.Stack config pointing the service at this peer; the
+        selection timeout goes in mongo_timeout_ms (a URI option would win
+        over it), so a test can change it with mongo_timeout_ms=..."""
+        settings = {"database_url": "mongodb://%s/%s" % (self.address, self.db),
+                    "mongo_timeout_ms": self.server_selection_timeout_ms}
         settings.update(extra)
         return settings
 

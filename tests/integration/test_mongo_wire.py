@@ -1,0 +1,834 @@
+"""test_mongo_wire.py: the MongoDB backend on the wire, against a scripted peer.
+
+The real pool (one worker, so the commands come in a fixed order) behind
+nginx is pointed at a MongoPeer (Debian's python3-mockupdb, see
+mongo_peer.py). Each test drives an HTTP route, asserts every command
+the driver sends (collection, filter, update, sort, skip/limit, index
+specs, document shape) and feeds back the replies, including a
+duplicate-key error, a not-primary error, dropped connections, a stalled
+server and an outage; then it checks what the service answered and that
+it answered in time. Last, a pool started against a port where nothing
+listens answers 503 and recovers after its configuration is rewritten to
+point at the peer and SIGHUP is sent.
+"""
+import datetime
+import hashlib
+import math
+import signal
+import time
+
+from mongo_peer import ensure_mockupdb
+
+ensure_mockupdb()  # may re-execute under /usr/bin/python3: before any output
+
+from bson import ObjectId  # noqa: E402  (mockupdb's bson, importable now)
+
+from harness import (Stack, expect, expect_error, expect_status, main,  # noqa: E402
+                     wait_until)
+from images import exif_block, make_image, multipart, with_exif  # noqa: E402
+from mongo_peer import (ABSENT, ANY, DUPLICATE_KEY, NOT_PRIMARY, MongoPeer,  # noqa: E402
+                        background, cursor_reply, duplicate_key_reply,
+                        find_and_modify_reply)
+
+DB = "bandpics"
+EARTH_RADIUS_M = 6371008.8          # BP_MONGO_EARTH_RADIUS_M
+SELECTION_S = 2.0                   # mongo_timeout_ms (the default)
+MARGIN_S = 3.0                      # "within the selection timeout + a margin"
+GROUP_SORT = {"created_at": -1, "_id": -1}
+IMAGE_SORT = {"has_taken_at": -1, "taken_at_ms": 1, "created_at": 1, "_id": 1}
+COUNT_GROUP = {"$group": {"_id": 1, "n": {"$sum": 1}}}
+GROUP_INDEXES = [
+    ("created", [("created_at", -1), ("_id", -1)]),
+    ("event_created", [("event", 1), ("created_at", -1), ("_id", -1)]),
+]
+IMAGE_INDEXES = [
+    ("group_order", [("group", 1), ("has_taken_at", -1), ("taken_at_ms", 1),
+                     ("created_at", 1), ("_id", 1)]),
+    ("order", [("has_taken_at", -1), ("taken_at_ms", 1), ("created_at", 1), ("_id", 1)]),
+    ("taken_at_ms", [("taken_at_ms", 1)]),
+    ("location_2dsphere", [("location", "2dsphere")]),
+]
+
+peer = None
+stack = None
+down_stack = None   # the pool started against a closed port
+JPEG = None
+GPS_JPEG = None
+T0 = datetime.datetime(2024, 5, 1, 18, 15, 3, 120000)  # a fixed BSON date (ms)
+
+
+# -- helpers
+
+def note(text):
+    print("# " + text, flush=True)
+
+
+def iso(dt):
+    """The API's time format for a naive-UTC datetime."""
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (dt.microsecond // 1000)
+
+
+def approx(value, tolerance=1e-6):
+    return lambda v: isinstance(v, float) and abs(v - value) <= tolerance
+
+
+def recent(v):
+    """A BSON date written by the service just now (naive UTC)."""
+    now = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return isinstance(v, datetime.datetime) and abs((now - v).total_seconds()) < 60
+
+
+def count_reply(n, collection):
+    """The reply of countDocuments' aggregate ($group gives no batch for 0)."""
+    return cursor_reply([{"_id": 1, "n": n}] if n else [], collection)
+
+
+def count_command(match):
+    """countDocuments as libmongoc 1.23 sends it."""
+    return {"pipeline": [{"$match": match}, COUNT_GROUP], "cursor": {}}
+
+
+def group_doc(oid=None, name="Roxy", description=None, event=None, created=T0):
+    return {"_id": oid or ObjectId(), "name": name, "description": description,
+            "event": event, "created_at": created, "updated_at": created}
+
+
+def image_doc(oid=None, group=None, filename="a.jpg", taken=None, location=None,
+              created=T0, description=None, data=None):
+    """An image document as the backend stores it; taken is a naive-UTC datetime."""
+    doc = {"_id": oid or ObjectId(), "group": group, "description": description,
+           "filename": filename, "content_type": "image/jpeg", "size": 1234,
+           "sha256": "ab" * 32, "width": 64, "height": 48,
+           "taken_at": taken.strftime("%Y-%m-%dT%H:%M:%SZ") if taken else None,
+           "taken_at_ms": taken, "has_taken_at": 1 if taken else 0,
+           "data": data if data is not None else {},
+           "created_at": created, "updated_at": created}
+    if location is not None:
+        doc["location"] = {"type": "Point", "coordinates": [location[1], location[0]]}
+    return doc
+
+
+def started(fn, *args, **kw):
+    """Starts an HTTP request in the background; returns (pending, start time)."""
+    return background(fn, *args, **kw), time.monotonic()
+
+
+def finish(pending, status=None, budget=None, since=None):
+    """Waits for a background request; checks its status and, with budget,
+    that it finished within budget seconds of since (default: now)."""
+    mark = time.monotonic() if since is None else since
+    resp = pending.result(timeout=30)
+    elapsed = time.monotonic() - mark
+    if budget is not None:
+        expect(elapsed <= budget, "answered after %.2fs, budget %.2fs" % (elapsed, budget))
+    if status is not None:
+        expect_status(resp, status)
+    return resp
+
+
+def upload(data, fields=(), filename="photo.jpg"):
+    content_type, body = multipart(fields, [("image", filename, data, "image/jpeg")])
+    return stack.post("/images", body, headers={"Content-Type": content_type})
+
+
+def check_index_command(doc, collection, specs):
+    expect(doc.get("createIndexes") == collection, "createIndexes on %r" % doc)
+    expect(doc.get("$db") == DB, "createIndexes in %r" % doc.get("$db"))
+    got = [(ix.get("name"), list(ix.get("key", {}).items()), sorted(ix)) for ix in doc["indexes"]]
+    want = [(name, keys, ["key", "name"]) for name, keys in specs]
+    expect(got == want, "index specs of %s:\n got  %r\n want %r" % (collection, got, want))
+
+
+# -- the service against the peer
+
+def test_start():
+    global peer, stack, JPEG, GPS_JPEG
+    peer = MongoPeer().start()
+    stack = Stack(config=peer.config(), workers=1, name="mongo-wire").start()
+    JPEG = make_image(64, 48, "jpg")
+    GPS_JPEG = with_exif(JPEG, exif_block(
+        make="Canon", model="EOS 5D", orientation=1, original="2024:05:01 20:15:03",
+        offset="+02:00", lat=-33.8688, lon=151.2093, alt=-12.5))
+
+
+def test_startup_creates_indexes():
+    # The master's preflight opens the store once, then the worker opens its own:
+    # each runs createIndexes on image_groups, then on images.
+    docs = peer.wait_seen("createIndexes", count=4)
+    expect(len(docs) == 4, "%d createIndexes commands" % len(docs))
+    for i, doc in enumerate(docs):
+        if i % 2 == 0:
+            check_index_command(doc, "image_groups", GROUP_INDEXES)
+        else:
+            check_index_command(doc, "images", IMAGE_INDEXES)
+    # A client made per process: two connections, each with a handshake.
+    expect(peer.handshakes >= 2, "%d handshakes" % peer.handshakes)
+    peer.assert_quiet()
+
+
+def test_healthz_pings():
+    before = len(peer.seen("ping"))
+    resp = stack.get("/healthz")
+    expect_status(resp, 200)
+    expect(resp.json == {"store_backend": "mongodb", "status": "ok",
+                         "checks": {"store": "ok"}}, repr(resp.json))
+    pings = peer.seen("ping")
+    expect(len(pings) == before + 1, "%d pings" % (len(pings) - before))
+    expect(pings[-1]["ping"] == 1 and pings[-1]["$db"] == "admin", repr(pings[-1]))
+
+
+def test_healthz_failing_ping_is_503():
+    peer.manual("ping")
+    try:
+        pending, t = started(stack.get, "/healthz")
+        peer.expect("ping", 1, **{"$db": "admin"},
+                    error={"code": 91, "codeName": "ShutdownInProgress",
+                           "errmsg": "shutting down"})
+        resp = finish(pending, budget=SELECTION_S + MARGIN_S, since=t)
+        expect_error(resp, 503, "store: ")
+        expect(resp.header("retry-after") == "1", repr(resp.headers))
+    finally:
+        peer.auto_reply("ping")
+    expect_status(stack.get("/healthz"), 200)
+
+
+def test_create_group_inserts_document():
+    event = ObjectId()
+    pending = background(stack.post, "/image_groups",
+                         {"name": "Roxy", "description": "set 1", "event": str(event)})
+    doc = peer.expect("insert", "image_groups", ordered=True,
+                      documents=[{"_id": ObjectId, "name": "Roxy", "description": "set 1",
+                                  "event": event, "created_at": recent,
+                                  "updated_at": recent}],
+                      reply={"n": 1})["documents"][0]
+    resp = finish(pending, 201)
+    g = resp.json
+    expect(g["id"] == str(doc["_id"]) and g["group_id"] == g["id"], repr(g))
+    expect(g["event"] == str(event) and g["description"] == "set 1", repr(g))
+    expect(doc["created_at"] == doc["updated_at"], repr(doc))
+    expect(g["created_at"] == iso(doc["created_at"]) == g["updated_at"], repr(g))
+    expect(resp.header("location") == "/image_groups/" + g["id"])
+    # Defaults: description and event null.
+    pending = background(stack.post, "/image_groups", {"name": "Bare"})
+    peer.expect("insert", "image_groups",
+                documents=[{"_id": ObjectId, "name": "Bare", "description": None,
+                            "event": None, "created_at": recent, "updated_at": recent}],
+                reply={"n": 1})
+    g = finish(pending, 201).json
+    expect(g["description"] is None and g["event"] is None, repr(g))
+
+
+def test_get_group_finds_group_then_its_images():
+    gid, event = ObjectId(), ObjectId()
+    later = T0 + datetime.timedelta(hours=1)
+    first = image_doc(group=gid, filename="1.jpg", taken=T0, location=(-33.86, 151.2),
+                      data={"Make": "Canon", "coords": {"latitude": -33.86}})
+    second = image_doc(group=gid, filename="2.jpg")
+    pending = background(stack.get, "/image_groups/%s" % gid)
+    peer.expect("find", "image_groups", filter={"_id": gid}, limit=1,
+                sort=ABSENT, skip=ABSENT,
+                reply=cursor_reply([group_doc(gid, "Roxy", "set 1", event, later)],
+                                   "image_groups"))
+    peer.expect("find", "images", filter={"group": gid}, sort=IMAGE_SORT,
+                skip=ABSENT, limit=ABSENT,
+                reply=cursor_reply([first, second], "images"))
+    g = finish(pending, 200).json
+    expect((g["id"], g["name"], g["description"], g["event"]) ==
+           (str(gid), "Roxy", "set 1", str(event)), repr(g))
+    expect(g["created_at"] == iso(later), repr(g))
+    expect([i["filename"] for i in g["images"]] == ["1.jpg", "2.jpg"], repr(g["images"]))
+    img = g["images"][0]
+    expect(img["id"] == str(first["_id"]) and img["group"] == str(gid), repr(img))
+    expect(img["taken_at"] == T0.strftime("%Y-%m-%dT%H:%M:%SZ"), repr(img))
+    expect(img["data"] == {"Make": "Canon", "coords": {"latitude": -33.86}}, repr(img))
+    expect(g["images"][1]["taken_at"] is None, repr(g["images"][1]))
+    peer.assert_quiet()
+
+
+def test_get_unknown_group_is_404_without_images_query():
+    gid = ObjectId()
+    pending = background(stack.get, "/image_groups/%s" % gid)
+    peer.expect("find", "image_groups", filter={"_id": gid}, limit=1,
+                reply=cursor_reply([], "image_groups"))
+    expect_error(finish(pending), 404, "Group with that ID not found")
+    peer.assert_quiet()
+
+
+def test_list_groups_counts_then_pages():
+    event = ObjectId()
+    a, b = group_doc(name="A", event=event), group_doc(name="B", event=event)
+    pending = background(stack.get, "/image_groups?event=%s&limit=2&offset=1" % event)
+    peer.expect("aggregate", "image_groups", **count_command({"event": event}),
+                reply=count_reply(5, "image_groups"))
+    peer.expect("find", "image_groups", filter={"event": event}, sort=GROUP_SORT,
+                skip=1, limit=2, reply=cursor_reply([a, b], "image_groups"))
+    for g in (a, b):  # each group's images, in image order, unpaged
+        peer.expect("find", "images", filter={"group": g["_id"]}, sort=IMAGE_SORT,
+                    skip=ABSENT, limit=ABSENT, reply=cursor_reply([], "images"))
+    resp = finish(pending, 200)
+    expect([g["name"] for g in resp.json] == ["A", "B"], repr(resp.json))
+    expect(resp.header("x-total-count") == "5", repr(resp.headers))
+    expect(resp.header("link") == '</image_groups?limit=2&offset=3&event=%s>; rel="next"'
+           % event, repr(resp.header("link")))
+    # The last page: no Link. The total is the count the peer gave.
+    pending = background(stack.get, "/image_groups?limit=2&offset=1")
+    peer.expect("aggregate", "image_groups", **count_command({}),
+                reply=count_reply(3, "image_groups"))
+    peer.expect("find", "image_groups", filter={}, sort=GROUP_SORT, skip=1, limit=2,
+                reply=cursor_reply([a, b], "image_groups"))
+    for g in (a, b):
+        peer.expect("find", "images", filter={"group": g["_id"]},
+                    reply=cursor_reply([], "images"))
+    resp = finish(pending, 200)
+    expect(resp.header("x-total-count") == "3" and resp.header("link") is None,
+           repr(resp.headers))
+
+
+def test_list_groups_offset_past_total_reads_no_page():
+    pending = background(stack.get, "/image_groups?offset=7")
+    peer.expect("aggregate", "image_groups", **count_command({}),
+                reply=count_reply(7, "image_groups"))
+    resp = finish(pending, 200)
+    expect(resp.json == [] and resp.header("x-total-count") == "7", repr(resp))
+    # An empty collection: the aggregate gives no batch, the total is 0.
+    pending = background(stack.get, "/image_groups")
+    peer.expect("aggregate", "image_groups", **count_command({}),
+                reply=count_reply(0, "image_groups"))
+    resp = finish(pending, 200)
+    expect(resp.json == [] and resp.header("x-total-count") == "0", repr(resp))
+    peer.assert_quiet()
+
+
+def test_patch_group_find_and_modify_returns_new():
+    gid = ObjectId()
+    pending = background(stack.patch, "/image_groups/%s" % gid,
+                         {"name": "Renamed", "event": None})
+    cmd = peer.expect("findAndModify", "image_groups", query={"_id": gid},
+                      update={"$set": {"name": "Renamed", "event": None,
+                                       "updated_at": recent}},
+                      new=True, remove=ABSENT, upsert=ABSENT,
+                      reply=find_and_modify_reply(group_doc(gid, "Renamed")))
+    peer.expect("find", "images", filter={"group": gid}, sort=IMAGE_SORT,
+                reply=cursor_reply([], "images"))
+    g = finish(pending, 200).json
+    expect(g["name"] == "Renamed" and g["event"] is None and g["images"] == [], repr(g))
+    expect(list(cmd["update"]) == ["$set"], "update %r" % cmd["update"])
+    # A description cleared and an event set.
+    event = ObjectId()
+    pending = background(stack.patch, "/image_groups/%s" % gid,
+                         {"description": None, "event": str(event)})
+    peer.expect("findAndModify", "image_groups", query={"_id": gid},
+                update={"$set": {"description": None, "event": event,
+                                 "updated_at": recent}}, new=True,
+                reply=find_and_modify_reply(group_doc(gid, "Renamed", event=event)))
+    peer.expect("find", "images", filter={"group": gid}, reply=cursor_reply([], "images"))
+    expect(finish(pending, 200).json["event"] == str(event))
+
+
+def test_patch_unknown_group_is_404():
+    gid = ObjectId()
+    pending = background(stack.patch, "/image_groups/%s" % gid, {"name": "X"})
+    peer.expect("findAndModify", "image_groups", query={"_id": gid}, new=True,
+                reply=find_and_modify_reply(None))
+    expect_error(finish(pending), 404, "Group with that ID not found")
+    peer.assert_quiet()
+
+
+def delete_group_script(gid, group, images, deleted_reply=None):
+    """The documented order: the group, its images, delete those, again, the group."""
+    peer.expect("find", "image_groups", filter={"_id": gid}, limit=1,
+                reply=cursor_reply([group], "image_groups"))
+    peer.expect("find", "images", filter={"group": gid}, sort=IMAGE_SORT,
+                skip=ABSENT, limit=ABSENT, reply=cursor_reply(images, "images"))
+    if images:
+        peer.expect("delete", "images", ordered=True,
+                    deletes=[{"q": {"_id": {"$in": [i["_id"] for i in images]}},
+                              "limit": 0}],
+                    reply={"n": len(images)})
+        peer.expect("find", "images", filter={"group": gid}, sort=IMAGE_SORT,
+                    reply=cursor_reply([], "images"))
+    peer.expect("findAndModify", "image_groups", query={"_id": gid}, remove=True,
+                update=ABSENT, new=ABSENT,
+                reply=find_and_modify_reply(deleted_reply or group))
+
+
+def test_delete_group_deletes_images_then_group():
+    gid = ObjectId()
+    group = group_doc(gid, "Doomed")
+    imgs = [image_doc(group=gid, filename="x.jpg"), image_doc(group=gid, filename="y.jpg")]
+    pending = background(stack.delete, "/image_groups/%s" % gid)
+    delete_group_script(gid, group, imgs, deleted_reply=group_doc(gid, "Doomed at last"))
+    out = finish(pending, 200).json
+    expect(out == {"image_group": {"id": str(gid), "name": "Doomed at last"},
+                   "num_images": 2, "removed": ["x.jpg", "y.jpg"]}, repr(out))
+    peer.assert_quiet()
+    # Unknown group: one find, then 404, nothing written.
+    pending = background(stack.delete, "/image_groups/%s" % gid)
+    peer.expect("find", "image_groups", filter={"_id": gid}, limit=1,
+                reply=cursor_reply([], "image_groups"))
+    expect_error(finish(pending), 404, "Group with that ID not found")
+    peer.assert_quiet()
+
+
+def test_delete_group_interrupted_then_retried():
+    gid = ObjectId()
+    group = group_doc(gid, "Half")
+    imgs = [image_doc(group=gid, filename="p.jpg"), image_doc(group=gid, filename="q.jpg")]
+    pending, t = started(stack.delete, "/image_groups/%s" % gid)
+    peer.expect("find", "image_groups", filter={"_id": gid}, limit=1,
+                reply=cursor_reply([group], "image_groups"))
+    peer.expect("find", "images", filter={"group": gid}, reply=cursor_reply(imgs, "images"))
+    peer.hangup("delete", "images")  # a write: not retried
+    expect_error(finish(pending, budget=SELECTION_S + MARGIN_S, since=t), 503)
+    peer.assert_quiet()  # the group was not deleted
+    # The retry finishes the job (here the server had deleted only the first image).
+    pending = background(stack.delete, "/image_groups/%s" % gid)
+    delete_group_script(gid, group, imgs[1:])
+    out = finish(pending, 200).json
+    expect(out["num_images"] == 1 and out["removed"] == ["q.jpg"], repr(out))
+
+
+def test_upload_image_document_without_exif():
+    pending = background(upload, JPEG, [("description", "plain")])
+    doc = peer.expect(
+        "insert", "images", ordered=True,
+        documents=[{"_id": ObjectId, "group": None, "description": "plain",
+                    "filename": "photo.jpg", "content_type": "image/jpeg",
+                    "size": len(JPEG), "sha256": hashlib.sha256(JPEG).hexdigest(),
+                    "width": 64, "height": 48, "taken_at": None, "taken_at_ms": None,
+                    "has_taken_at": 0, "data": {}, "location": ABSENT,
+                    "created_at": recent, "updated_at": recent}],
+        reply={"n": 1})["documents"][0]
+    img = finish(pending, 201).json
+    expect(img["id"] == str(doc["_id"]) and img["taken_at"] is None, repr(img))
+    expect(img["created_at"] == iso(doc["created_at"]), repr(img))
+    peer.assert_quiet()
+
+
+def test_upload_image_with_gps_into_group():
+    gid = ObjectId()
+    pending = background(upload, GPS_JPEG, [("group", str(gid))])
+    # The group must exist: read before the file is processed, counted before the insert.
+    peer.expect("find", "image_groups", filter={"_id": gid}, limit=1,
+                reply=cursor_reply([group_doc(gid)], "image_groups"))
+    peer.expect("aggregate", "image_groups", **count_command({"_id": {"$in": [gid]}}),
+                reply=count_reply(1, "image_groups"))
+    doc = peer.expect(
+        "insert", "images",
+        documents=[{"_id": ObjectId, "group": gid, "description": None,
+                    "filename": "photo.jpg", "content_type": "image/jpeg",
+                    "size": len(GPS_JPEG), "sha256": hashlib.sha256(GPS_JPEG).hexdigest(),
+                    "width": 64, "height": 48,
+                    "taken_at": "2024-05-01T20:15:03+02:00",
+                    "taken_at_ms": datetime.datetime(2024, 5, 1, 18, 15, 3),
+                    "has_taken_at": 1,
+                    "data": {"DateTimeOriginal": "2024-05-01T20:15:03",
+                             "OffsetTimeOriginal": "+02:00", "Make": "Canon",
+                             "Model": "EOS 5D", "Orientation": 1,
+                             "coords": {"latitude": approx(-33.8688),
+                                        "longitude": approx(151.2093),
+                                        "altitude": approx(-12.5)}},
+                    "location": {"type": "Point",
+                                 "coordinates": [approx(151.2093), approx(-33.8688)]},
+                    "created_at": recent, "updated_at": recent}],
+        reply={"n": 1})["documents"][0]
+    expect(list(doc["location"]) == ["type", "coordinates"], repr(doc["location"]))
+    img = finish(pending, 201).json
+    expect(img["group"] == str(gid) and img["taken_at"] == "2024-05-01T20:15:03+02:00",
+           repr(img))
+    # An unknown group: 404 before anything is written.
+    pending = background(upload, JPEG, [("group", str(gid))])
+    peer.expect("find", "image_groups", filter={"_id": gid}, limit=1,
+                reply=cursor_reply([], "image_groups"))
+    expect_error(finish(pending), 404, "Group with that ID not found")
+    peer.assert_quiet()
+
+
+def test_create_group_with_images_inserts_group_then_images():
+    content_type, body = multipart([("name", "Gig")],
+                                   [("images", "a.jpg", JPEG, "image/jpeg"),
+                                    ("images", "b.jpg", GPS_JPEG, "image/jpeg")])
+    pending = background(stack.post, "/image_groups", body,
+                         headers={"Content-Type": content_type})
+    g = peer.expect("insert", "image_groups",
+                    documents=[{"_id": ObjectId, "name": "Gig", "description": None,
+                                "event": None, "created_at": recent,
+                                "updated_at": recent}],
+                    reply={"n": 1})["documents"][0]
+    docs = peer.expect("insert", "images", ordered=True,
+                       documents=[dict(image_doc(), _id=ObjectId, group=g["_id"],
+                                       filename=name, size=ANY, sha256=ANY,
+                                       taken_at=ANY, taken_at_ms=ANY, has_taken_at=ANY,
+                                       data=ANY, created_at=g["created_at"],
+                                       updated_at=g["created_at"], **extra)
+                                  for name, extra in (("a.jpg", {"location": ABSENT}),
+                                                      ("b.jpg", {"location": ANY}))],
+                       reply={"n": 2})["documents"]
+    out = finish(pending, 201).json
+    expect(out["id"] == str(g["_id"]), repr(out))
+    expect([i["id"] for i in out["images"]] == [str(d["_id"]) for d in docs], repr(out))
+    peer.assert_quiet()
+
+
+def test_create_group_with_images_undone_after_write_error():
+    # A duplicate-key write error on the first image: nothing of ours was inserted,
+    # so only the new group is deleted, and the answer is 409.
+    content_type, body = multipart([("name", "Dup")], [("images", "a.jpg", JPEG, "image/jpeg")])
+    pending = background(stack.post, "/image_groups", body,
+                         headers={"Content-Type": content_type})
+    g = peer.expect("insert", "image_groups", reply={"n": 1})["documents"][0]
+    peer.expect("insert", "images", reply=duplicate_key_reply(0, collection="images"))
+    peer.expect("delete", "image_groups", deletes=[{"q": {"_id": g["_id"]}, "limit": 1}],
+                reply={"n": 1})
+    expect_error(finish(pending), 409)
+    peer.assert_quiet()
+
+
+def test_create_group_with_images_undone_after_dropped_connection():
+    # The images insert is sent and the connection drops before the reply: the
+    # server may have stored the images. The undo must delete them by id (a no-op
+    # if they are not there) before deleting the group, or images are left
+    # pointing at a deleted group (store_mongo.c says "unknown (network error):
+    # assume all").
+    content_type, body = multipart([("name", "Drop")], [("images", "a.jpg", JPEG, "image/jpeg")])
+    pending, t = started(stack.post, "/image_groups", body,
+                         headers={"Content-Type": content_type})
+    g = peer.expect("insert", "image_groups", reply={"n": 1})["documents"][0]
+    sent = peer.hangup("insert", "images")[0]["documents"]
+    try:
+        got = peer.receive("delete")
+        ids = [d["_id"] for d in sent]
+        if got.collection != "images":
+            got.reply({"n": 1})
+            raise AssertionError(
+                "after a dropped images insert the undo deleted %s first, not the "
+                "images %s: %r" % (got.collection, ids, got.doc["deletes"]))
+        diff = got.doc["deletes"] != [{"q": {"_id": {"$in": ids}}, "limit": 0}]
+        got.reply({"n": 1})
+        expect(not diff, "undo deletes %r" % got.doc["deletes"])
+        peer.expect("delete", "image_groups",
+                    deletes=[{"q": {"_id": g["_id"]}, "limit": 1}], reply={"n": 1})
+    finally:
+        expect_error(finish(pending, budget=SELECTION_S + MARGIN_S, since=t), 503)
+    peer.assert_quiet()
+
+
+def test_list_images_near():
+    img = image_doc(location=(-33.87, 151.21), taken=T0)
+    pending = background(stack.get, "/images?near=-33.87,151.21&radius=5000")
+    filt = {"$and": [{"location": {"$geoWithin": {"$centerSphere": [
+        [151.21, -33.87], 5000 / EARTH_RADIUS_M]}}}]}
+    peer.expect("aggregate", "images", **count_command(filt), reply=count_reply(1, "images"))
+    peer.expect("find", "images", filter=filt, sort=IMAGE_SORT, skip=ABSENT, limit=50,
+                reply=cursor_reply([img], "images"))
+    resp = finish(pending, 200)
+    expect([i["id"] for i in resp.json] == [str(img["_id"])], repr(resp.json))
+    expect(resp.header("x-total-count") == "1" and resp.header("link") is None,
+           repr(resp.headers))
+    # Half the circumference: the radius is capped at pi radians (the whole sphere).
+    pending = background(stack.get, "/images?near=10,20&radius=20037509&limit=3")
+    filt = {"$and": [{"location": {"$geoWithin": {"$centerSphere": [[20.0, 10.0], math.pi]}}}]}
+    peer.expect("aggregate", "images", **count_command(filt), reply=count_reply(0, "images"))
+    resp = finish(pending, 200)
+    expect(resp.json == [] and resp.header("x-total-count") == "0", repr(resp))
+    peer.assert_quiet()
+
+
+def test_list_images_bbox_with_paging():
+    imgs = [image_doc(location=(45.5, 5.5)), image_doc(location=(46, 6))]
+    q = "bbox=5,45,7,47&limit=2&offset=2"
+    pending = background(stack.get, "/images?" + q)
+    filt = {"$and": [{"location": {"$geoWithin": {"$box": [[5.0, 45.0], [7.0, 47.0]]}}}]}
+    peer.expect("aggregate", "images", **count_command(filt), reply=count_reply(9, "images"))
+    peer.expect("find", "images", filter=filt, sort=IMAGE_SORT, skip=2, limit=2,
+                reply=cursor_reply(imgs, "images"))
+    resp = finish(pending, 200)
+    expect(len(resp.json) == 2 and resp.header("x-total-count") == "9", repr(resp.headers))
+    expect(resp.header("link") == '</images?limit=2&offset=4&bbox=5,45,7,47>; rel="next"',
+           repr(resp.header("link")))
+
+
+def test_list_images_bbox_across_antimeridian():
+    pending = background(stack.get, "/images?bbox=170,-10,-170,10")
+    filt = {"$and": [{"$or": [
+        {"location": {"$geoWithin": {"$box": [[170.0, -10.0], [180.0, 10.0]]}}},
+        {"location": {"$geoWithin": {"$box": [[-180.0, -10.0], [-170.0, 10.0]]}}},
+    ]}]}
+    peer.expect("aggregate", "images", **count_command(filt), reply=count_reply(1, "images"))
+    peer.expect("find", "images", filter=filt, sort=IMAGE_SORT, limit=50,
+                reply=cursor_reply([image_doc(location=(0, 179.5))], "images"))
+    expect(len(finish(pending, 200).json) == 1)
+
+
+def test_list_images_every_filter():
+    gid = ObjectId()
+    pending = background(
+        stack.get, "/images?group=%s&taken_after=2024-05-01T00:00:00Z"
+        "&taken_before=2024-05-02T00:00:00Z&bbox=-1,-1,1,1&near=0,0&radius=1000" % gid)
+    filt = {"group": gid,
+            "taken_at_ms": {"$gte": datetime.datetime(2024, 5, 1),
+                            "$lte": datetime.datetime(2024, 5, 2)},
+            "$and": [
+                {"location": {"$geoWithin": {"$box": [[-1.0, -1.0], [1.0, 1.0]]}}},
+                {"location": {"$geoWithin": {"$centerSphere": [[0.0, 0.0],
+                                                               1000 / EARTH_RADIUS_M]}}}]}
+    peer.expect("aggregate", "images", **count_command(filt), reply=count_reply(0, "images"))
+    expect(finish(pending, 200).json == [])
+    peer.assert_quiet()
+
+
+def test_patch_image_moves_to_group():
+    iid, gid = ObjectId(), ObjectId()
+    pending = background(stack.patch, "/images/%s" % iid,
+                         {"group": str(gid), "description": "moved"})
+    peer.expect("aggregate", "image_groups", **count_command({"_id": gid}),
+                reply=count_reply(1, "image_groups"))
+    peer.expect("findAndModify", "images", query={"_id": iid},
+                update={"$set": {"description": "moved", "group": gid,
+                                 "updated_at": recent}},
+                new=True, remove=ABSENT,
+                reply=find_and_modify_reply(image_doc(iid, group=gid, description="moved")))
+    img = finish(pending, 200).json
+    expect(img["group"] == str(gid) and img["description"] == "moved", repr(img))
+    # Out of its group: no check, group set to null.
+    pending = background(stack.patch, "/images/%s" % iid, {"group": None})
+    peer.expect("findAndModify", "images", query={"_id": iid},
+                update={"$set": {"group": None, "updated_at": recent}}, new=True,
+                reply=find_and_modify_reply(image_doc(iid)))
+    expect(finish(pending, 200).json["group"] is None)
+    peer.assert_quiet()
+
+
+def test_patch_image_to_missing_group_writes_nothing():
+    iid, gid = ObjectId(), ObjectId()
+    pending = background(stack.patch, "/images/%s" % iid, {"group": str(gid)})
+    peer.expect("aggregate", "image_groups", **count_command({"_id": gid}),
+                reply=count_reply(0, "image_groups"))
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([image_doc(iid)], "images"))
+    expect_error(finish(pending), 404, "Group with that ID not found")
+    # Neither the group nor the image: the image's error.
+    pending = background(stack.patch, "/images/%s" % iid, {"group": str(gid)})
+    peer.expect("aggregate", "image_groups", **count_command({"_id": gid}),
+                reply=count_reply(0, "image_groups"))
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([], "images"))
+    expect_error(finish(pending), 404, "Image with that ID not found")
+    peer.assert_quiet()
+
+
+def test_delete_image():
+    iid = ObjectId()
+    pending = background(stack.delete, "/images/%s" % iid)
+    peer.expect("findAndModify", "images", query={"_id": iid}, remove=True,
+                update=ABSENT, new=ABSENT,
+                reply=find_and_modify_reply(image_doc(iid, filename="gone.jpg")))
+    img = finish(pending, 200).json
+    expect(img["id"] == str(iid) and img["filename"] == "gone.jpg", repr(img))
+    pending = background(stack.delete, "/images/%s" % iid)
+    peer.expect("findAndModify", "images", query={"_id": iid}, remove=True,
+                reply=find_and_modify_reply(None))
+    expect_error(finish(pending), 404, "Image with that ID not found")
+    peer.assert_quiet()
+
+
+# -- errors
+
+def test_duplicate_key_on_group_insert_is_409():
+    pending, t = started(stack.post, "/image_groups", {"name": "Twice"})
+    doc = peer.expect("insert", "image_groups", documents=[{"_id": ObjectId, "name": "Twice",
+                                                            "description": None,
+                                                            "event": None,
+                                                            "created_at": recent,
+                                                            "updated_at": recent}],
+                      reply=duplicate_key_reply(0, collection="image_groups"))
+    expect(doc["documents"][0]["_id"], "no _id")
+    resp = finish(pending, budget=SELECTION_S + MARGIN_S, since=t)
+    expect_error(resp, 409)
+    peer.assert_quiet()
+
+
+def test_not_primary_on_insert_is_503():
+    pending, t = started(stack.post, "/image_groups", {"name": "Stepped down"})
+    peer.expect("insert", "image_groups", error=NOT_PRIMARY)
+    resp = finish(pending, budget=SELECTION_S + MARGIN_S, since=t)
+    expect_error(resp, 503, "database unavailable")
+    expect(resp.header("retry-after") == "1", repr(resp.headers))
+    peer.assert_quiet()  # a write on a standalone is not retried
+    # The next request goes through (the driver rechecks the server).
+    pending = background(stack.get, "/image_groups/%s" % ObjectId())
+    peer.expect("find", "image_groups", reply=cursor_reply([], "image_groups"))
+    expect_status(finish(pending), 404)
+
+
+def test_duplicate_key_on_find_and_modify_is_409():
+    iid = ObjectId()
+    pending = background(stack.patch, "/images/%s" % iid, {"description": "x"})
+    peer.expect("findAndModify", "images", query={"_id": iid}, error=DUPLICATE_KEY)
+    expect_error(finish(pending), 409)
+    peer.assert_quiet()
+
+
+def test_dropped_connection_on_read_is_503():
+    gid = ObjectId()
+    pending, t = started(stack.get, "/image_groups/%s" % gid)
+    docs = peer.hangup("find", "image_groups", times=2, filter={"_id": gid})
+    expect(len(docs) == 2, "the read was not retried once")
+    resp = finish(pending, budget=SELECTION_S + MARGIN_S, since=t)
+    expect_error(resp, 503, "database unavailable")
+    peer.assert_quiet()
+    # One drop only: the retry on a new connection answers.
+    pending = background(stack.get, "/image_groups?limit=1")
+    peer.hangup("aggregate", "image_groups")
+    peer.expect("aggregate", "image_groups", **count_command({}),
+                reply=count_reply(0, "image_groups"))
+    resp = finish(pending, 200)
+    expect(resp.header("x-total-count") == "0", repr(resp.headers))
+
+
+def test_dropped_connection_on_write_is_503():
+    iid = ObjectId()
+    pending, t = started(stack.delete, "/images/%s" % iid)
+    peer.hangup("findAndModify", "images", query={"_id": iid}, remove=True)
+    expect_error(finish(pending, budget=SELECTION_S + MARGIN_S, since=t), 503)
+    peer.assert_quiet()
+    expect_status(stack.get("/healthz"), 200)
+
+
+def test_outage_then_recovery_without_restart():
+    peer.set_down(True)  # every request, handshakes included, is hung up
+    try:
+        for _ in range(2):  # a dropped ping, then a failed server check
+            t = time.monotonic()
+            resp = stack.get("/healthz", timeout=30)
+            expect_error(resp, 503, "store: ")
+            elapsed = time.monotonic() - t
+            expect(elapsed <= SELECTION_S + MARGIN_S, "503 after %.2fs" % elapsed)
+    finally:
+        peer.set_down(False)
+    t = time.monotonic()
+    statuses = []
+
+    def healthy():
+        statuses.append(stack.get("/healthz", timeout=30).status)
+        if statuses[-1] != 200:
+            time.sleep(0.1)
+        return statuses[-1] == 200
+    # A single-threaded libmongoc client leaves a server whose check failed
+    # alone for 5 s (its cooldown), so recovery takes up to that long.
+    wait_until(healthy, timeout=10, what="/healthz to recover after the outage")
+    note("recovered %.2fs after the peer came back (%d answers: %s)"
+         % (time.monotonic() - t, len(statuses), sorted(set(statuses))))
+    expect(set(statuses) <= {200, 503}, repr(statuses))
+    pending = background(stack.get, "/images/%s" % ObjectId())
+    peer.expect("find", "images", reply=cursor_reply([], "images"))
+    expect_status(finish(pending), 404)
+
+
+def test_stop_cleanly():
+    stack.stop()
+    stack.check_sanitizers()
+    log = stack.read_logs()
+    expect("mongodb insert image" in log, "the driver's error is not logged")
+    stack.cleanup()
+
+
+# -- a pool whose database is unreachable, then recovered through SIGHUP
+
+def test_unreachable_database_answers_503():
+    global down_stack
+    url = "mongodb://127.0.0.1:1/bandpics?serverSelectionTimeoutMS=500"
+    down_stack = Stack(config={"database_url": url}, workers=1, name="mongo-down")
+    t = time.monotonic()
+    down_stack.start()
+    expect(time.monotonic() - t < 10, "the pool took %.1fs to start" % (time.monotonic() - t))
+    for path in ("/image_groups", "/healthz", "/images", "/image_groups/%s" % ObjectId()):
+        t = time.monotonic()
+        resp = down_stack.get(path, timeout=30)
+        elapsed = time.monotonic() - t
+        body = expect_error(resp, 503)
+        expect(elapsed <= SELECTION_S + MARGIN_S, "%s answered after %.2fs" % (path, elapsed))
+        if path == "/healthz":
+            expect(body["detail"].startswith("store: "), repr(body))
+    expect(down_stack.pool.poll() is None, "the pool exited")
+
+
+def test_unreachable_database_recovers_after_sighup():
+    old_workers = down_stack.worker_pids()
+    seen = len(peer.seen("createIndexes"))
+    down_stack.write_config(peer.config(mongo_timeout_ms=400))
+    down_stack.pool.send_signal(signal.SIGHUP)
+    # The master checks the new store, then a new worker opens its own.
+    peer.wait_seen("createIndexes", count=seen + 4)
+    wait_until(lambda: (len(down_stack.worker_pids()) == 1 and
+                        not set(down_stack.worker_pids()) & set(old_workers)),
+               what="the new worker")
+    resp = down_stack.get("/healthz")
+    expect_status(resp, 200)
+    pending = background(down_stack.get, "/image_groups?limit=1")
+    g = group_doc(name="Back")
+    peer.expect("aggregate", "image_groups", **count_command({}),
+                reply=count_reply(2, "image_groups"))
+    peer.expect("find", "image_groups", filter={}, sort=GROUP_SORT, limit=1, skip=ABSENT,
+                reply=cursor_reply([g], "image_groups"))
+    peer.expect("find", "images", filter={"group": g["_id"]},
+                reply=cursor_reply([], "images"))
+    resp = finish(pending, 200)
+    expect([x["name"] for x in resp.json] == ["Back"], repr(resp.json))
+    expect(resp.header("x-total-count") == "2", repr(resp.headers))
+
+
+def test_stalled_server_frees_the_worker():
+    # A server that takes a command and never answers: socketTimeoutMS is five
+    # times mongo_timeout_ms (400 ms here), and the read is retried once.
+    socket_timeout = 5 * 0.4
+    gid = ObjectId()
+    pending, t = started(down_stack.get, "/image_groups/%s" % gid)
+    stalled = [peer.receive("find", "image_groups", filter={"_id": gid})]
+    stalled.append(peer.receive("find", "image_groups", filter={"_id": gid},
+                                timeout=socket_timeout + MARGIN_S))
+    resp = finish(pending, budget=2 * socket_timeout + MARGIN_S, since=t)
+    elapsed = time.monotonic() - t
+    for got in stalled:
+        try:
+            got.hangup()
+        except Exception:  # the driver closed it already
+            pass
+    expect_error(resp, 503)
+    note("a stalled server gave 503 after %.2fs (mongo_timeout_ms 0.4s)" % elapsed)
+    peer.assert_quiet()
+
+
+def test_stop_recovered_pool_cleanly():
+    try:
+        expect(down_stack is not None, "no pool was started")
+        down_stack.stop()
+        down_stack.check_sanitizers()
+        down_stack.cleanup()
+    finally:
+        peer.stop()
+
+
+if __name__ == "__main__":
+    main([test_start, test_startup_creates_indexes, test_healthz_pings,
+          test_healthz_failing_ping_is_503, test_create_group_inserts_document,
+          test_get_group_finds_group_then_its_images,
+          test_get_unknown_group_is_404_without_images_query,
+          test_list_groups_counts_then_pages, test_list_groups_offset_past_total_reads_no_page,
+          test_patch_group_find_and_modify_returns_new, test_patch_unknown_group_is_404,
+          test_delete_group_deletes_images_then_group,
+          test_delete_group_interrupted_then_retried,
+          test_upload_image_document_without_exif, test_upload_image_with_gps_into_group,
+          test_create_group_with_images_inserts_group_then_images,
+          test_create_group_with_images_undone_after_write_error,
+          test_create_group_with_images_undone_after_dropped_connection,
+          test_list_images_near, test_list_images_bbox_with_paging,
+          test_list_images_bbox_across_antimeridian, test_list_images_every_filter,
+          test_patch_image_moves_to_group, test_patch_image_to_missing_group_writes_nothing,
+          test_delete_image, test_duplicate_key_on_group_insert_is_409,
+          test_not_primary_on_insert_is_503, test_duplicate_key_on_find_and_modify_is_409,
+          test_dropped_connection_on_read_is_503, test_dropped_connection_on_write_is_503,
+          test_outage_then_recovery_without_restart, test_stop_cleanly,
+          test_unreachable_database_answers_503,
+          test_unreachable_database_recovers_after_sighup,
+          test_stalled_server_frees_the_worker, test_stop_recovered_pool_cleanly])
