@@ -8,6 +8,7 @@ import datetime
 import json
 import re
 import secrets
+import time
 import socket
 
 from harness import Stack, expect, expect_error, expect_status, main
@@ -172,7 +173,12 @@ def test_get_unknown_and_malformed_ids():
 
 def test_list_newest_first_with_paging_headers():
     event = new_event()
-    ids = [create({"name": "p%d" % i, "event": event})["id"] for i in range(5)]
+    ids = []
+    for i in range(5):
+        ids.append(create({"name": "p%d" % i, "event": event})["id"])
+        # Newest first is by creation time in milliseconds; two groups made
+        # in the same millisecond by two workers are ordered by id only.
+        time.sleep(0.003)
     resp = stack.get("/image_groups?event=%s&limit=2" % event)
     expect_status(resp, 200)
     expect([g["id"] for g in resp.json] == ids[::-1][:2], repr(resp.json))
