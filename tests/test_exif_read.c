@@ -22,6 +22,7 @@
 #include <libexif/exif-format.h>
 #include <libexif/exif-tag.h>
 
+#include "corpus.h"
 #include "exif_read.h"
 
 #define N(array) (sizeof(array) / sizeof((array)[0]))
@@ -1190,62 +1191,12 @@ static bool is_jpeg_name(const char *name)
            (strcasecmp(dot, ".jpg") == 0 || strcasecmp(dot, ".jpeg") == 0);
 }
 
-/* Compares every JPEG under dir, named rel relative to the samples. */
-static void corpus_walk(struct corpus_run *run, const char *dir,
-                        const char *rel)
+/* Compares one corpus file when it is a JPEG (the walk's visitor). */
+static void corpus_visit(void *user, const char *path, const char *rel)
 {
-    struct dirent *ent;
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        print_message("# cannot open %s\n", dir);
-        run->failures++;
-        return;
-    }
-    while ((ent = readdir(d)) != NULL) {
-        char path[PATH_MAX], sub[PATH_MAX];
-        struct stat st;
-        if (ent->d_name[0] == '.')
-            continue;
-        int n = snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
-        int m = rel[0] == '\0'
-                    ? snprintf(sub, sizeof(sub), "%s", ent->d_name)
-                    : snprintf(sub, sizeof(sub), "%s/%s", rel, ent->d_name);
-        if (n < 0 || (size_t)n >= sizeof(path) || m < 0 ||
-            (size_t)m >= sizeof(sub) || stat(path, &st) != 0) {
-            run->failures++;
-            continue;
-        }
-        if (S_ISDIR(st.st_mode))
-            corpus_walk(run, path, sub);
-        else if (S_ISREG(st.st_mode) && is_jpeg_name(ent->d_name))
-            corpus_check_file(run, path, sub);
-    }
-    closedir(d);
-}
-
-/*
- * Finds the corpus: $BANDPICS_CORPUS, else ../shared/corpus next to the
- * source tree (BANDPICS_SRCDIR, compiled in by the build or from the
- * environment), else ../shared/corpus from the working directory.
- */
-static bool corpus_find(char *dir, size_t cap)
-{
-    const char *env = getenv("BANDPICS_CORPUS");
-#ifdef BANDPICS_SRCDIR
-    const char *srcdir = BANDPICS_SRCDIR;
-#else
-    const char *srcdir = getenv("BANDPICS_SRCDIR");
-#endif
-    struct stat st;
-    int n;
-    if (env != NULL && env[0] != '\0')
-        n = snprintf(dir, cap, "%s", env);
-    else if (srcdir != NULL && srcdir[0] != '\0')
-        n = snprintf(dir, cap, "%s/../shared/corpus", srcdir);
-    else
-        n = snprintf(dir, cap, "../shared/corpus");
-    return n >= 0 && (size_t)n < cap && stat(dir, &st) == 0 &&
-           S_ISDIR(st.st_mode);
+    const char *name = strrchr(rel, '/');
+    if (is_jpeg_name(name != NULL ? name + 1 : rel))
+        corpus_check_file(user, path, rel);
 }
 
 static void test_bp_exif_read_corpus_matches_exiftool(void **state)
@@ -1253,7 +1204,7 @@ static void test_bp_exif_read_corpus_matches_exiftool(void **state)
     char dir[PATH_MAX], samples[PATH_MAX], expected[PATH_MAX];
     struct corpus_run run;
 
-    if (!corpus_find(dir, sizeof(dir))) {
+    if (!bp_test_corpus_find(dir, sizeof(dir))) {
         print_message("# exif corpus not found at %s (set BANDPICS_CORPUS): "
                       "corpus comparison not run\n",
                       dir);
@@ -1268,7 +1219,7 @@ static void test_bp_exif_read_corpus_matches_exiftool(void **state)
     run.expected = json_object_from_file(expected);
     assert_non_null(run.expected);
 
-    corpus_walk(&run, samples, "");
+    run.failures += (int)bp_test_corpus_walk(samples, "", corpus_visit, &run);
     json_object_put(run.expected);
 
     print_message("# exif corpus %s: %zu JPEG files, %zu fields compared, "

@@ -27,6 +27,7 @@
 #include <wand/MagickWand.h>
 #include <zlib.h>
 
+#include "corpus.h"
 #include "image_proc.h"
 
 #define N(array) (sizeof(array) / sizeof((array)[0]))
@@ -879,61 +880,10 @@ static void corpus_check_file(struct corpus_run *run, const char *path,
                             meta.has_exif ? &meta.exif : &none);
 }
 
-/* Processes every file under dir, named rel relative to the samples. */
-static void corpus_walk(struct corpus_run *run, const char *dir,
-                        const char *rel)
+/* Processes one corpus file (the walk's visitor). */
+static void corpus_visit(void *user, const char *path, const char *rel)
 {
-    struct dirent *ent;
-    DIR *d = opendir(dir);
-    if (d == NULL) {
-        print_message("# cannot open %s\n", dir);
-        run->failures++;
-        return;
-    }
-    while ((ent = readdir(d)) != NULL) {
-        char path[PATH_MAX], sub[PATH_MAX];
-        struct stat st;
-        if (ent->d_name[0] == '.')
-            continue;
-        int n = snprintf(path, sizeof(path), "%s/%s", dir, ent->d_name);
-        int m = rel[0] == '\0'
-                    ? snprintf(sub, sizeof(sub), "%s", ent->d_name)
-                    : snprintf(sub, sizeof(sub), "%s/%s", rel, ent->d_name);
-        if (n < 0 || (size_t)n >= sizeof(path) || m < 0 ||
-            (size_t)m >= sizeof(sub) || stat(path, &st) != 0) {
-            run->failures++;
-            continue;
-        }
-        if (S_ISDIR(st.st_mode))
-            corpus_walk(run, path, sub);
-        else if (S_ISREG(st.st_mode))
-            corpus_check_file(run, path, sub);
-    }
-    closedir(d);
-}
-
-/*
- * Finds the corpus: $BANDPICS_CORPUS, else ../shared/corpus next to the
- * source tree (BANDPICS_SRCDIR, compiled in by the build).
- */
-static bool corpus_find(char *dir, size_t cap)
-{
-    const char *env = getenv("BANDPICS_CORPUS");
-#ifdef BANDPICS_SRCDIR
-    const char *srcdir = BANDPICS_SRCDIR;
-#else
-    const char *srcdir = getenv("BANDPICS_SRCDIR");
-#endif
-    struct stat st;
-    int n;
-    if (env != NULL && env[0] != '\0')
-        n = snprintf(dir, cap, "%s", env);
-    else if (srcdir != NULL && srcdir[0] != '\0')
-        n = snprintf(dir, cap, "%s/../shared/corpus", srcdir);
-    else
-        n = snprintf(dir, cap, "../shared/corpus");
-    return n >= 0 && (size_t)n < cap && stat(dir, &st) == 0 &&
-           S_ISDIR(st.st_mode);
+    corpus_check_file(user, path, rel);
 }
 
 static void test_bp_image_process_corpus(void **state)
@@ -941,7 +891,7 @@ static void test_bp_image_process_corpus(void **state)
     char dir[PATH_MAX], samples[PATH_MAX], expected[PATH_MAX];
     struct corpus_run run;
 
-    if (!corpus_find(dir, sizeof(dir))) {
+    if (!bp_test_corpus_find(dir, sizeof(dir))) {
         print_message("# corpus not found at %s (set BANDPICS_CORPUS): "
                       "corpus processing not run\n",
                       dir);
@@ -957,7 +907,7 @@ static void test_bp_image_process_corpus(void **state)
     run.expected = json_object_from_file(expected);
     assert_non_null(run.expected);
 
-    corpus_walk(&run, samples, "");
+    run.failures += (int)bp_test_corpus_walk(samples, "", corpus_visit, &run);
     size_t entries = (size_t)json_object_object_length(run.expected);
     json_object_put(run.expected);
 

@@ -115,7 +115,7 @@ def exif_block(make=None, model=None, orientation=None, original=None,
     if alt is not None:
         gps.byte(0x0005, 1 if alt < 0 else 0)
         gps.rationals(0x0006, _rational(abs(alt), 1000))
-    # Pointers to the sub-IFDs, with placeholder values sized in.
+    # Pointers to the sub-IFDs: zero at first, to size IFD0, then set.
     ifd0.long(0x8769, 0)
     if gps.entries:
         ifd0.long(0x8825, 0)
