@@ -1,23 +1,24 @@
 /*
- * handlers_groups.c: the image group resource: list, read, create,
- * update and delete, with the earlier API's request and response shapes.
+ * handlers_groups.c: the image group resource: list, read, create (from
+ * JSON, or from a form with its images), update and delete (with its
+ * images and their files), in the earlier API's request and response
+ * shapes.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include <json-c/json.h>
 
-#include <stdio.h>
-
 #include "group_json.h"
+#include "handlers.h"
+#include "ids.h"
 #include "image_files.h"
 #include "image_json.h"
 #include "ingest.h"
-#include "upload.h"
-#include "handlers.h"
-#include "ids.h"
 #include "json_body.h"
 #include "query.h"
 #include "timeutil.h"
+#include "upload.h"
 
 static struct bp_group_limits limits_of(const struct bp_ctx *ctx)
 {
