@@ -2,10 +2,12 @@
  * http_error.c: mapping error codes to HTTP statuses and error bodies.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include <json-c/json.h>
 
 #include "http_error.h"
+#include "urldecode.h"
 
 int bp_http_status_for(enum bp_rc rc)
 {
@@ -41,8 +43,14 @@ void bp_http_error_respond(struct bp_response *res, enum bp_rc rc,
 {
     int status = bp_http_status_for(rc);
     const char *detail = bp_rc_name(rc);
-    if (err != NULL && err->detail[0] != '\0')
-        detail = err->detail;
+    char scrubbed[sizeof(err->detail)];
+    if (err != NULL && err->detail[0] != '\0') {
+        /* Details may quote client bytes: keep the body valid JSON. */
+        memcpy(scrubbed, err->detail, sizeof(scrubbed));
+        scrubbed[sizeof(scrubbed) - 1] = '\0';
+        bp_utf8_scrub(scrubbed);
+        detail = scrubbed;
+    }
     if (status == 500) {
         /* The detail of an internal failure goes to the log, not out. */
         fprintf(stderr, "bandpics: internal error: %s\n", detail);

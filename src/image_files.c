@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "image_files.h"
 
 static const char *const variant_names[] = {
@@ -234,11 +236,20 @@ enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
     int ranged =
         range != NULL ? parse_range(range, reader.size, &start, &end) : 0;
     if (ranged < 0) {
+        /* Not an error of the request's meaning: a 416 with the size. */
         bp_blob_close(&reader);
-        res->status = 416;
-        res->content_type = NULL;
-        return bp_response_header(res, "Content-Range", "bytes */%lld",
-                                  (long long)reader.size);
+        struct json_object *body = json_object_new_object();
+        if (body == NULL)
+            return BP_ENOMEM;
+        json_object_object_add(
+            body, "detail",
+            json_object_new_string("Requested range not satisfiable"));
+        rc = bp_response_json(res, 416, body);
+        json_object_put(body);
+        if (rc == BP_OK)
+            rc = bp_response_header(res, "Content-Range", "bytes */%lld",
+                                    (long long)reader.size);
+        return rc;
     }
     res->status = ranged ? 206 : 200;
     if (ranged)

@@ -74,6 +74,10 @@ static enum bp_rc open_body_file(struct bp_request *req, int *fd,
         return BP_OK;
     *fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
+    if (*fd < 0 && errno == ENOENT)
+        /* nginx removes the file when the client goes away. */
+        return bp_error_set(err, BP_EBADREQUEST,
+                            "Request body gone: the client disconnected");
     if (*fd < 0 || fstat(*fd, &st) != 0)
         return bp_error_set(err, BP_EIO, "cannot open request body file %s: %s",
                             path, strerror(errno));

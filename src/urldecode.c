@@ -2,6 +2,8 @@
  * urldecode.c: percent-decoding and UTF-8 checks for text that comes
  * from URLs.
  */
+#include <string.h>
+
 #include "urldecode.h"
 
 int bp_hex_value(char c)
@@ -81,6 +83,24 @@ bool bp_utf8_valid(const char *text, size_t len)
         i += n + 1;
     }
     return true;
+}
+
+void bp_utf8_scrub(char *text)
+{
+    size_t len = strlen(text);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)text[i];
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xe0) == 0xc0 ? 2
+                   : (c & 0xf0) == 0xe0 ? 3
+                   : (c & 0xf8) == 0xf0 ? 4
+                                        : 0;
+        if (n == 0 || n > len - i || !bp_utf8_valid(text + i, n)) {
+            text[i++] = '?';
+            continue;
+        }
+        i += n;
+    }
 }
 
 size_t bp_utf8_length(const char *text)

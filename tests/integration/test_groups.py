@@ -280,6 +280,44 @@ def test_head_and_trailing_slash():
     expect_status(stack.get("/image_groups/%s/" % g["id"]), 200)
 
 
+def raw_request(data):
+    """Sends raw bytes to nginx; returns (status line, headers, body)."""
+    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as s:
+        s.sendall(data)
+        got = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            got += chunk
+    head, _, body = got.partition(b"\r\n\r\n")
+    return head.split(b"\r\n")[0], head, body
+
+
+def test_nginx_errors_are_json_4xx():
+    cases = [
+        (b"GET /images?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+         b" 414 "),
+        (b"TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b" 405 "),
+        (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 +
+         b"\r\nConnection: close\r\n\r\n", b" 400 "),
+        (b"POST /image_groups HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n"
+         b"Connection: close\r\n\r\n", b" 400 "),
+    ]
+    for request, status in cases:
+        line, head, body = raw_request(request)
+        expect(status in line, "%r for %r" % (line, request[:60]))
+        expect(b"application/json" in head and b'"detail"' in body, repr(head + body))
+
+
+def test_error_detail_is_valid_json_for_any_input():
+    body = (b'--XyZ\r\nContent-Disposition: form-data; name="\x80"\r\n\r\nv\r\n'
+            b"--XyZ--\r\n")
+    resp = stack.post("/image_groups", body,
+                      headers={"Content-Type": "multipart/form-data; boundary=XyZ"})
+    expect_error(resp, 422, "Unknown field")
+
+
 def test_request_id_is_echoed():
     resp = stack.get("/image_groups/" + "0" * 24)
     expect(re.match(r"^[0-9a-f]{32}$", resp.header("x-request-id") or ""),
@@ -304,4 +342,5 @@ if __name__ == "__main__":
           test_patch_wrapped_and_bare, test_patch_invalid_changes_nothing,
           test_delete_reports_and_removes, test_wrong_method_is_405_with_allow,
           test_unknown_path_is_json_404, test_head_and_trailing_slash,
+          test_nginx_errors_are_json_4xx, test_error_detail_is_valid_json_for_any_input,
           test_request_id_is_echoed, test_stop_cleanly])

@@ -88,6 +88,7 @@ def test_files_served_by_nginx():
     for gallery in (thumb.body, full.body):
         expect(b"Exif\0\0" not in gallery, "EXIF (and GPS) left in a gallery size")
     expect(stack.request("HEAD", img["urls"]["thumb"]).status == 200)
+    expect_error(stack.get(img["urls"]["file"], headers={"Range": "bytes=999999-"}), 416)
 
 
 def test_gallery_sizes_are_upright_and_bounded():
@@ -374,6 +375,11 @@ def test_cgi_mode_streams_files():
     head, _, body = out.stdout.partition(b"\r\n\r\n")
     expect(head.startswith(b"Status: 206"), repr(head[:200]) + repr(out.stderr[-500:]))
     expect(body == GPS_JPEG[:100], "CGI range bytes differ")
+    env["HTTP_RANGE"] = "bytes=999999-"
+    out = subprocess.run([BIN], env=env, capture_output=True, timeout=30)
+    head, _, body = out.stdout.partition(b"\r\n\r\n")
+    expect(head.startswith(b"Status: 416") and b"Content-Range: bytes */" in head, repr(head))
+    expect(json.loads(body)["detail"], repr(body))
     env.pop("HTTP_RANGE")
     out = subprocess.run([BIN], env=env, capture_output=True, timeout=30)
     head, _, body = out.stdout.partition(b"\r\n\r\n")
