@@ -236,8 +236,9 @@ static enum bp_rc create_with_images(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_ingest_commit(ctx, store, &up, &group, &in, err);
     if (rc == BP_OK) {
-        struct bp_image_list images = {in.images, in.count,
-                                       (long long)in.count};
+        struct bp_image_list images = {.items = in.images,
+                                       .count = in.count,
+                                       .total = (long long)in.count};
         rc = send_created(res, &group, &images);
     }
     json_object_put(form);

@@ -407,7 +407,9 @@ enum bp_rc bp_handle_images_add(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_ingest_commit(ctx, store, &up, NULL, &in, err);
     if (rc == BP_OK) {
-        struct bp_image_list added = {in.images, in.count, (long long)in.count};
+        struct bp_image_list added = {.items = in.images,
+                                      .count = in.count,
+                                      .total = (long long)in.count};
         struct json_object *out = json_object_new_object();
         if (out != NULL) {
             json_object_object_add(out, "added_images",

@@ -17,6 +17,21 @@ void bp_image_clear(struct bp_image *image)
     memset(image, 0, sizeof(*image));
 }
 
+struct bp_image *bp_image_list_add(struct bp_image_list *list)
+{
+    if (list->count == list->cap) {
+        size_t cap = list->cap < 16 ? 16 : list->cap * 2;
+        struct bp_image *grown = realloc(list->items, cap * sizeof(*grown));
+        if (grown == NULL)
+            return NULL;
+        list->items = grown;
+        list->cap = cap;
+    }
+    struct bp_image *image = &list->items[list->count++];
+    memset(image, 0, sizeof(*image));
+    return image;
+}
+
 void bp_image_list_free(struct bp_image_list *list)
 {
     if (list == NULL)

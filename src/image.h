@@ -37,6 +37,7 @@ struct bp_image_list {
     struct bp_image *items; /* owned; count entries */
     size_t count;
     long long total;
+    size_t cap; /* entries allocated (bp_image_list_add) */
 };
 
 /* The metadata fields an update sets; strings are borrowed. */
@@ -49,6 +50,13 @@ struct bp_image_patch {
 
 /* Frees the strings of image and zeroes it; image may be NULL. */
 void bp_image_clear(struct bp_image *image);
+
+/*
+ * Appends a zeroed image to list and returns it for the caller to fill;
+ * it is counted at once, so bp_image_list_free releases whatever was
+ * filled. NULL when out of memory (list unchanged).
+ */
+struct bp_image *bp_image_list_add(struct bp_image_list *list);
 
 /* Frees the images of list and empties it; list may be NULL. */
 void bp_image_list_free(struct bp_image_list *list);

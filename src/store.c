@@ -68,6 +68,21 @@ enum bp_rc bp_store_group_list(struct bp_store *store,
     return store->ops->group_list(store, query, out, err);
 }
 
+struct bp_group *bp_group_list_add(struct bp_group_list *list)
+{
+    if (list->count == list->cap) {
+        size_t cap = list->cap < 16 ? 16 : list->cap * 2;
+        struct bp_group *grown = realloc(list->items, cap * sizeof(*grown));
+        if (grown == NULL)
+            return NULL;
+        list->items = grown;
+        list->cap = cap;
+    }
+    struct bp_group *group = &list->items[list->count++];
+    memset(group, 0, sizeof(*group));
+    return group;
+}
+
 void bp_group_list_free(struct bp_group_list *list)
 {
     if (list == NULL)

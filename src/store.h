@@ -29,6 +29,7 @@ struct bp_group_list {
     struct bp_group *items; /* owned; count entries */
     size_t count;
     long long total;
+    size_t cap; /* entries allocated (bp_group_list_add) */
 };
 
 /* What an image listing asks for; every filter is optional. */
@@ -133,6 +134,13 @@ enum bp_rc bp_store_group_get(struct bp_store *store, const char *id,
 enum bp_rc bp_store_group_list(struct bp_store *store,
                                const struct bp_group_query *query,
                                struct bp_group_list *out, struct bp_error *err);
+
+/*
+ * Appends a zeroed group to list and returns it for a backend to fill;
+ * it is counted at once, so bp_group_list_free releases whatever was
+ * filled. NULL when out of memory (list unchanged).
+ */
+struct bp_group *bp_group_list_add(struct bp_group_list *list);
 
 /* Frees the groups of list and empties it; list may be NULL. */
 void bp_group_list_free(struct bp_group_list *list);

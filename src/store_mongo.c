@@ -211,22 +211,14 @@ static enum bp_rc collect_images(mongoc_cursor_t *cursor, const char *what,
                                  struct bp_image_list *out,
                                  struct bp_error *err)
 {
-    size_t cap = out->count;
     const bson_t *doc;
     while (mongoc_cursor_next(cursor, &doc)) {
-        if (out->count == cap) {
-            size_t grown_cap = cap == 0 ? 16 : cap * 2;
-            struct bp_image *grown =
-                realloc(out->items, grown_cap * sizeof(*grown));
-            if (grown == NULL)
-                return BP_ENOMEM;
-            out->items = grown;
-            cap = grown_cap;
-        }
-        enum bp_rc rc = bp_mongo_image_from_doc(doc, &out->items[out->count]);
+        struct bp_image *image = bp_image_list_add(out);
+        if (image == NULL)
+            return BP_ENOMEM;
+        enum bp_rc rc = bp_mongo_image_from_doc(doc, image);
         if (rc != BP_OK)
             return rc == BP_ENOMEM ? rc : build_fail(rc, what, err);
-        out->count++;
     }
     bson_error_t error;
     if (mongoc_cursor_error(cursor, &error))
@@ -307,22 +299,14 @@ static enum bp_rc collect_groups(mongoc_cursor_t *cursor,
                                  struct bp_group_list *out,
                                  struct bp_error *err)
 {
-    size_t cap = 0;
     const bson_t *doc;
     while (mongoc_cursor_next(cursor, &doc)) {
-        if (out->count == cap) {
-            size_t grown_cap = cap == 0 ? 16 : cap * 2;
-            struct bp_group *grown =
-                realloc(out->items, grown_cap * sizeof(*grown));
-            if (grown == NULL)
-                return BP_ENOMEM;
-            out->items = grown;
-            cap = grown_cap;
-        }
-        enum bp_rc rc = bp_mongo_group_from_doc(doc, &out->items[out->count]);
+        struct bp_group *group = bp_group_list_add(out);
+        if (group == NULL)
+            return BP_ENOMEM;
+        enum bp_rc rc = bp_mongo_group_from_doc(doc, group);
         if (rc != BP_OK)
             return build_fail(rc, "list groups", err);
-        out->count++;
     }
     bson_error_t error;
     if (mongoc_cursor_error(cursor, &error))

@@ -329,23 +329,11 @@ static enum bp_rc page_groups(sqlite3 *db, const struct bp_group_query *query,
     sqlite3_bind_int64(stmt, 2, query->limit);
     sqlite3_bind_int64(stmt, 3, query->offset);
     enum bp_rc rc = BP_OK;
-    size_t cap = 0;
     while ((code = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (out->count == cap) {
-            size_t grown_cap = cap == 0 ? 16 : cap * 2;
-            struct bp_group *grown =
-                realloc(out->items, grown_cap * sizeof(*grown));
-            if (grown == NULL) {
-                rc = BP_ENOMEM;
-                break;
-            }
-            out->items = grown;
-            cap = grown_cap;
-        }
-        rc = read_group_row(stmt, &out->items[out->count]);
+        struct bp_group *group = bp_group_list_add(out);
+        rc = group == NULL ? BP_ENOMEM : read_group_row(stmt, group);
         if (rc != BP_OK)
             break;
-        out->count++;
     }
     if (rc == BP_OK && code != SQLITE_DONE)
         rc = bp_sqlite_fail(db, code, "list groups", err);

@@ -116,22 +116,14 @@ static enum bp_rc collect_rows(sqlite3 *db, sqlite3_stmt *stmt,
                                const char *what, struct bp_image_list *out,
                                struct bp_error *err)
 {
-    size_t cap = out->count;
     int code;
     while ((code = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (out->count == cap) {
-            size_t grown_cap = cap == 0 ? 16 : cap * 2;
-            struct bp_image *grown =
-                realloc(out->items, grown_cap * sizeof(*grown));
-            if (grown == NULL)
-                return BP_ENOMEM;
-            out->items = grown;
-            cap = grown_cap;
-        }
-        enum bp_rc rc = read_image_row(stmt, &out->items[out->count]);
+        struct bp_image *image = bp_image_list_add(out);
+        if (image == NULL)
+            return BP_ENOMEM;
+        enum bp_rc rc = read_image_row(stmt, image);
         if (rc != BP_OK)
             return rc;
-        out->count++;
     }
     return code == SQLITE_DONE ? BP_OK : bp_sqlite_fail(db, code, what, err);
 }
