@@ -1,6 +1,6 @@
 /*
  * blob.h: the blob store interface for image files. A backend (the local
- * filesystem now, S3 later) is a static const table of operations behind
+ * filesystem or S3) is a static const table of operations behind
  * an opaque handle. Keys are relative names such as "original/<id>" or
  * "thumb/<id>.jpg"; a backend never sees a client-supplied name.
  */
@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "buf.h"
@@ -21,6 +22,20 @@ struct bp_blob_reader {
     int fd;
     off_t size;
 };
+
+/* What a listing or a stat tells about one blob; key is borrowed. */
+struct bp_blob_entry {
+    const char *key;
+    off_t size;
+    int64_t modified_ms; /* last write, Unix ms */
+};
+
+/*
+ * Called by bp_blob_list for each blob; a non-BP_OK return stops the
+ * listing and becomes its result.
+ */
+typedef enum bp_rc (*bp_blob_visit_fn)(void *arg,
+                                       const struct bp_blob_entry *entry);
 
 struct bp_blob_ops {
     const char *name;
@@ -35,6 +50,14 @@ struct bp_blob_ops {
     enum bp_rc (*presign_get)(struct bp_blob_store *store, const char *key,
                               long expires_s, struct bp_buf *url,
                               struct bp_error *err);
+    enum bp_rc (*presign_put)(struct bp_blob_store *store, const char *key,
+                              const char *content_type, long expires_s,
+                              struct bp_buf *url, struct bp_error *err);
+    enum bp_rc (*stat)(struct bp_blob_store *store, const char *key,
+                       struct bp_blob_entry *out, struct bp_error *err);
+    enum bp_rc (*list)(struct bp_blob_store *store, const char *prefix,
+                       bp_blob_visit_fn visit, void *arg,
+                       struct bp_error *err);
     void (*close)(struct bp_blob_store *store);
 };
 
@@ -56,6 +79,43 @@ bool bp_blob_key_valid(const char *key);
  * bp_blob_store_close.
  */
 enum bp_rc bp_blob_local_open(const char *root, struct bp_blob_store **out,
+                              struct bp_error *err);
+
+/* What the S3 backend needs; strings are borrowed for the call only. */
+struct bp_blob_s3_settings {
+    const char *bucket;
+    const char *prefix;   /* "" or "photos/2026" (no leading/trailing '/') */
+    const char *endpoint; /* "" for AWS (https://s3.<region>.amazonaws.com) */
+    const char *region;
+    bool path_style; /* endpoint/bucket/key, else bucket.endpoint/key */
+    const char *access_key_id;
+    const char *secret_access_key;
+    const char *session_token;   /* "" for none */
+    const char *public_base_url; /* "" to presign GETs instead */
+    const char *tmp_dir;         /* where downloads are kept while open */
+    long timeout_ms;             /* one request, connect included */
+};
+
+/*
+ * Opens the S3 backend described by settings. It does not contact the
+ * storage (a worker starts while S3 is down; requests then fail with
+ * BP_EUNAVAILABLE). On BP_OK *out is the caller's, to close with
+ * bp_blob_store_close.
+ */
+enum bp_rc bp_blob_s3_open(const struct bp_blob_s3_settings *settings,
+                           struct bp_blob_store **out, struct bp_error *err);
+
+/*
+ * Opens the backend that cfg->blob_url names: "" is the local backend
+ * under default_root, file:///PATH the local backend under PATH, and
+ * s3://BUCKET[/PREFIX] the S3 backend with cfg's s3_* keys (downloads
+ * kept in tmp_dir). BP_EINVAL for another URL. On BP_OK *out is the
+ * caller's, to close with bp_blob_store_close.
+ */
+struct bp_config;
+enum bp_rc bp_blob_store_open(const struct bp_config *cfg,
+                              const char *default_root, const char *tmp_dir,
+                              struct bp_blob_store **out,
                               struct bp_error *err);
 
 /* Closes and frees store; store may be NULL. */
@@ -102,5 +162,35 @@ enum bp_rc bp_blob_move(struct bp_blob_store *store, const char *from,
 enum bp_rc bp_blob_presign_get(struct bp_blob_store *store, const char *key,
                                long expires_s, struct bp_buf *url,
                                struct bp_error *err);
+
+/*
+ * Appends to url a URL to which a client may PUT the blob under key for
+ * expires_s seconds, sending the header Content-Type: content_type.
+ * BP_EUNSUPPORTED when the backend has no such URLs (the local backend:
+ * the API receives those uploads itself).
+ */
+enum bp_rc bp_blob_presign_put(struct bp_blob_store *store, const char *key,
+                               const char *content_type, long expires_s,
+                               struct bp_buf *url, struct bp_error *err);
+
+/*
+ * Fills *out with the size and modification time of the blob under key
+ * (out->key is set to key). BP_ENOTFOUND when there is none,
+ * BP_EUNAVAILABLE when the storage cannot be asked.
+ */
+enum bp_rc bp_blob_stat(struct bp_blob_store *store, const char *key,
+                        struct bp_blob_entry *out, struct bp_error *err);
+
+/*
+ * Calls visit once for every blob whose key starts with prefix ("" for
+ * all), in no promised order, with entries valid only during the call.
+ * Returns BP_OK, what visit returned to stop, or BP_EUNAVAILABLE.
+ */
+enum bp_rc bp_blob_list(struct bp_blob_store *store, const char *prefix,
+                        bp_blob_visit_fn visit, void *arg,
+                        struct bp_error *err);
+
+/* Returns the backend's name ("local", "s3"). */
+const char *bp_blob_store_name(const struct bp_blob_store *store);
 
 #endif

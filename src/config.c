@@ -57,6 +57,29 @@ static const struct key_spec keys[] = {
     INT_KEY(list_max_limit, "500", 1, 100000),
     INT_KEY(sqlite_busy_timeout_ms, "5000", 0, 600000),
     INT_KEY(mongo_timeout_ms, "2000", 100, 600000),
+    STR_KEY(blob_url, ""),
+    STR_KEY(s3_endpoint, ""),
+    STR_KEY(s3_region, "us-east-1"),
+    STR_KEY(s3_addressing, "auto"),
+    STR_KEY(s3_access_key_id, ""),
+    STR_KEY(s3_secret_access_key, ""),
+    STR_KEY(s3_session_token, ""),
+    INT_KEY(s3_timeout_ms, "30000", 100, 3600000),
+    STR_KEY(public_base_url, ""),
+    INT_KEY(presign_get_expires_s, "300", 1, 604800),
+    INT_KEY(upload_expires_s, "3600", 60, 604800),
+    STR_KEY(api_base_url, ""),
+    STR_KEY(upload_secret, ""),
+};
+
+/* AWS's standard variables, used when the matching key is empty. */
+static const struct {
+    const char *variable;
+    const char *key;
+} aws_env[] = {
+    {"AWS_ACCESS_KEY_ID", "s3_access_key_id"},
+    {"AWS_SECRET_ACCESS_KEY", "s3_secret_access_key"},
+    {"AWS_SESSION_TOKEN", "s3_session_token"},
 };
 
 enum bp_rc bp_config_parse_size(const char *text, long *out)
@@ -233,6 +256,77 @@ static enum bp_rc load_env(struct bp_config *cfg, char *const *env,
     return BP_OK;
 }
 
+/* Fills empty S3 credential keys from AWS's variables in env. */
+static enum bp_rc load_aws_env(struct bp_config *cfg, char *const *env,
+                               struct bp_error *err)
+{
+    for (size_t i = 0; i < sizeof(aws_env) / sizeof(aws_env[0]); i++) {
+        const struct key_spec *spec =
+            find_key(aws_env[i].key, strlen(aws_env[i].key));
+        char **slot = (char **)(void *)((char *)cfg + spec->offset);
+        if ((*slot)[0] != '\0')
+            continue;
+        size_t len = strlen(aws_env[i].variable);
+        for (char *const *entry = env; entry != NULL && *entry != NULL;
+             entry++) {
+            if (strncmp(*entry, aws_env[i].variable, len) != 0 ||
+                (*entry)[len] != '=')
+                continue;
+            enum bp_rc rc =
+                set_key(cfg, spec, *entry + len + 1, aws_env[i].variable, err);
+            if (rc != BP_OK)
+                return rc;
+        }
+    }
+    return BP_OK;
+}
+
+/* Returns true when url starts with prefix and has more after it. */
+static bool has_scheme(const char *url, const char *prefix)
+{
+    size_t len = strlen(prefix);
+    return strncmp(url, prefix, len) == 0 && url[len] != '\0';
+}
+
+/* Checks the blob store keys. */
+static enum bp_rc check_blob_keys(const struct bp_config *cfg,
+                                  struct bp_error *err)
+{
+    if (cfg->blob_url[0] != '\0' && !has_scheme(cfg->blob_url, "file:///") &&
+        !(has_scheme(cfg->blob_url, "s3://") && cfg->blob_url[5] != '/'))
+        return bp_error_set(err, BP_EINVAL,
+                            "blob_url: expected file:///PATH or "
+                            "s3://BUCKET[/PREFIX], got '%.100s'",
+                            cfg->blob_url);
+    if (strcmp(cfg->s3_addressing, "auto") != 0 &&
+        strcmp(cfg->s3_addressing, "path") != 0 &&
+        strcmp(cfg->s3_addressing, "virtual") != 0)
+        return bp_error_set(err, BP_EINVAL,
+                            "s3_addressing: expected auto, path or virtual");
+    if (cfg->s3_endpoint[0] != '\0' &&
+        !has_scheme(cfg->s3_endpoint, "http://") &&
+        !has_scheme(cfg->s3_endpoint, "https://"))
+        return bp_error_set(err, BP_EINVAL,
+                            "s3_endpoint: expected http(s)://HOST[:PORT]");
+    if (cfg->s3_region[0] == '\0')
+        return bp_error_set(err, BP_EINVAL, "s3_region: must not be empty");
+    if (has_scheme(cfg->blob_url, "s3://") &&
+        (cfg->s3_access_key_id[0] == '\0' ||
+         cfg->s3_secret_access_key[0] == '\0'))
+        return bp_error_set(err, BP_EINVAL,
+                            "blob_url: s3:// needs s3_access_key_id and "
+                            "s3_secret_access_key (or AWS_ACCESS_KEY_ID and "
+                            "AWS_SECRET_ACCESS_KEY)");
+    return BP_OK;
+}
+
+bool bp_config_s3_path_style(const struct bp_config *cfg)
+{
+    if (strcmp(cfg->s3_addressing, "auto") == 0)
+        return cfg->s3_endpoint[0] != '\0';
+    return strcmp(cfg->s3_addressing, "path") == 0;
+}
+
 /* Checks relations between keys and fills in derived defaults. */
 static enum bp_rc finish(struct bp_config *cfg, struct bp_error *err)
 {
@@ -261,7 +355,7 @@ static enum bp_rc finish(struct bp_config *cfg, struct bp_error *err)
         cfg->database_url[9] == '\0')
         return bp_error_set(err, BP_EINVAL,
                             "database_url: sqlite:// needs a path");
-    return BP_OK;
+    return check_blob_keys(cfg, err);
 }
 
 /* Applies the command-line settings of src, which win over the rest. */
@@ -292,6 +386,8 @@ enum bp_rc bp_config_load(struct bp_config *cfg,
         rc = load_file(cfg, src->path, src->path_required, err);
     if (rc == BP_OK)
         rc = load_env(cfg, src->env, err);
+    if (rc == BP_OK)
+        rc = load_aws_env(cfg, src->env, err);
     if (rc == BP_OK)
         rc = apply_overrides(cfg, src, err);
     if (rc == BP_OK)

@@ -32,6 +32,19 @@ struct bp_config {
     long list_max_limit;         /* largest ?limit= accepted */
     long sqlite_busy_timeout_ms; /* wait on a locked SQLite database */
     long mongo_timeout_ms;       /* MongoDB server selection timeout */
+    char *blob_url;              /* "" (<data_dir>/files), file://, s3:// */
+    char *s3_endpoint;           /* "" for AWS; http(s)://host[:port] */
+    char *s3_region;             /* signing region */
+    char *s3_addressing;         /* "auto", "path" or "virtual" */
+    char *s3_access_key_id;      /* "" falls back to AWS_ACCESS_KEY_ID */
+    char *s3_secret_access_key;  /* ... AWS_SECRET_ACCESS_KEY */
+    char *s3_session_token;      /* ... AWS_SESSION_TOKEN */
+    long s3_timeout_ms;          /* one request to the object store */
+    char *public_base_url;       /* CDN in front of the bucket, or "" */
+    long presign_get_expires_s;  /* life of a file redirect URL */
+    long upload_expires_s;       /* life of an upload URL and its record */
+    char *api_base_url;          /* this API's public URL, or "" (Host) */
+    char *upload_secret;         /* signs local upload URLs; "" = generated */
 };
 
 /* Where a configuration comes from; later sources win. */
@@ -59,6 +72,13 @@ enum bp_rc bp_config_load(struct bp_config *cfg,
  * replaced by "***@", for logs.
  */
 void bp_config_redact_url(const char *url, char *out, size_t len);
+
+/*
+ * Returns true when cfg->s3_addressing asks for path-style S3 URLs
+ * (https://endpoint/bucket/key): "path", or "auto" with a custom
+ * endpoint.
+ */
+bool bp_config_s3_path_style(const struct bp_config *cfg);
 
 /* Frees the strings that cfg owns; cfg may be NULL. */
 void bp_config_free(struct bp_config *cfg);

@@ -1,5 +1,6 @@
 /*
- * image.c: releasing image records and lists of them.
+ * image.c: releasing image records and lists of them, and the state
+ * of an image's file.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -14,7 +15,18 @@ void bp_image_clear(struct bp_image *image)
     free(image->description);
     free(image->content_type);
     free(image->data_json);
+    free(image->upload_filename);
     memset(image, 0, sizeof(*image));
+}
+
+bool bp_image_upload_awaited(const struct bp_image *image)
+{
+    return image->upload_expires_at != 0;
+}
+
+bool bp_image_has_file(const struct bp_image *image)
+{
+    return image->sha256[0] != '\0';
 }
 
 struct bp_image *bp_image_list_add(struct bp_image_list *list)

@@ -30,6 +30,12 @@ struct bp_image {
     bool has_position;   /* latitude/longitude set */
     double latitude, longitude;
     int64_t created_at, updated_at;
+    /* An upload awaited through a presigned URL (status "pending"): the
+     * name of the file to come and when the wait ends (Unix ms). None:
+     * NULL and 0. A pending image without a file has no stored files,
+     * size 0 and sha256 "". */
+    char *upload_filename; /* owned */
+    int64_t upload_expires_at;
 };
 
 /* A page of images and how many match in all. */
@@ -46,7 +52,16 @@ struct bp_image_patch {
     const char *description; /* NULL clears */
     bool set_group;
     char group[BP_ID_LEN + 1]; /* "" clears */
+    bool set_upload;             /* await an upload, or stop awaiting */
+    const char *upload_filename; /* NULL stops (upload_expires_at 0) */
+    int64_t upload_expires_at;
 };
+
+/* Returns true while an upload is awaited for image (status "pending"). */
+bool bp_image_upload_awaited(const struct bp_image *image);
+
+/* Returns true when image has stored files (it was uploaded once). */
+bool bp_image_has_file(const struct bp_image *image);
 
 /* Frees the strings of image and zeroes it; image may be NULL. */
 void bp_image_clear(struct bp_image *image);

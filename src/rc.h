@@ -18,6 +18,7 @@ enum bp_rc {
     BP_EUNSUPPORTED, /* unsupported media type */
     BP_EMETHOD,      /* known path, method not allowed */
     BP_ECONFLICT,    /* state conflict (duplicate id, ...) */
+    BP_EFORBIDDEN,   /* a signed token that is invalid or expired */
     BP_EUNAVAILABLE, /* a dependency (store, blobs) is down or busy */
     BP_ENOMEM,       /* allocation failed */
     BP_EIO,          /* local I/O failed */

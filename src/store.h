@@ -41,6 +41,8 @@ struct bp_image_query {
     double min_lon, min_lat, max_lon, max_lat;
     bool has_near; /* within radius_m metres of near_lat, near_lon */
     double near_lat, near_lon, radius_m;
+    bool has_upload_expired_before; /* awaited upload expired before: */
+    int64_t upload_expired_before_ms;
     long limit; /* 0: no limit */
     long offset;
 };
