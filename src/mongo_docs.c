@@ -8,7 +8,9 @@
  * dates, data as a subdocument. Added for queries: location (a GeoJSON
  * point for the 2dsphere index), taken_at_ms (the capture time as a
  * date) and has_taken_at (1 or 0, so that images without a capture time
- * sort last like SQLite's "taken_at_ms IS NULL").
+ * sort last like SQLite's "taken_at_ms IS NULL"). Added for presigned
+ * uploads: status ("pending" while an upload is awaited, else "ready")
+ * and, only while awaited, upload: {filename, expires_at (a date)}.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -421,17 +423,24 @@ static bool append_location(bson_t *doc, double lat, double lon)
 
 /*
  * Appends the file-derived fields of image (all but location) to doc.
- * BP_EINVAL for data that is not a JSON object.
+ * A pending image without a file may have no content type or data yet:
+ * "" and {} stand for them. BP_EINVAL for data that is not a JSON
+ * object.
  */
 static enum bp_rc append_file_fields(bson_t *doc, const struct bp_image *image)
 {
     bson_t data;
-    enum bp_rc rc = bp_mongo_data_from_json(image->data_json, &data);
+    enum bp_rc rc = BP_OK;
+    if (image->data_json != NULL)
+        rc = bp_mongo_data_from_json(image->data_json, &data);
+    else
+        bson_init(&data);
     if (rc != BP_OK)
         goto out_free_data;
     bool ok =
         BSON_APPEND_UTF8(doc, "filename", image->filename) &&
-        BSON_APPEND_UTF8(doc, "content_type", image->content_type) &&
+        BSON_APPEND_UTF8(doc, "content_type",
+                         image->content_type ? image->content_type : "") &&
         BSON_APPEND_INT64(doc, "size", image->size) &&
         BSON_APPEND_UTF8(doc, "sha256", image->sha256) &&
         BSON_APPEND_INT64(doc, "width", image->width) &&
@@ -447,6 +456,23 @@ static enum bp_rc append_file_fields(bson_t *doc, const struct bp_image *image)
 out_free_data:
     bson_destroy(&data);
     return rc;
+}
+
+/*
+ * Appends status: "pending" and upload: {filename (or null), expires_at}
+ * while an upload is awaited (expires_at not 0), else status: "ready".
+ */
+static bool append_upload_state(bson_t *doc, const char *filename,
+                                int64_t expires_at)
+{
+    if (expires_at == 0)
+        return BSON_APPEND_UTF8(doc, "status", "ready");
+    bson_t upload;
+    return BSON_APPEND_UTF8(doc, "status", "pending") &&
+           BSON_APPEND_DOCUMENT_BEGIN(doc, "upload", &upload) &&
+           append_text_or_null(&upload, "filename", filename, false) &&
+           BSON_APPEND_DATE_TIME(&upload, "expires_at", expires_at) &&
+           bson_append_document_end(doc, &upload);
 }
 
 enum bp_rc bp_mongo_image_doc(const struct bp_image *image, bson_t *out)
@@ -469,7 +495,10 @@ enum bp_rc bp_mongo_image_doc(const struct bp_image *image, bson_t *out)
         return rc;
     if (image->has_position)
         ok = append_location(out, image->latitude, image->longitude);
-    ok = ok && BSON_APPEND_DATE_TIME(out, "created_at", image->created_at) &&
+    ok = ok &&
+         append_upload_state(out, image->upload_filename,
+                             image->upload_expires_at) &&
+         BSON_APPEND_DATE_TIME(out, "created_at", image->created_at) &&
          BSON_APPEND_DATE_TIME(out, "updated_at", image->updated_at);
     return ok ? BP_OK : BP_ENOMEM;
 }
@@ -522,6 +551,30 @@ static enum bp_rc read_data(const bson_iter_t *iter, struct bp_image *image)
     return bp_mongo_data_to_json(&data, &image->data_json);
 }
 
+/*
+ * Reads upload: {filename, expires_at} at iter into image's awaited
+ * upload; anything else there leaves it NULL and 0.
+ */
+static enum bp_rc read_upload(const bson_iter_t *iter, struct bp_image *image)
+{
+    bson_iter_t child;
+    if (!BSON_ITER_HOLDS_DOCUMENT(iter) || !bson_iter_recurse(iter, &child))
+        return BP_OK;
+    while (bson_iter_next(&child)) {
+        const char *key = bson_iter_key(&child);
+        if (strcmp(key, "expires_at") == 0) {
+            read_ms(&child, &image->upload_expires_at);
+        } else if (strcmp(key, "filename") == 0 &&
+                   BSON_ITER_HOLDS_UTF8(&child)) {
+            free(image->upload_filename);
+            image->upload_filename = read_text_dup(&child);
+            if (image->upload_filename == NULL)
+                return BP_ENOMEM;
+        }
+    }
+    return BP_OK;
+}
+
 /* Reads one field of an image document at iter into out. */
 static enum bp_rc read_image_field(const bson_iter_t *iter,
                                    struct bp_image *out)
@@ -554,6 +607,8 @@ static enum bp_rc read_image_field(const bson_iter_t *iter,
         return read_data(iter, out);
     else if (strcmp(key, "location") == 0)
         read_location(iter, out);
+    else if (strcmp(key, "upload") == 0)
+        return read_upload(iter, out);
     else if (strcmp(key, "created_at") == 0)
         read_ms(iter, &out->created_at);
     else if (strcmp(key, "updated_at") == 0)
@@ -680,6 +735,14 @@ enum bp_rc bp_mongo_image_filter(const struct bp_image_query *query,
             ok = BSON_APPEND_DATE_TIME(&range, "$lte", query->taken_before_ms);
         ok = ok && bson_append_document_end(out, &range);
     }
+    if (ok && query->has_upload_expired_before) {
+        /* Ready images have no upload field: they never match. */
+        bson_t range;
+        ok = BSON_APPEND_DOCUMENT_BEGIN(out, "upload.expires_at", &range) &&
+             BSON_APPEND_DATE_TIME(&range, "$lt",
+                                   query->upload_expired_before_ms) &&
+             bson_append_document_end(out, &range);
+    }
     if (ok && (query->has_bbox || query->has_near)) {
         /* In an $and, so that both may constrain location. */
         bson_t and;
@@ -734,8 +797,19 @@ enum bp_rc bp_mongo_image_update(const struct bp_image_patch *patch,
             append_text_or_null(&set, "description", patch->description, false);
     if (ok && patch->set_group)
         ok = append_oid_or_null(&set, "group", patch->group);
+    /* A NULL file name stops awaiting, whatever the expiry says. */
+    int64_t expires_at =
+        patch->upload_filename != NULL ? patch->upload_expires_at : 0;
+    if (ok && patch->set_upload)
+        ok = append_upload_state(&set, patch->upload_filename, expires_at);
     ok = ok && BSON_APPEND_DATE_TIME(&set, "updated_at", now) &&
          bson_append_document_end(out, &set);
+    if (ok && patch->set_upload && expires_at == 0) {
+        bson_t unset;
+        ok = BSON_APPEND_DOCUMENT_BEGIN(out, "$unset", &unset) &&
+             BSON_APPEND_UTF8(&unset, "upload", "") &&
+             bson_append_document_end(out, &unset);
+    }
     return ok ? BP_OK : BP_ENOMEM;
 }
 
@@ -750,41 +824,51 @@ enum bp_rc bp_mongo_image_replace_file_update(const struct bp_image *file,
     bool ok = rc == BP_OK;
     if (ok && file->has_position)
         ok = append_location(&set, file->latitude, file->longitude);
-    ok = ok && BSON_APPEND_DATE_TIME(&set, "updated_at", now);
+    /* A file ends any awaited upload: the image is ready. */
+    ok = ok && BSON_APPEND_UTF8(&set, "status", "ready") &&
+         BSON_APPEND_DATE_TIME(&set, "updated_at", now);
     /* Close the subdocument even on failure, so that out can be freed. */
     ok = bson_append_document_end(out, &set) && ok;
     if (rc != BP_OK)
         return rc;
-    if (ok && !file->has_position) {
-        bson_t unset;
-        ok = BSON_APPEND_DOCUMENT_BEGIN(out, "$unset", &unset) &&
-             BSON_APPEND_UTF8(&unset, "location", "") &&
-             bson_append_document_end(out, &unset);
-    }
+    bson_t unset;
+    ok = ok && BSON_APPEND_DOCUMENT_BEGIN(out, "$unset", &unset);
+    if (ok && !file->has_position)
+        ok = BSON_APPEND_UTF8(&unset, "location", "");
+    ok = ok && BSON_APPEND_UTF8(&unset, "upload", "") &&
+         bson_append_document_end(out, &unset);
     return ok ? BP_OK : BP_ENOMEM;
 }
 
-/* One index: its name and its keys (1, -1 or "2dsphere"), in order. */
+/*
+ * One index: its name, its keys (1, -1 or "2dsphere"), in order, and
+ * whether it is sparse (only documents that have the key are indexed).
+ */
 struct index_spec {
     const char *name;
     const char *keys[6];
     const char *kinds[6]; /* "1", "-1" or "2dsphere" */
+    bool sparse;
 };
 
 static const struct index_spec group_indexes[] = {
-    {"created", {"created_at", "_id"}, {"-1", "-1"}},
-    {"event_created", {"event", "created_at", "_id"}, {"1", "-1", "-1"}},
+    {"created", {"created_at", "_id"}, {"-1", "-1"}, false},
+    {"event_created", {"event", "created_at", "_id"}, {"1", "-1", "-1"}, false},
 };
 
 static const struct index_spec image_indexes[] = {
     {"group_order",
      {"group", "has_taken_at", "taken_at_ms", "created_at", "_id"},
-     {"1", "-1", "1", "1", "1"}},
+     {"1", "-1", "1", "1", "1"},
+     false},
     {"order",
      {"has_taken_at", "taken_at_ms", "created_at", "_id"},
-     {"-1", "1", "1", "1"}},
-    {"taken_at_ms", {"taken_at_ms"}, {"1"}},
-    {"location_2dsphere", {"location"}, {"2dsphere"}},
+     {"-1", "1", "1", "1"},
+     false},
+    {"taken_at_ms", {"taken_at_ms"}, {"1"}, false},
+    {"location_2dsphere", {"location"}, {"2dsphere"}, false},
+    /* Only pending images have upload: the expiry sweep reads few. */
+    {"upload_expires_at", {"upload.expires_at"}, {"1"}, true},
 };
 
 /* Appends {key: {...}, name: ...} for spec to the array indexes. */
@@ -803,9 +887,11 @@ static bool append_index(bson_t *indexes, const char *array_key,
         else
             ok = BSON_APPEND_UTF8(&keys, spec->keys[i], kind);
     }
-    return ok && bson_append_document_end(&index, &keys) &&
-           BSON_APPEND_UTF8(&index, "name", spec->name) &&
-           bson_append_document_end(indexes, &index);
+    ok = ok && bson_append_document_end(&index, &keys) &&
+         BSON_APPEND_UTF8(&index, "name", spec->name);
+    if (ok && spec->sparse)
+        ok = BSON_APPEND_BOOL(&index, "sparse", true);
+    return ok && bson_append_document_end(indexes, &index);
 }
 
 enum bp_rc bp_mongo_index_specs(const char *collection, bson_t *out)

@@ -102,23 +102,30 @@ enum bp_rc bp_mongo_group_update(const struct bp_group_patch *patch,
  * description, content_type, size, sha256, width, height, taken_at
  * (string or null), taken_at_ms (BSON date or null), has_taken_at (1 or
  * 0, so that a sort puts images without a capture time last), data (a
- * subdocument), location (a GeoJSON point, only with a position),
- * created_at and updated_at. BP_EINVAL for a malformed id or data.
+ * subdocument; {} when data_json is NULL), location (a GeoJSON point,
+ * only with a position), status ("pending" while an upload is awaited,
+ * i.e. upload_expires_at is not 0, else "ready"), upload ({filename,
+ * expires_at as a BSON date}, only while awaited), created_at and
+ * updated_at. A NULL content_type is stored "". BP_EINVAL for a
+ * malformed id or data.
  */
 enum bp_rc bp_mongo_image_doc(const struct bp_image *image, bson_t *out);
 
 /*
  * Reads an image's document into *out, which the caller clears with
- * bp_image_clear on BP_OK. BP_EINTERNAL for a document that lacks a
- * required field, BP_ENOMEM.
+ * bp_image_clear on BP_OK; the awaited upload comes from the upload
+ * subdocument (none without it: NULL and 0). BP_EINTERNAL for a
+ * document that lacks a required field, BP_ENOMEM.
  */
 enum bp_rc bp_mongo_image_from_doc(const bson_t *doc, struct bp_image *out);
 
 /*
  * Builds the filter of an image listing: group, capture time bounds
- * (inclusive), a bounding box through $geoWithin/$box (two boxes in an
- * $or when it crosses the antimeridian) and a distance through
- * $geoWithin/$centerSphere. BP_EINVAL for a malformed group id.
+ * (inclusive), an awaited upload that expires before a time
+ * ({"upload.expires_at": {$lt: date}}), a bounding box through
+ * $geoWithin/$box (two boxes in an $or when it crosses the antimeridian)
+ * and a distance through $geoWithin/$centerSphere. BP_EINVAL for a
+ * malformed group id.
  */
 enum bp_rc bp_mongo_image_filter(const struct bp_image_query *query,
                                  bson_t *out);
@@ -133,24 +140,28 @@ enum bp_rc bp_mongo_image_find_opts(const struct bp_image_query *query,
 
 /*
  * Builds the update of an image patch: {$set: {description?, group?,
- * updated_at}}; a cleared description or group is set to null.
- * BP_EINVAL for a malformed group id.
+ * status?, upload?, updated_at}}; a cleared description or group is set
+ * to null. With set_upload, awaiting sets status "pending" and upload;
+ * stopping (a NULL upload_filename or a 0 expiry) sets status "ready"
+ * and adds {$unset: {upload: ""}}. BP_EINVAL for a malformed group id.
  */
 enum bp_rc bp_mongo_image_update(const struct bp_image_patch *patch,
                                  int64_t now, bson_t *out);
 
 /*
  * Builds the update that replaces an image's file-derived fields with
- * those of file and sets updated_at: {$set: {...}} and, when file has
- * no position, {$unset: {location: ""}}. BP_EINVAL for malformed data.
+ * those of file, ends any awaited upload and sets updated_at: {$set:
+ * {..., status: "ready", updated_at}, $unset: {location: "" (when file
+ * has no position), upload: ""}}. BP_EINVAL for malformed data.
  */
 enum bp_rc bp_mongo_image_replace_file_update(const struct bp_image *file,
                                               int64_t now, bson_t *out);
 
 /*
  * Builds the createIndexes command for collection (BP_MONGO_GROUPS or
- * BP_MONGO_IMAGES). Running it again with the same specs changes
- * nothing. BP_EINVAL for another collection.
+ * BP_MONGO_IMAGES); images get a sparse index on upload.expires_at for
+ * the expired-upload filter. Running it again with the same specs
+ * changes nothing. BP_EINVAL for another collection.
  */
 enum bp_rc bp_mongo_index_specs(const char *collection, bson_t *out);
 

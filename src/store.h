@@ -160,7 +160,8 @@ enum bp_rc bp_store_group_update(struct bp_store *store, const char *id,
 /*
  * Deletes the group with id and its images in one atomic step, and
  * returns what the group was in *out and its images in *removed (the
- * caller clears both on BP_OK, and then deletes the images' files).
+ * caller clears both on BP_OK, and then deletes the images' files),
+ * pending ones included.
  * BP_ENOTFOUND when there is no such group.
  */
 enum bp_rc bp_store_group_delete(struct bp_store *store, const char *id,
@@ -172,6 +173,10 @@ enum bp_rc bp_store_group_delete(struct bp_store *store, const char *id,
  * Inserts images, and first new_group when it is not NULL, in one atomic
  * step: either all are stored or none. An image's group must exist (or
  * be new_group): BP_ENOTFOUND otherwise. BP_ECONFLICT for a taken id.
+ * An image awaits an upload when its upload_expires_at is not 0; when it
+ * is 0 its upload_filename is not stored (it reads back NULL). A pending
+ * image without a file may leave content_type and data_json NULL: they
+ * read back "" and "{}".
  */
 enum bp_rc bp_store_images_insert(struct bp_store *store,
                                   const struct bp_group *new_group,
@@ -187,8 +192,10 @@ enum bp_rc bp_store_image_get(struct bp_store *store, const char *id,
 
 /*
  * Lists the images query selects, oldest capture first (images without a
- * capture time last, then by creation), with the total. The caller frees
- * *out with bp_image_list_free on BP_OK.
+ * capture time last, then by creation), with the total. The filter
+ * has_upload_expired_before selects the images whose awaited upload
+ * expires strictly before upload_expired_before_ms (images awaiting none
+ * never match). The caller frees *out with bp_image_list_free on BP_OK.
  */
 enum bp_rc bp_store_image_list(struct bp_store *store,
                                const struct bp_image_query *query,
@@ -197,8 +204,11 @@ enum bp_rc bp_store_image_list(struct bp_store *store,
 /*
  * Applies patch to the image with id and sets updated_at to now,
  * atomically, returning the result in *out (cleared by the caller on
- * BP_OK). BP_ENOTFOUND when the image, or the group it moves to, does not
- * exist; nothing changes then.
+ * BP_OK). With set_upload the image awaits upload_filename until
+ * upload_expires_at, or, when upload_filename is NULL (or the expiry 0),
+ * awaits nothing (NULL and 0); its file fields stay. BP_ENOTFOUND when
+ * the image, or the group it moves to, does not exist; nothing changes
+ * then.
  */
 enum bp_rc bp_store_image_update(struct bp_store *store, const char *id,
                                  const struct bp_image_patch *patch,
@@ -209,8 +219,11 @@ enum bp_rc bp_store_image_update(struct bp_store *store, const char *id,
  * Replaces the file-derived fields (filename, content type, size,
  * sha256, dimensions, capture time, data, position) of the image
  * file->id with those of file, sets updated_at to now and returns the
- * result in *out (cleared by the caller on BP_OK). Description and group
- * stay. BP_ENOTFOUND when there is no such image.
+ * result in *out (cleared by the caller on BP_OK). It also ends any
+ * awaited upload (upload_filename NULL, upload_expires_at 0; the image
+ * is "ready"): this is how a presigned upload completes, the filename
+ * becoming file->filename. file's own upload fields are ignored.
+ * Description and group stay. BP_ENOTFOUND when there is no such image.
  */
 enum bp_rc bp_store_image_replace_file(struct bp_store *store,
                                        const struct bp_image *file, int64_t now,
@@ -219,7 +232,9 @@ enum bp_rc bp_store_image_replace_file(struct bp_store *store,
 
 /*
  * Deletes the image with id and returns what it was in *out (cleared by
- * the caller on BP_OK). BP_ENOTFOUND when there is none.
+ * the caller on BP_OK), awaited upload included: a pending image may
+ * have no file to delete (see bp_image_has_file). BP_ENOTFOUND when
+ * there is none.
  */
 enum bp_rc bp_store_image_delete(struct bp_store *store, const char *id,
                                  struct bp_image *out, struct bp_error *err);

@@ -49,6 +49,13 @@ static const char *const migrations[] = {
     "CREATE INDEX images_group ON images (group_id, taken_at_ms);"
     "CREATE INDEX images_taken ON images (taken_at_ms);"
     "CREATE INDEX images_position ON images (latitude, longitude);",
+
+    /* Presigned uploads: the file an image awaits, and until when. */
+    "ALTER TABLE images ADD COLUMN upload_filename TEXT;"
+    "ALTER TABLE images ADD COLUMN"
+    "  upload_expires_at INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX images_upload_expires ON images (upload_expires_at)"
+    "  WHERE upload_expires_at != 0;",
 };
 
 #define GROUP_COLUMNS "id, name, description, event, created_at, updated_at"

@@ -1,7 +1,13 @@
 /*
  * store_sqlite_images.c: the image operations of the SQLite backend:
  * batch insert, read, filtered listing (capture time, bounding box,
- * distance), metadata and file updates, delete.
+ * distance, expired awaited uploads), metadata and file updates, delete.
+ *
+ * An awaited upload is the pair upload_filename, upload_expires_at; an
+ * image awaits none when upload_expires_at is 0, and upload_filename is
+ * then NULL. A pending image that never had a file is stored with the
+ * neutral file fields it is given ("" content type and "{}" data when
+ * they are NULL).
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -13,7 +19,7 @@
 #define IMAGE_COLUMNS                                                          \
     "id, group_id, filename, description, content_type, size, sha256, "        \
     "width, height, taken_at, taken_at_ms, data, latitude, longitude, "        \
-    "created_at, updated_at"
+    "created_at, updated_at, upload_filename, upload_expires_at"
 
 /* The mean Earth radius (IUGG), for great-circle distances. */
 #define EARTH_RADIUS_M 6371008.8
@@ -52,22 +58,32 @@ static enum bp_rc read_image_row(sqlite3_stmt *stmt, struct bp_image *out)
     out->longitude = sqlite3_column_double(stmt, 13);
     out->created_at = sqlite3_column_int64(stmt, 14);
     out->updated_at = sqlite3_column_int64(stmt, 15);
+    if (sqlite3_column_type(stmt, 16) != SQLITE_NULL)
+        out->upload_filename = bp_sqlite_column_text_dup(stmt, 16);
+    out->upload_expires_at = sqlite3_column_int64(stmt, 17);
     if (out->filename == NULL || out->content_type == NULL ||
         out->data_json == NULL ||
         (sqlite3_column_type(stmt, 3) != SQLITE_NULL &&
-         out->description == NULL)) {
+         out->description == NULL) ||
+        (sqlite3_column_type(stmt, 16) != SQLITE_NULL &&
+         out->upload_filename == NULL)) {
         bp_image_clear(out);
         return BP_ENOMEM;
     }
     return BP_OK;
 }
 
-/* Binds the file-derived fields of image from parameter first on. */
+/*
+ * Binds the file-derived fields of image from parameter first on. A
+ * pending image without a file may have no content type or data yet:
+ * "" and "{}" stand for them (the columns are NOT NULL).
+ */
 static void bind_file_fields(sqlite3_stmt *stmt, int first,
                              const struct bp_image *image)
 {
     bp_sqlite_bind_text(stmt, first, image->filename, 0);
-    bp_sqlite_bind_text(stmt, first + 1, image->content_type, 0);
+    bp_sqlite_bind_text(stmt, first + 1,
+                        image->content_type ? image->content_type : "", 0);
     sqlite3_bind_int64(stmt, first + 2, image->size);
     bp_sqlite_bind_text(stmt, first + 3, image->sha256, 0);
     sqlite3_bind_int64(stmt, first + 4, image->width);
@@ -77,7 +93,8 @@ static void bind_file_fields(sqlite3_stmt *stmt, int first,
         sqlite3_bind_int64(stmt, first + 7, image->taken_at_ms);
     else
         sqlite3_bind_null(stmt, first + 7);
-    bp_sqlite_bind_text(stmt, first + 8, image->data_json, 0);
+    bp_sqlite_bind_text(stmt, first + 8,
+                        image->data_json ? image->data_json : "{}", 0);
     if (image->has_position) {
         sqlite3_bind_double(stmt, first + 9, image->latitude);
         sqlite3_bind_double(stmt, first + 10, image->longitude);
@@ -85,6 +102,19 @@ static void bind_file_fields(sqlite3_stmt *stmt, int first,
         sqlite3_bind_null(stmt, first + 9);
         sqlite3_bind_null(stmt, first + 10);
     }
+}
+
+/*
+ * Binds an awaited upload to parameters first (file name) and first + 1
+ * (expiry): filename and expires_at while expires_at is not 0, else NULL
+ * and 0 (no upload awaited).
+ */
+static void bind_upload(sqlite3_stmt *stmt, int first, const char *filename,
+                        int64_t expires_at)
+{
+    bool awaited = expires_at != 0;
+    bp_sqlite_bind_text(stmt, first, awaited ? filename : NULL, 0);
+    sqlite3_bind_int64(stmt, first + 1, awaited ? expires_at : 0);
 }
 
 /*
@@ -182,8 +212,9 @@ enum bp_rc bp_sqlite_images_insert(struct bp_store *store,
         db,
         "INSERT INTO images (id, group_id, description, created_at, "
         "updated_at, filename, content_type, size, sha256, width, height, "
-        "taken_at, taken_at_ms, data, latitude, longitude) VALUES (?, ?, ?, "
-        "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "taken_at, taken_at_ms, data, latitude, longitude, upload_filename, "
+        "upload_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?)",
         -1, &stmt, NULL);
     if (code != SQLITE_OK) {
         rc = bp_sqlite_fail(db, code, "insert image", err);
@@ -198,6 +229,7 @@ enum bp_rc bp_sqlite_images_insert(struct bp_store *store,
         sqlite3_bind_int64(stmt, 4, image->created_at);
         sqlite3_bind_int64(stmt, 5, image->updated_at);
         bind_file_fields(stmt, 6, image);
+        bind_upload(stmt, 17, image->upload_filename, image->upload_expires_at);
         code = sqlite3_step(stmt);
         if (code != SQLITE_DONE) {
             rc = bp_sqlite_fail(db, code, "insert image", err);
@@ -261,6 +293,10 @@ static enum bp_rc append_filters(struct bp_buf *sql,
                            " * pow(sin(radians(longitude - ?9) / 2), 2))))"
                            " <= ?10",
                            EARTH_RADIUS_M);
+    if (rc == BP_OK && query->has_upload_expired_before)
+        /* The "!= 0" term is the index's WHERE: it lets SQLite use it. */
+        rc = bp_buf_append_str(sql, " AND upload_expires_at != 0"
+                                    " AND upload_expires_at < ?13");
     return rc;
 }
 
@@ -283,6 +319,8 @@ static void bind_filters(sqlite3_stmt *stmt, const struct bp_image_query *q)
         sqlite3_bind_double(stmt, 9, q->near_lon);
         sqlite3_bind_double(stmt, 10, q->radius_m);
     }
+    if (q->has_upload_expired_before)
+        sqlite3_bind_int64(stmt, 13, q->upload_expired_before_ms);
 }
 
 static enum bp_rc count_images(sqlite3 *db, const struct bp_image_query *query,
@@ -346,7 +384,8 @@ out_free:
 static bool whole_group(const struct bp_image_query *q)
 {
     return q->group != NULL && !q->has_taken_after && !q->has_taken_before &&
-           !q->has_bbox && !q->has_near && q->limit == 0 && q->offset == 0;
+           !q->has_bbox && !q->has_near && !q->has_upload_expired_before &&
+           q->limit == 0 && q->offset == 0;
 }
 
 enum bp_rc bp_sqlite_image_list(struct bp_store *store,
@@ -396,6 +435,8 @@ enum bp_rc bp_sqlite_image_update(struct bp_store *store, const char *id,
         "UPDATE images SET"
         " description = CASE WHEN ?1 THEN ?2 ELSE description END,"
         " group_id = CASE WHEN ?3 THEN ?4 ELSE group_id END,"
+        " upload_filename = CASE WHEN ?7 THEN ?8 ELSE upload_filename END,"
+        " upload_expires_at = CASE WHEN ?7 THEN ?9 ELSE upload_expires_at END,"
         " updated_at = ?5"
         " WHERE id = ?6 RETURNING " IMAGE_COLUMNS,
         -1, &stmt, NULL);
@@ -407,6 +448,10 @@ enum bp_rc bp_sqlite_image_update(struct bp_store *store, const char *id,
     bp_sqlite_bind_text(stmt, 4, patch->group, 1);
     sqlite3_bind_int64(stmt, 5, now);
     bp_sqlite_bind_text(stmt, 6, id, 0);
+    sqlite3_bind_int(stmt, 7, patch->set_upload);
+    /* A NULL file name stops awaiting, whatever the expiry says. */
+    bind_upload(stmt, 8, patch->upload_filename,
+                patch->upload_filename != NULL ? patch->upload_expires_at : 0);
     enum bp_rc rc = step_one_image(db, stmt, "update image", out, err);
     sqlite3_finalize(stmt);
     return rc;
@@ -424,6 +469,7 @@ enum bp_rc bp_sqlite_image_replace_file(struct bp_store *store,
         "UPDATE images SET filename = ?1, content_type = ?2, size = ?3,"
         " sha256 = ?4, width = ?5, height = ?6, taken_at = ?7,"
         " taken_at_ms = ?8, data = ?9, latitude = ?10, longitude = ?11,"
+        " upload_filename = NULL, upload_expires_at = 0,"
         " updated_at = ?12 WHERE id = ?13 RETURNING " IMAGE_COLUMNS,
         -1, &stmt, NULL);
     if (code != SQLITE_OK)

@@ -2,8 +2,9 @@
  * test_mongo_docs.c: the documents of the MongoDB backend, checked as
  * relaxed extended JSON against what the server is meant to receive:
  * records to documents and back, filters (group, capture time, bounding
- * box, across the antimeridian, distance), sorts and paging, updates
- * (with null clears) and the index specs. No server needed.
+ * box, across the antimeridian, distance, expired awaited uploads), sorts
+ * and paging, updates (with null clears, awaiting and ending uploads)
+ * and the index specs. No server needed.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,8 @@
 #define T0_JSON "{ \"$date\" : \"2020-09-13T12:26:40Z\" }"
 #define T1 1600000000123LL
 #define T1_JSON "{ \"$date\" : \"2020-09-13T12:26:40.123Z\" }"
+#define T2 1600000900000LL /* T0 + 15 min */
+#define T2_JSON "{ \"$date\" : \"2020-09-13T12:41:40Z\" }"
 
 /* Checks that doc reads as expected in relaxed extended JSON, frees it. */
 static void assert_json(bson_t *doc, const char *expected)
@@ -372,7 +375,7 @@ static void test_bp_mongo_image_doc_full(void **state)
     assert_json(&doc, "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
                       "\"group\" : { \"$oid\" : \"" GROUP_ID "\" }, "
                       "\"description\" : \"Sunset\", " SAMPLE_FILE_FIELDS_JSON
-                      ", " SAMPLE_LOCATION_JSON ", "
+                      ", " SAMPLE_LOCATION_JSON ", \"status\" : \"ready\", "
                       "\"created_at\" : " T0_JSON ", "
                       "\"updated_at\" : " T1_JSON " }");
 }
@@ -392,14 +395,14 @@ static void test_bp_mongo_image_doc_without_optionals(void **state)
                              .updated_at = T0};
     bson_t doc;
     assert_int_equal(bp_mongo_image_doc(&image, &doc), BP_OK);
-    assert_json(&doc,
-                "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
-                "\"group\" : null, \"description\" : null, "
-                "\"filename\" : \"b.png\", \"content_type\" : \"image/png\", "
-                "\"size\" : 10, \"sha256\" : \"cd\", \"width\" : 1, "
-                "\"height\" : 2, \"taken_at\" : null, \"taken_at_ms\" : null, "
-                "\"has_taken_at\" : 0, \"data\" : {  }, "
-                "\"created_at\" : " T0_JSON ", \"updated_at\" : " T0_JSON " }");
+    assert_json(
+        &doc, "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
+              "\"group\" : null, \"description\" : null, "
+              "\"filename\" : \"b.png\", \"content_type\" : \"image/png\", "
+              "\"size\" : 10, \"sha256\" : \"cd\", \"width\" : 1, "
+              "\"height\" : 2, \"taken_at\" : null, \"taken_at_ms\" : null, "
+              "\"has_taken_at\" : 0, \"data\" : {  }, \"status\" : \"ready\", "
+              "\"created_at\" : " T0_JSON ", \"updated_at\" : " T0_JSON " }");
 }
 
 static void test_bp_mongo_image_doc_bad_data(void **state)
@@ -466,6 +469,88 @@ static void test_bp_mongo_image_from_doc_missing_optionals(void **state)
     bson_destroy(doc);
 }
 
+/* A pending image that never had a file: the awaited name, no facts. */
+static struct bp_image pending_image(void)
+{
+    struct bp_image image = {.id = IMAGE_ID,
+                             .filename = (char *)"gig.jpg",
+                             .created_at = T0,
+                             .updated_at = T0,
+                             .upload_filename = (char *)"gig.jpg",
+                             .upload_expires_at = T2};
+    return image;
+}
+
+static void test_bp_mongo_image_doc_pending_without_file(void **state)
+{
+    (void)state;
+    struct bp_image image = pending_image();
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_doc(&image, &doc), BP_OK);
+    assert_json(&doc,
+                "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
+                "\"group\" : null, \"description\" : null, "
+                "\"filename\" : \"gig.jpg\", \"content_type\" : \"\", "
+                "\"size\" : 0, \"sha256\" : \"\", \"width\" : 0, "
+                "\"height\" : 0, \"taken_at\" : null, \"taken_at_ms\" : null, "
+                "\"has_taken_at\" : 0, \"data\" : {  }, "
+                "\"status\" : \"pending\", \"upload\" : { "
+                "\"filename\" : \"gig.jpg\", \"expires_at\" : " T2_JSON " }, "
+                "\"created_at\" : " T0_JSON ", \"updated_at\" : " T0_JSON " }");
+}
+
+static void test_bp_mongo_image_doc_no_expiry_is_ready(void **state)
+{
+    (void)state;
+    /* Awaited means an expiry: a name alone is not stored. */
+    struct bp_image image = sample_image();
+    image.upload_filename = (char *)"next.jpg";
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_doc(&image, &doc), BP_OK);
+    bson_iter_t iter;
+    assert_true(bson_iter_init_find(&iter, &doc, "status"));
+    assert_string_equal(bson_iter_utf8(&iter, NULL), "ready");
+    assert_false(bson_iter_init_find(&iter, &doc, "upload"));
+    bson_destroy(&doc);
+}
+
+static void test_bp_mongo_image_from_doc_pending_round_trips(void **state)
+{
+    (void)state;
+    struct bp_image image = pending_image();
+    bson_t doc;
+    struct bp_image back;
+    assert_int_equal(bp_mongo_image_doc(&image, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_from_doc(&doc, &back), BP_OK);
+    assert_string_equal(back.filename, "gig.jpg");
+    assert_string_equal(back.upload_filename, "gig.jpg");
+    assert_int_equal(back.upload_expires_at, T2);
+    assert_true(bp_image_upload_awaited(&back));
+    assert_false(bp_image_has_file(&back));
+    assert_string_equal(back.content_type, "");
+    assert_string_equal(back.data_json, "{}");
+    assert_int_equal(back.size, 0);
+    assert_false(back.has_taken_at_ms);
+    assert_false(back.has_position);
+    bp_image_clear(&back);
+    bson_destroy(&doc);
+}
+
+static void test_bp_mongo_image_from_doc_ready_has_no_upload(void **state)
+{
+    (void)state;
+    struct bp_image image = sample_image();
+    bson_t doc;
+    struct bp_image back;
+    assert_int_equal(bp_mongo_image_doc(&image, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_from_doc(&doc, &back), BP_OK);
+    assert_null(back.upload_filename);
+    assert_int_equal(back.upload_expires_at, 0);
+    assert_false(bp_image_upload_awaited(&back));
+    bp_image_clear(&back);
+    bson_destroy(&doc);
+}
+
 static void test_bp_mongo_image_filter_empty(void **state)
 {
     (void)state;
@@ -514,6 +599,16 @@ static void test_bp_mongo_image_filter_taken_before_only(void **state)
     bson_t doc;
     assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
     assert_json(&doc, "{ \"taken_at_ms\" : { \"$lte\" : " T1_JSON " } }");
+}
+
+static void test_bp_mongo_image_filter_upload_expired_before(void **state)
+{
+    (void)state;
+    struct bp_image_query query = {.has_upload_expired_before = true,
+                                   .upload_expired_before_ms = T2};
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_json(&doc, "{ \"upload.expires_at\" : { \"$lt\" : " T2_JSON " } }");
 }
 
 static void test_bp_mongo_image_filter_bbox(void **state)
@@ -592,12 +687,15 @@ static void test_bp_mongo_image_filter_all_filters(void **state)
                                    .near_lat = 0.5,
                                    .near_lon = -0.5,
                                    .radius_m = 6371008.8 / 2,
+                                   .has_upload_expired_before = true,
+                                   .upload_expired_before_ms = T2,
                                    .limit = 5};
     bson_t doc;
     assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
     assert_json(&doc,
                 "{ \"group\" : { \"$oid\" : \"" GROUP_ID "\" }, "
                 "\"taken_at_ms\" : { \"$gte\" : " T0_JSON " }, "
+                "\"upload.expires_at\" : { \"$lt\" : " T2_JSON " }, "
                 "\"$and\" : [ { \"location\" : { \"$geoWithin\" : "
                 "{ \"$box\" : [ [ -1.0, -2.0 ], [ 1.0, 2.0 ] ] } } }, "
                 "{ \"location\" : { \"$geoWithin\" : { \"$centerSphere\" : "
@@ -658,6 +756,35 @@ static void test_bp_mongo_image_update_moves_group(void **state)
                       "\" }, \"updated_at\" : " T1_JSON " } }");
 }
 
+static void test_bp_mongo_image_update_awaits_upload(void **state)
+{
+    (void)state;
+    struct bp_image_patch patch = {.set_upload = true,
+                                   .upload_filename = "gig.jpg",
+                                   .upload_expires_at = T2};
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_update(&patch, T1, &doc), BP_OK);
+    assert_json(&doc, "{ \"$set\" : { \"status\" : \"pending\", "
+                      "\"upload\" : { \"filename\" : \"gig.jpg\", "
+                      "\"expires_at\" : " T2_JSON " }, "
+                      "\"updated_at\" : " T1_JSON " } }");
+}
+
+static void test_bp_mongo_image_update_stops_upload(void **state)
+{
+    (void)state;
+    /* A NULL name stops awaiting, whatever expiry comes with it. */
+    struct bp_image_patch patch = {.set_description = true,
+                                   .description = "late",
+                                   .set_upload = true,
+                                   .upload_expires_at = T2};
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_update(&patch, T1, &doc), BP_OK);
+    assert_json(&doc, "{ \"$set\" : { \"description\" : \"late\", "
+                      "\"status\" : \"ready\", \"updated_at\" : " T1_JSON
+                      " }, \"$unset\" : { \"upload\" : \"\" } }");
+}
+
 static void test_bp_mongo_image_update_malformed_group(void **state)
 {
     (void)state;
@@ -675,8 +802,9 @@ static void test_bp_mongo_image_replace_file_update_position(void **state)
     assert_int_equal(bp_mongo_image_replace_file_update(&file, T1, &doc),
                      BP_OK);
     assert_json(&doc, "{ \"$set\" : { " SAMPLE_FILE_FIELDS_JSON
-                      ", " SAMPLE_LOCATION_JSON ", "
-                      "\"updated_at\" : " T1_JSON " } }");
+                      ", " SAMPLE_LOCATION_JSON ", \"status\" : \"ready\", "
+                      "\"updated_at\" : " T1_JSON " }, "
+                      "\"$unset\" : { \"upload\" : \"\" } }");
 }
 
 static void
@@ -697,8 +825,8 @@ test_bp_mongo_image_replace_file_update_unsets_location(void **state)
                 "\"sha256\" : \"ab\", \"width\" : 4000, \"height\" : 3000, "
                 "\"taken_at\" : null, \"taken_at_ms\" : null, "
                 "\"has_taken_at\" : 0, \"data\" : {  }, "
-                "\"updated_at\" : " T1_JSON " }, "
-                "\"$unset\" : { \"location\" : \"\" } }");
+                "\"status\" : \"ready\", \"updated_at\" : " T1_JSON " }, "
+                "\"$unset\" : { \"location\" : \"\", \"upload\" : \"\" } }");
 }
 
 static void test_bp_mongo_image_replace_file_update_bad_data(void **state)
@@ -727,7 +855,9 @@ static void test_bp_mongo_index_specs_images(void **state)
                 "{ \"key\" : { \"taken_at_ms\" : 1 }, "
                 "\"name\" : \"taken_at_ms\" }, "
                 "{ \"key\" : { \"location\" : \"2dsphere\" }, "
-                "\"name\" : \"location_2dsphere\" } ] }");
+                "\"name\" : \"location_2dsphere\" }, "
+                "{ \"key\" : { \"upload.expires_at\" : 1 }, "
+                "\"name\" : \"upload_expires_at\", \"sparse\" : true } ] }");
 }
 
 static void test_bp_mongo_index_specs_groups(void **state)
@@ -779,11 +909,16 @@ int main(void)
         cmocka_unit_test(test_bp_mongo_image_doc_bad_data),
         cmocka_unit_test(test_bp_mongo_image_from_doc_round_trips),
         cmocka_unit_test(test_bp_mongo_image_from_doc_missing_optionals),
+        cmocka_unit_test(test_bp_mongo_image_doc_pending_without_file),
+        cmocka_unit_test(test_bp_mongo_image_doc_no_expiry_is_ready),
+        cmocka_unit_test(test_bp_mongo_image_from_doc_pending_round_trips),
+        cmocka_unit_test(test_bp_mongo_image_from_doc_ready_has_no_upload),
         cmocka_unit_test(test_bp_mongo_image_filter_empty),
         cmocka_unit_test(test_bp_mongo_image_filter_group),
         cmocka_unit_test(test_bp_mongo_image_filter_malformed_group),
         cmocka_unit_test(test_bp_mongo_image_filter_taken_after_before),
         cmocka_unit_test(test_bp_mongo_image_filter_taken_before_only),
+        cmocka_unit_test(test_bp_mongo_image_filter_upload_expired_before),
         cmocka_unit_test(test_bp_mongo_image_filter_bbox),
         cmocka_unit_test(test_bp_mongo_image_filter_bbox_across_antimeridian),
         cmocka_unit_test(test_bp_mongo_image_filter_near),
@@ -794,6 +929,8 @@ int main(void)
         cmocka_unit_test(test_bp_mongo_image_find_opts_paged),
         cmocka_unit_test(test_bp_mongo_image_update_patch_with_null_clears),
         cmocka_unit_test(test_bp_mongo_image_update_moves_group),
+        cmocka_unit_test(test_bp_mongo_image_update_awaits_upload),
+        cmocka_unit_test(test_bp_mongo_image_update_stops_upload),
         cmocka_unit_test(test_bp_mongo_image_update_malformed_group),
         cmocka_unit_test(test_bp_mongo_image_replace_file_update_position),
         cmocka_unit_test(

@@ -4,7 +4,8 @@
  * built with -DBP_CONTRACT_MONGO (tests/test_store_mongo) it runs
  * against the MongoDB server that BANDPICS_TEST_MONGODB_URI names, on
  * that URI's database, which it empties first; without the variable that
- * binary reports a skip.
+ * binary reports a skip. SQLite alone also checks its schema migrations
+ * on database files laid out by hand as older versions left them.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,6 +18,10 @@
 #include <cmocka.h>
 #ifdef BP_CONTRACT_MONGO
 #include <mongoc/mongoc.h>
+#else
+#include <sys/stat.h>
+
+#include <sqlite3.h>
 #endif
 
 #include "config.h"
@@ -30,7 +35,8 @@ struct fixture {
 };
 
 #ifndef BP_CONTRACT_MONGO
-static int setup_sqlite(void **state)
+/* A temporary directory and a configuration with its data dir there. */
+static int setup_sqlite_config(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_non_null(f);
@@ -42,8 +48,16 @@ static int setup_sqlite(void **state)
     struct bp_config_source src = {.env = env};
     struct bp_error err = {{0}};
     assert_int_equal(bp_config_load(&f->cfg, &src, &err), BP_OK);
-    assert_int_equal(bp_store_open(&f->cfg, &f->store, &err), BP_OK);
     *state = f;
+    return 0;
+}
+
+static int setup_sqlite(void **state)
+{
+    setup_sqlite_config(state);
+    struct fixture *f = *state;
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_open(&f->cfg, &f->store, &err), BP_OK);
     return 0;
 }
 
@@ -639,6 +653,486 @@ static void test_bp_store_group_delete_takes_its_images(void **state)
     bp_group_clear(&group);
 }
 
+/*
+ * Fills image as a pending image that never had a file: the awaited
+ * name, no content type or data yet, awaited until expires_at.
+ */
+static void make_pending(struct bp_image *image, const char *group,
+                         const char *name, int64_t expires_at)
+{
+    memset(image, 0, sizeof(*image));
+    bp_id_new(image->id);
+    if (group != NULL)
+        memcpy(image->group, group, BP_ID_LEN + 1);
+    image->filename = strdup(name);
+    image->upload_filename = strdup(name);
+    image->upload_expires_at = expires_at;
+    image->created_at = 1000;
+    image->updated_at = 1000;
+}
+
+/* Checks that image is pending for name until expires_at, with no file. */
+static void assert_pending_without_file(const struct bp_image *image,
+                                        const char *name, int64_t expires_at)
+{
+    assert_true(bp_image_upload_awaited(image));
+    assert_false(bp_image_has_file(image));
+    assert_string_equal(image->filename, name);
+    assert_string_equal(image->upload_filename, name);
+    assert_int_equal(image->upload_expires_at, expires_at);
+    assert_int_equal(image->size, 0);
+    assert_string_equal(image->sha256, "");
+    assert_int_equal(image->width, 0);
+    assert_int_equal(image->height, 0);
+    assert_string_equal(image->taken_at, "");
+    assert_false(image->has_taken_at_ms);
+    assert_false(image->has_position);
+    assert_string_equal(image->content_type, "");
+    assert_string_equal(image->data_json, "{}");
+}
+
+/* Checks that image awaits no upload. */
+static void assert_ready(const struct bp_image *image)
+{
+    assert_false(bp_image_upload_awaited(image));
+    assert_null(image->upload_filename);
+    assert_int_equal(image->upload_expires_at, 0);
+}
+
+/* Lists the images whose awaited upload expires before `before`. */
+static void list_expired(struct bp_store *store, int64_t before,
+                         struct bp_image_list *list)
+{
+    struct bp_image_query q = {.has_upload_expired_before = true,
+                               .upload_expired_before_ms = before};
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_image_list(store, &q, list, &err), BP_OK);
+}
+
+static void test_bp_store_images_insert_pending_round_trips(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_group group;
+    make_group(&group, "gig");
+    struct bp_image images[3];
+    make_pending(&images[0], group.id, "soon.jpg", 1714594503123);
+    make_image(&images[1], group.id, "ready.jpg", 5, 0, 0, 0);
+    /* A name without an expiry is no awaited upload: not stored. */
+    make_image(&images[2], group.id, "named.jpg", 6, 0, 0, 0);
+    images[2].upload_filename = strdup("ignored.jpg");
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, &group, images, 3, &err),
+                     BP_OK);
+
+    struct bp_image got;
+    assert_int_equal(bp_store_image_get(f->store, images[0].id, &got, &err),
+                     BP_OK);
+    assert_pending_without_file(&got, "soon.jpg", 1714594503123);
+    assert_string_equal(got.group, group.id);
+    assert_int_equal(got.created_at, 1000);
+    bp_image_clear(&got);
+    assert_int_equal(bp_store_image_get(f->store, images[2].id, &got, &err),
+                     BP_OK);
+    assert_ready(&got);
+    assert_true(bp_image_has_file(&got));
+    bp_image_clear(&got);
+
+    /* A group's listing and a filtered one read the fields too. */
+    struct bp_image_query whole = {.group = group.id};
+    struct bp_image_query paged = {.group = group.id, .limit = 10};
+    const struct bp_image_query *queries[] = {&whole, &paged};
+    for (size_t i = 0; i < 2; i++) {
+        struct bp_image_list list;
+        assert_int_equal(bp_store_image_list(f->store, queries[i], &list, &err),
+                         BP_OK);
+        assert_int_equal(list.count, 3);
+        assert_string_equal(list.items[0].filename, "ready.jpg");
+        assert_ready(&list.items[0]);
+        assert_ready(&list.items[1]);
+        /* Without a capture time, the pending image comes last. */
+        assert_pending_without_file(&list.items[2], "soon.jpg", 1714594503123);
+        bp_image_list_free(&list);
+    }
+    clear_images(images, 3);
+    bp_group_clear(&group);
+}
+
+static void test_bp_store_image_list_upload_expired_before(void **state)
+{
+    struct fixture *f = *state;
+    char group[BP_ID_LEN + 1];
+    insert(f->store, "gig", NULL, 1, group);
+    struct bp_image images[4];
+    make_pending(&images[0], NULL, "first.jpg", 5000);
+    make_pending(&images[1], group, "second.jpg", 6000);
+    make_image(&images[2], NULL, "ready.jpg", 1, 0, 0, 0);
+    make_image(&images[3], group, "ready2.jpg", -1, 0, 0, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, images, 4, &err),
+                     BP_OK);
+    struct bp_image_list list;
+
+    /* Strictly before: an upload expiring at 5000 has not expired then. */
+    list_expired(f->store, 5000, &list);
+    assert_int_equal(list.total, 0);
+    assert_int_equal(list.count, 0);
+    bp_image_list_free(&list);
+    list_expired(f->store, 5001, &list);
+    assert_int_equal(list.total, 1);
+    assert_string_equal(list.items[0].filename, "first.jpg");
+    assert_pending_without_file(&list.items[0], "first.jpg", 5000);
+    bp_image_list_free(&list);
+    list_expired(f->store, 6000, &list);
+    assert_int_equal(list.total, 1);
+    bp_image_list_free(&list);
+
+    /* Ready images (expiry 0) never match, however late the bound. */
+    list_expired(f->store, INT64_MAX, &list);
+    assert_int_equal(list.total, 2);
+    assert_int_equal(list.count, 2);
+    for (size_t i = 0; i < list.count; i++)
+        assert_true(bp_image_upload_awaited(&list.items[i]));
+    bp_image_list_free(&list);
+
+    /* With other filters and paging. */
+    struct bp_image_query q = {.group = group,
+                               .has_upload_expired_before = true,
+                               .upload_expired_before_ms = 7000};
+    assert_int_equal(bp_store_image_list(f->store, &q, &list, &err), BP_OK);
+    assert_int_equal(list.total, 1);
+    assert_string_equal(list.items[0].filename, "second.jpg");
+    bp_image_list_free(&list);
+    struct bp_image_query page = {.has_upload_expired_before = true,
+                                  .upload_expired_before_ms = 7000,
+                                  .limit = 1,
+                                  .offset = 1};
+    assert_int_equal(bp_store_image_list(f->store, &page, &list, &err), BP_OK);
+    assert_int_equal(list.total, 2);
+    assert_int_equal(list.count, 1);
+    bp_image_list_free(&list);
+    clear_images(images, 4);
+}
+
+static void test_bp_store_image_update_sets_and_stops_upload(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image;
+    make_image(&image, NULL, "old.jpg", 1, 0, 0, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, &image, 1, &err),
+                     BP_OK);
+
+    /* A new file awaited for an image that has one: its file stays. */
+    struct bp_image_patch await = {.set_upload = true,
+                                   .upload_filename = "new.jpg",
+                                   .upload_expires_at = 9000};
+    struct bp_image got;
+    assert_int_equal(
+        bp_store_image_update(f->store, image.id, &await, 2000, &got, &err),
+        BP_OK);
+    assert_true(bp_image_upload_awaited(&got));
+    assert_string_equal(got.upload_filename, "new.jpg");
+    assert_int_equal(got.upload_expires_at, 9000);
+    assert_string_equal(got.filename, "old.jpg");
+    assert_true(bp_image_has_file(&got));
+    assert_int_equal(got.updated_at, 2000);
+    bp_image_clear(&got);
+
+    /* A patch without set_upload leaves the upload alone. */
+    struct bp_image_patch describe = {.set_description = true,
+                                      .description = "encore"};
+    assert_int_equal(
+        bp_store_image_update(f->store, image.id, &describe, 3000, &got, &err),
+        BP_OK);
+    assert_string_equal(got.upload_filename, "new.jpg");
+    assert_int_equal(got.upload_expires_at, 9000);
+    bp_image_clear(&got);
+    assert_int_equal(bp_store_image_get(f->store, image.id, &got, &err), BP_OK);
+    assert_string_equal(got.description, "encore");
+    assert_string_equal(got.upload_filename, "new.jpg");
+    assert_int_equal(got.upload_expires_at, 9000);
+    bp_image_clear(&got);
+    struct bp_image_list list;
+    list_expired(f->store, 9001, &list);
+    assert_int_equal(list.total, 1);
+    bp_image_list_free(&list);
+
+    /* A NULL name stops awaiting, whatever expiry comes with it. */
+    struct bp_image_patch stop = {.set_upload = true,
+                                  .upload_expires_at = 12345};
+    assert_int_equal(
+        bp_store_image_update(f->store, image.id, &stop, 4000, &got, &err),
+        BP_OK);
+    assert_ready(&got);
+    assert_string_equal(got.description, "encore");
+    assert_int_equal(got.updated_at, 4000);
+    bp_image_clear(&got);
+    assert_int_equal(bp_store_image_get(f->store, image.id, &got, &err), BP_OK);
+    assert_ready(&got);
+    bp_image_clear(&got);
+    list_expired(f->store, INT64_MAX, &list);
+    assert_int_equal(list.total, 0);
+    bp_image_list_free(&list);
+    bp_image_clear(&image);
+}
+
+static void test_bp_store_image_replace_file_completes_upload(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image, file;
+    make_pending(&image, NULL, "awaited.jpg", 8000);
+    image.description = strdup("kept");
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, &image, 1, &err),
+                     BP_OK);
+    make_image(&file, NULL, "arrived.jpg", 9000, 1.5, 2.5, 1);
+    memcpy(file.id, image.id, sizeof(file.id));
+    /* The file record's own upload fields are not the image's. */
+    file.upload_filename = strdup("other.jpg");
+    file.upload_expires_at = 99999;
+    struct bp_image got;
+    assert_int_equal(
+        bp_store_image_replace_file(f->store, &file, 7000, &got, &err), BP_OK);
+    assert_ready(&got);
+    assert_true(bp_image_has_file(&got));
+    assert_string_equal(got.filename, "arrived.jpg");
+    assert_string_equal(got.content_type, "image/jpeg");
+    assert_int_equal(got.size, 1234);
+    assert_int_equal(got.width, 640);
+    assert_string_equal(got.data_json, "{\"Make\":\"Canon\"}");
+    assert_string_equal(got.description, "kept");
+    assert_int_equal(got.updated_at, 7000);
+    bp_image_clear(&got);
+    assert_int_equal(bp_store_image_get(f->store, image.id, &got, &err), BP_OK);
+    assert_ready(&got);
+    assert_string_equal(got.filename, "arrived.jpg");
+    bp_image_clear(&got);
+    struct bp_image_list list;
+    list_expired(f->store, INT64_MAX, &list);
+    assert_int_equal(list.total, 0);
+    bp_image_list_free(&list);
+    bp_image_clear(&image);
+    bp_image_clear(&file);
+}
+
+static void test_bp_store_image_delete_returns_upload(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image;
+    make_pending(&image, NULL, "never.jpg", 4242);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, &image, 1, &err),
+                     BP_OK);
+    struct bp_image gone;
+    assert_int_equal(bp_store_image_delete(f->store, image.id, &gone, &err),
+                     BP_OK);
+    assert_string_equal(gone.id, image.id);
+    assert_pending_without_file(&gone, "never.jpg", 4242);
+    bp_image_clear(&gone);
+    struct bp_image_list list;
+    list_expired(f->store, INT64_MAX, &list);
+    assert_int_equal(list.total, 0);
+    bp_image_list_free(&list);
+    bp_image_clear(&image);
+}
+
+static void test_bp_store_group_delete_returns_pending_images(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_group group;
+    make_group(&group, "doomed");
+    struct bp_image images[2];
+    make_image(&images[0], group.id, "ready.jpg", 1, 0, 0, 0);
+    make_pending(&images[1], group.id, "pending.jpg", 3000);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, &group, images, 2, &err),
+                     BP_OK);
+    struct bp_group got;
+    struct bp_image_list removed;
+    assert_int_equal(
+        bp_store_group_delete(f->store, group.id, &got, &removed, &err), BP_OK);
+    assert_int_equal(removed.count, 2);
+    assert_string_equal(removed.items[0].filename, "ready.jpg");
+    assert_ready(&removed.items[0]);
+    assert_string_equal(removed.items[1].id, images[1].id);
+    assert_pending_without_file(&removed.items[1], "pending.jpg", 3000);
+    bp_image_list_free(&removed);
+    bp_group_clear(&got);
+    struct bp_image gone;
+    assert_int_equal(bp_store_image_get(f->store, images[1].id, &gone, &err),
+                     BP_ENOTFOUND);
+    clear_images(images, 2);
+    bp_group_clear(&group);
+}
+
+#ifndef BP_CONTRACT_MONGO
+/*
+ * The schema at version 2 (migrations 1 and 2) as databases made before
+ * presigned uploads have it, copied here so that later changes to the
+ * program's migrations cannot change what "an old database" is.
+ */
+static const char v2_schema[] =
+    "CREATE TABLE image_groups ("
+    "  id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, description TEXT,"
+    "  event TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX image_groups_created ON image_groups (created_at, id);"
+    "CREATE INDEX image_groups_event ON image_groups (event, created_at, id);"
+    "CREATE TABLE images ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  group_id TEXT REFERENCES image_groups (id),"
+    "  filename TEXT NOT NULL, description TEXT,"
+    "  content_type TEXT NOT NULL, size INTEGER NOT NULL,"
+    "  sha256 TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,"
+    "  taken_at TEXT, taken_at_ms INTEGER, data TEXT NOT NULL,"
+    "  latitude REAL, longitude REAL,"
+    "  created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+    "CREATE INDEX images_group ON images (group_id, taken_at_ms);"
+    "CREATE INDEX images_taken ON images (taken_at_ms);"
+    "CREATE INDEX images_position ON images (latitude, longitude);"
+    "INSERT INTO image_groups VALUES"
+    "  ('5f0c1a2b3c4d5e6f70819203', 'old gig', NULL, NULL, 10, 10);"
+    "INSERT INTO images VALUES ('5f0c1a2b3c4d5e6f70819aa1',"
+    "  '5f0c1a2b3c4d5e6f70819203', 'old.jpg', 'from v2', 'image/jpeg', 77,"
+    "  'abababababababababababababababababababababababababababababababab',"
+    "  3, 4, '2020-09-13T12:26:40Z', 1600000000000, '{\"Make\":\"X\"}',"
+    "  48.5, 2.25, 20, 30);";
+
+/* Opens the fixture's database file directly (not through the store). */
+static sqlite3 *open_raw(const struct fixture *f)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/data/bandpics.db", f->dir);
+    sqlite3 *db = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    return db;
+}
+
+/* Lays out the fixture's database file by hand: sql at user_version. */
+static void write_old_database(const struct fixture *f, const char *sql,
+                               int version)
+{
+    char dir[96];
+    snprintf(dir, sizeof(dir), "%s/data", f->dir);
+    assert_int_equal(mkdir(dir, 0750), 0);
+    sqlite3 *db = open_raw(f);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    char pragma[64];
+    snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d", version);
+    assert_int_equal(sqlite3_exec(db, pragma, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+/* Returns the one integer that sql selects on db. */
+static long long query_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &stmt, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(stmt), SQLITE_ROW);
+    long long value = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    return value;
+}
+
+/* Returns true when the query plan of sql names the index. */
+static bool plan_uses(sqlite3 *db, const char *sql, const char *index)
+{
+    char explain[512];
+    snprintf(explain, sizeof(explain), "EXPLAIN QUERY PLAN %s", sql);
+    sqlite3_stmt *stmt = NULL;
+    assert_int_equal(sqlite3_prepare_v2(db, explain, -1, &stmt, NULL),
+                     SQLITE_OK);
+    bool found = false;
+    while (sqlite3_step(stmt) == SQLITE_ROW) {
+        const char *detail = (const char *)sqlite3_column_text(stmt, 3);
+        if (detail != NULL && strstr(detail, index) != NULL)
+            found = true;
+    }
+    sqlite3_finalize(stmt);
+    return found;
+}
+
+static void test_bp_store_sqlite_open_migrates_version_2(void **state)
+{
+    struct fixture *f = *state;
+    write_old_database(f, v2_schema, 2);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_open(&f->cfg, &f->store, &err), BP_OK);
+
+    /* The old row reads back whole, awaiting no upload. */
+    struct bp_image got;
+    assert_int_equal(
+        bp_store_image_get(f->store, "5f0c1a2b3c4d5e6f70819aa1", &got, &err),
+        BP_OK);
+    assert_string_equal(got.filename, "old.jpg");
+    assert_string_equal(got.description, "from v2");
+    assert_string_equal(got.group, "5f0c1a2b3c4d5e6f70819203");
+    assert_int_equal(got.size, 77);
+    assert_int_equal(got.taken_at_ms, 1600000000000);
+    assert_true(got.has_position);
+    assert_string_equal(got.data_json, "{\"Make\":\"X\"}");
+    assert_int_equal(got.updated_at, 30);
+    assert_ready(&got);
+    assert_true(bp_image_has_file(&got));
+    bp_image_clear(&got);
+
+    /* The new columns work on the migrated table. */
+    struct bp_image_patch await = {.set_upload = true,
+                                   .upload_filename = "again.jpg",
+                                   .upload_expires_at = 500};
+    assert_int_equal(bp_store_image_update(f->store, "5f0c1a2b3c4d5e6f70819aa1",
+                                           &await, 40, &got, &err),
+                     BP_OK);
+    assert_string_equal(got.upload_filename, "again.jpg");
+    bp_image_clear(&got);
+    struct bp_image_list list;
+    list_expired(f->store, 501, &list);
+    assert_int_equal(list.total, 1);
+    bp_image_list_free(&list);
+
+    sqlite3 *db = open_raw(f);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_table_info("
+                                   "'images') WHERE (name = 'upload_filename'"
+                                   " AND \"notnull\" = 0) OR (name = "
+                                   "'upload_expires_at' AND \"notnull\" = 1"
+                                   " AND dflt_value = '0')"),
+                     2);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_index_list("
+                                   "'images') WHERE name = "
+                                   "'images_upload_expires' AND partial = 1"),
+                     1);
+    /* The filter's WHERE terms (store_sqlite_images.c) use the index. */
+    assert_true(plan_uses(db,
+                          "SELECT count(*) FROM images WHERE 1"
+                          " AND upload_expires_at != 0"
+                          " AND upload_expires_at < 501",
+                          "images_upload_expires"));
+    sqlite3_close(db);
+}
+
+static void test_bp_store_sqlite_new_database_is_version_3(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3 *db = open_raw(f);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_index_list("
+                                   "'images') WHERE name = "
+                                   "'images_upload_expires' AND partial = 1"),
+                     1);
+    sqlite3_close(db);
+}
+
+static void test_bp_store_sqlite_open_refuses_newer_schema(void **state)
+{
+    struct fixture *f = *state;
+    write_old_database(f, "CREATE TABLE future (x);", 99);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_open(&f->cfg, &f->store, &err), BP_EINVAL);
+    assert_null(f->store);
+    assert_non_null(strstr(err.detail, "newer"));
+}
+#endif
+
 /* The contract: every test any backend must pass. */
 #define CONTRACT_TESTS(setup)                                                  \
     cmocka_unit_test_setup_teardown(test_bp_store_group_insert_then_get,       \
@@ -678,7 +1172,22 @@ static void test_bp_store_group_delete_takes_its_images(void **state)
         cmocka_unit_test_setup_teardown(                                       \
             test_bp_store_image_replace_file_keeps_metadata, setup, teardown), \
         cmocka_unit_test_setup_teardown(                                       \
-            test_bp_store_group_delete_takes_its_images, setup, teardown)
+            test_bp_store_group_delete_takes_its_images, setup, teardown),     \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_images_insert_pending_round_trips, setup, teardown), \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_list_upload_expired_before, setup, teardown),  \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_update_sets_and_stops_upload, setup,           \
+            teardown),                                                         \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_replace_file_completes_upload, setup,          \
+            teardown),                                                         \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_delete_returns_upload, setup, teardown),       \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_group_delete_returns_pending_images, setup,          \
+            teardown)
 
 #ifdef BP_CONTRACT_MONGO
 int main(void)
@@ -705,6 +1214,15 @@ int main(void)
             test_bp_store_open_rejects_unknown_scheme, setup_sqlite, teardown),
         cmocka_unit_test_setup_teardown(
             test_bp_store_open_unwritable_is_unavailable, setup_sqlite,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bp_store_sqlite_open_migrates_version_2, setup_sqlite_config,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bp_store_sqlite_new_database_is_version_3, setup_sqlite,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bp_store_sqlite_open_refuses_newer_schema, setup_sqlite_config,
             teardown),
     };
     return cmocka_run_group_tests_name("store_sqlite", sqlite_tests, NULL,

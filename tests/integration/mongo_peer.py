@@ -43,6 +43,12 @@ txnNumber, $readPreference, ...) are ignored. Inside values:
   - lists match element by element with the same length;
   - datetimes match to the millisecond (BSON dates are milliseconds, naive UTC).
 
+Commands the service sends on its own schedule (the worker's periodic sweep
+of expired uploads) can be answered in the background by shape, so that they
+never take the place of a scripted command: auto_answer("aggregate", "images",
+reply=..., pipeline=[...]) matches like expect() and answers every matching
+command from then on; other commands of that name still queue.
+
 Replies: reply= a document ("ok": 1 is added), error= (code, errmsg) or a dict
 with code/errmsg[/codeName/errorLabels] (sent with "ok": 0). Without either,
 {"ok": 1} is sent. A duplicate key on insert/update/delete is a write error
@@ -209,6 +215,27 @@ def _same(expected, actual, path, ordered=False):
     return None
 
 
+def _command_diffs(doc, name, collection, fields):
+    """The differences between a command and what receive() expects of it."""
+    diffs = []
+    if collection is not None:
+        diff = _same(collection, doc.get(name) if name else None, name)
+        if diff:
+            diffs.append(diff)
+    for key, val in fields.items():
+        if val is ABSENT:
+            if key in doc:
+                diffs.append("%s: expected absent" % key)
+            continue
+        if key not in doc:
+            diffs.append("%s: missing" % key)
+            continue
+        diff = _same(val, doc[key], key, key in ("sort", "key"))
+        if diff:
+            diffs.append(diff)
+    return diffs
+
+
 def _show(doc):
     try:
         return bson.json_util.dumps(doc)
@@ -295,6 +322,7 @@ class MongoPeer:
         self.server_selection_timeout_ms = server_selection_timeout_ms
         self._lock = threading.Lock()
         self._auto = {name.lower(): ({}, None) for name in auto}
+        self._answers = []     # (name, collection, fields, reply, error): auto_answer()
         self._down = False
         self._connection_id = 0
         self.log = []          # every command received, as (name, doc), auto-answered included
@@ -373,6 +401,12 @@ class MongoPeer:
                     body = dict(reply)
                     body.setdefault("ok", 1)
                 return request.replies(body)
+            for name_, collection, fields, reply, error in self._answers:
+                if (lname == name_ and
+                        not _command_diffs(request.doc, name, collection, fields)):
+                    body = {"ok": 0} if error is not None else {"ok": 1}
+                    body.update(error if error is not None else reply or {})
+                    return request.replies(body)
         return False  # queued for the test
 
     def auto_reply(self, command, reply=None, error=None):
@@ -381,6 +415,15 @@ class MongoPeer:
             error = {"code": error[0], "errmsg": error[1]}
         with self._lock:
             self._auto[command.lower()] = (dict(reply or {}), error)
+
+    def auto_answer(self, command, collection=None, reply=None, error=None, **fields):
+        """Answer in the background, from now on, every `command` that matches
+        collection and fields as expect() would match it; others still queue."""
+        if isinstance(error, tuple):
+            error = {"code": error[0], "errmsg": error[1]}
+        with self._lock:
+            self._answers.append((command.lower(), collection, dict(fields),
+                                  dict(reply or {}), error))
 
     def manual(self, command):
         """Queue `command` for expect() from now on instead of answering it."""
@@ -407,23 +450,7 @@ class MongoPeer:
         if got.name.lower() != command.lower():
             got.request.replies({"ok": 0, "code": 8000, "errmsg": "unexpected command"})
             raise AssertionError("expected %s, got %s" % (command, _show(got.doc)))
-        expected = dict(fields)
-        diffs = []
-        if collection is not None:
-            diff = _same(collection, got.collection, got.name)
-            if diff:
-                diffs.append(diff)
-        for key, val in expected.items():
-            if val is ABSENT:
-                if key in got.doc:
-                    diffs.append("%s: expected absent" % key)
-                continue
-            if key not in got.doc:
-                diffs.append("%s: missing" % key)
-                continue
-            diff = _same(val, got.doc[key], key, key in ("sort", "key"))
-            if diff:
-                diffs.append(diff)
+        diffs = _command_diffs(got.doc, got.name, collection, fields)
         if diffs:
             got.request.replies({"ok": 0, "code": 8000, "errmsg": "unexpected command"})
             raise AssertionError("%s does not match: %s\ncommand: %s" % (

@@ -4,7 +4,8 @@ The real pool (one worker, so the commands come in a fixed order) behind
 nginx is pointed at a MongoPeer (Debian's python3-mockupdb, see
 mongo_peer.py). Each test drives an HTTP route, asserts every command
 the driver sends (collection, filter, update, sort, skip/limit, index
-specs, document shape) and feeds back the replies, including a
+specs, document shape, an image's status and awaited upload) and feeds
+back the replies, including a
 duplicate-key error, a not-primary error, dropped connections, a stalled
 server and an outage; then it checks what the service answered and that
 it answered in time. Last, a pool started against a port where nothing
@@ -47,6 +48,8 @@ IMAGE_INDEXES = [
     ("order", [("has_taken_at", -1), ("taken_at_ms", 1), ("created_at", 1), ("_id", 1)]),
     ("taken_at_ms", [("taken_at_ms", 1)]),
     ("location_2dsphere", [("location", "2dsphere")]),
+    # Only pending images have upload: the expired-upload filter's index.
+    ("upload_expires_at", [("upload.expires_at", 1)], {"sparse": True}),
 ]
 
 peer = None
@@ -101,10 +104,28 @@ def image_doc(oid=None, group=None, filename="a.jpg", taken=None, location=None,
            "sha256": "ab" * 32, "width": 64, "height": 48,
            "taken_at": taken.strftime("%Y-%m-%dT%H:%M:%SZ") if taken else None,
            "taken_at_ms": taken, "has_taken_at": 1 if taken else 0,
-           "data": data if data is not None else {},
+           "data": data if data is not None else {}, "status": "ready",
            "created_at": created, "updated_at": created}
     if location is not None:
         doc["location"] = {"type": "Point", "coordinates": [location[1], location[0]]}
+    return doc
+
+
+def in_minutes(minutes):
+    """A BSON date (naive UTC, whole ms) minutes from now."""
+    t = (datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) +
+         datetime.timedelta(minutes=minutes))
+    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+
+
+def pending_doc(oid=None, group=None, filename="soon.jpg", expires=None,
+                content_type="image/jpeg"):
+    """A pending image that never had a file, awaiting filename until expires
+    (by default in 15 minutes: an expired one is the service's to end)."""
+    doc = image_doc(oid, group, filename)
+    doc.update(content_type=content_type, size=0, sha256="", width=0, height=0,
+               status="pending",
+               upload={"filename": filename, "expires_at": expires or in_minutes(15)})
     return doc
 
 
@@ -131,11 +152,29 @@ def upload(data, fields=(), filename="photo.jpg"):
     return stack.post("/images", body, headers={"Content-Type": content_type})
 
 
+def expired_uploads_filter():
+    """The filter of a sweep of uploads that expired before now."""
+    return {"upload.expires_at": {"$lt": recent}}
+
+
+def answer_upload_sweeps(p):
+    """The worker sweeps expired uploads on its own schedule: answer those
+    reads (none expired) in the background, so they never take the place
+    of a scripted command. Only this exact shape is answered."""
+    p.auto_answer("aggregate", "images", reply=count_reply(0, "images"),
+                  **count_command(expired_uploads_filter()))
+    p.auto_answer("find", "images", reply=cursor_reply([], "images"),
+                  filter=expired_uploads_filter())
+
+
 def check_index_command(doc, collection, specs):
+    """specs: (name, keys) or (name, keys, options such as sparse)."""
     expect(doc.get("createIndexes") == collection, "createIndexes on %r" % doc)
     expect(doc.get("$db") == DB, "createIndexes in %r" % doc.get("$db"))
-    got = [(ix.get("name"), list(ix.get("key", {}).items()), sorted(ix)) for ix in doc["indexes"]]
-    want = [(name, keys, ["key", "name"]) for name, keys in specs]
+    got = [(ix.get("name"), list(ix.get("key", {}).items()),
+            {k: v for k, v in ix.items() if k not in ("key", "name")})
+           for ix in doc["indexes"]]
+    want = [(spec[0], spec[1], spec[2] if len(spec) > 2 else {}) for spec in specs]
     expect(got == want, "index specs of %s:\n got  %r\n want %r" % (collection, got, want))
 
 
@@ -144,6 +183,7 @@ def check_index_command(doc, collection, specs):
 def test_start():
     global peer, stack, JPEG, GPS_JPEG
     peer = MongoPeer().start()
+    answer_upload_sweeps(peer)
     stack = Stack(config=peer.config(), workers=1, name="mongo-wire").start()
     JPEG = make_image(64, 48, "jpg")
     GPS_JPEG = with_exif(JPEG, exif_block(
@@ -397,6 +437,7 @@ def test_upload_image_document_without_exif():
                     "size": len(JPEG), "sha256": hashlib.sha256(JPEG).hexdigest(),
                     "width": 64, "height": 48, "taken_at": None, "taken_at_ms": None,
                     "has_taken_at": 0, "data": {}, "location": ABSENT,
+                    "status": "ready", "upload": ABSENT,
                     "created_at": recent, "updated_at": recent}],
         reply={"n": 1})["documents"][0]
     img = finish(pending, 201).json
@@ -430,6 +471,7 @@ def test_upload_image_with_gps_into_group():
                                         "altitude": approx(-12.5)}},
                     "location": {"type": "Point",
                                  "coordinates": [approx(151.2093), approx(-33.8688)]},
+                    "status": "ready", "upload": ABSENT,
                     "created_at": recent, "updated_at": recent}],
         reply={"n": 1})["documents"][0]
     expect(list(doc["location"]) == ["type", "coordinates"], repr(doc["location"]))
@@ -460,7 +502,8 @@ def test_create_group_with_images_inserts_group_then_images():
                                        filename=name, size=ANY, sha256=ANY,
                                        taken_at=ANY, taken_at_ms=ANY, has_taken_at=ANY,
                                        data=ANY, created_at=g["created_at"],
-                                       updated_at=g["created_at"], **extra)
+                                       updated_at=g["created_at"], upload=ABSENT,
+                                       **extra)
                                   for name, extra in (("a.jpg", {"location": ABSENT}),
                                                       ("b.jpg", {"location": ANY}))],
                        reply={"n": 2})["documents"]
@@ -629,6 +672,73 @@ def test_delete_image():
     peer.expect("findAndModify", "images", query={"_id": iid}, remove=True,
                 reply=find_and_modify_reply(None))
     expect_error(finish(pending), 404, "Image with that ID not found")
+    peer.assert_quiet()
+
+
+def test_upload_sweeps_use_the_indexed_filter():
+    # Whatever the worker sent about upload.expires_at was answered only if
+    # it had the indexed shape; anything else would have queued and failed
+    # a scripted expect. Here: every such command is of that shape.
+    sweeps = [d for d in peer.seen("aggregate") + peer.seen("find")
+              if "upload.expires_at" in repr(d)]
+    for doc in sweeps:
+        expect(doc.get("aggregate", doc.get("find")) == "images", repr(doc))
+        match = (doc["pipeline"][0]["$match"] if "aggregate" in doc else doc["filter"])
+        expect(list(match) == ["upload.expires_at"] and
+               list(match["upload.expires_at"]) == ["$lt"] and
+               isinstance(match["upload.expires_at"]["$lt"], datetime.datetime),
+               repr(doc))
+    note("%d sweep(s) of expired uploads seen" % len(sweeps))
+
+
+def test_get_pending_image_reads_upload():
+    iid = ObjectId()
+    expires = in_minutes(15)
+    pending = background(stack.get, "/images/%s" % iid)
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([pending_doc(iid, filename="soon.jpg", expires=expires)],
+                                   "images"))
+    img = finish(pending, 200).json
+    expect(img["id"] == str(iid) and img["filename"] == "soon.jpg", repr(img))
+    if "status" in img:  # rendered by image_json.c once it knows awaited uploads
+        expect(img["status"] == "pending" and
+               img.get("upload_expires_at") == iso(expires), repr(img))
+    peer.assert_quiet()
+
+
+def test_replace_file_completes_awaited_upload():
+    iid, gid = ObjectId(), ObjectId()
+    content_type, body = multipart([], [("image", "arrived.jpg", JPEG, "image/jpeg")])
+    pending = background(stack.patch, "/images/%s/file" % iid, body,
+                         headers={"Content-Type": content_type})
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([pending_doc(iid, group=gid, filename="awaited.jpg")],
+                                   "images"))
+    # The file's fields, status ready, and the awaited upload (and the
+    # position the file does not have) unset.
+    cmd = peer.expect(
+        "findAndModify", "images", query={"_id": iid}, new=True, remove=ABSENT,
+        update={"$set": {"filename": "arrived.jpg", "content_type": "image/jpeg",
+                         "size": len(JPEG), "sha256": hashlib.sha256(JPEG).hexdigest(),
+                         "width": 64, "height": 48, "taken_at": None,
+                         "taken_at_ms": None, "has_taken_at": 0, "data": {},
+                         "status": "ready", "updated_at": recent},
+                "$unset": {"location": "", "upload": ""}},
+        reply=find_and_modify_reply(image_doc(iid, group=gid, filename="arrived.jpg")))
+    expect(list(cmd["update"]) == ["$set", "$unset"], "update %r" % cmd["update"])
+    img = finish(pending, 200).json
+    expect(img["filename"] == "arrived.jpg" and img["group"] == str(gid), repr(img))
+    expect(img.get("status", "ready") == "ready", repr(img))
+    peer.assert_quiet()
+
+
+def test_delete_pending_image_returns_it():
+    iid = ObjectId()
+    pending = background(stack.delete, "/images/%s" % iid)
+    peer.expect("findAndModify", "images", query={"_id": iid}, remove=True,
+                reply=find_and_modify_reply(pending_doc(iid, filename="never.jpg")))
+    img = finish(pending, 200).json
+    expect(img["id"] == str(iid) and img["filename"] == "never.jpg", repr(img))
     peer.assert_quiet()
 
 
@@ -825,7 +935,10 @@ if __name__ == "__main__":
           test_list_images_near, test_list_images_bbox_with_paging,
           test_list_images_bbox_across_antimeridian, test_list_images_every_filter,
           test_patch_image_moves_to_group, test_patch_image_to_missing_group_writes_nothing,
-          test_delete_image, test_duplicate_key_on_group_insert_is_409,
+          test_delete_image, test_upload_sweeps_use_the_indexed_filter,
+          test_get_pending_image_reads_upload,
+          test_replace_file_completes_awaited_upload, test_delete_pending_image_returns_it,
+          test_duplicate_key_on_group_insert_is_409,
           test_not_primary_on_insert_is_503, test_duplicate_key_on_find_and_modify_is_409,
           test_dropped_connection_on_read_is_503, test_dropped_connection_on_write_is_503,
           test_outage_then_recovery_without_restart, test_stop_cleanly,
