@@ -3,8 +3,10 @@
  * maps to the file <root>/<key>. Writes go to a temporary file beside
  * the target, are flushed to disk, and are renamed over it, so a crash
  * leaves either the old file or the new one, plus at most a stray
- * temporary file that never has a blob's name.
+ * temporary file "<key>~tmp-XXXXXX", which is never a valid key (keys
+ * have no '~') and so is never opened, moved or listed as a blob.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -15,6 +17,16 @@
 #include <unistd.h>
 
 #include "blob.h"
+
+/* Appended to a key for its temporary file; '~' is not a key character. */
+#define TEMP_SUFFIX "~tmp-XXXXXX"
+
+/* The temporary suffix of earlier versions, skipped by listings. */
+#define OLD_TEMP_MARK ".tmp-"
+#define OLD_TEMP_RANDOM 6
+
+/* No valid key is longer, so no directory deeper than this holds one. */
+#define MAX_KEY_LEN 200
 
 struct blob_local {
     struct bp_blob_store base;
@@ -97,7 +109,7 @@ static enum bp_rc local_put_file(struct bp_blob_store *store, const char *key,
     int src = -1, dst = -1;
     enum bp_rc rc = key_path(b, key, "", &target);
     if (rc == BP_OK)
-        rc = key_path(b, key, ".tmp-XXXXXX", &temp);
+        rc = key_path(b, key, TEMP_SUFFIX, &temp);
     if (rc != BP_OK)
         goto out_free;
     src = open(src_path, O_RDONLY | O_CLOEXEC);
@@ -214,6 +226,215 @@ static enum bp_rc local_presign_get(struct bp_blob_store *store,
                         "the local blob store has no presigned URLs");
 }
 
+static enum bp_rc local_presign_put(struct bp_blob_store *store,
+                                    const char *key, const char *content_type,
+                                    long expires_s, struct bp_buf *url,
+                                    struct bp_error *err)
+{
+    return bp_error_set(err, BP_EUNSUPPORTED,
+                        "the local blob store has no presigned URLs");
+}
+
+static int64_t mtime_ms(const struct stat *st)
+{
+    return (int64_t)st->st_mtim.tv_sec * 1000 + st->st_mtim.tv_nsec / 1000000;
+}
+
+static enum bp_rc local_stat(struct bp_blob_store *store, const char *key,
+                             struct bp_blob_entry *out, struct bp_error *err)
+{
+    struct bp_buf path;
+    bp_buf_init(&path, 4096);
+    enum bp_rc rc = key_path(from_base(store), key, "", &path);
+    if (rc != BP_OK)
+        goto out_free;
+    struct stat st;
+    if (stat(path.data, &st) != 0) {
+        rc = errno == ENOENT || errno == ENOTDIR
+                 ? bp_error_set(err, BP_ENOTFOUND, "File not found")
+                 : bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
+                                strerror(errno));
+        goto out_free;
+    }
+    if (!S_ISREG(st.st_mode)) {
+        rc = bp_error_set(err, BP_ENOTFOUND, "File not found");
+        goto out_free;
+    }
+    out->key = key;
+    out->size = st.st_size;
+    out->modified_ms = mtime_ms(&st);
+out_free:
+    bp_buf_free(&path);
+    return rc;
+}
+
+/*
+ * Returns true for a temporary file name of an earlier version:
+ * "<name>.tmp-" and six characters of mkostemp's alphabet.
+ */
+static bool old_temp_name(const char *name)
+{
+    size_t len = strlen(name);
+    size_t mark = sizeof(OLD_TEMP_MARK) - 1;
+    if (len <= mark + OLD_TEMP_RANDOM)
+        return false;
+    const char *tail = name + len - OLD_TEMP_RANDOM - mark;
+    if (strncmp(tail, OLD_TEMP_MARK, mark) != 0)
+        return false;
+    for (const char *p = tail + mark; *p != '\0'; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+              (*p >= '0' && *p <= '9')))
+            return false;
+    return true;
+}
+
+/* Directories still to be read by a listing, as paths below the root. */
+struct dir_stack {
+    char **paths;
+    size_t count, cap;
+};
+
+static enum bp_rc dir_stack_push(struct dir_stack *stack, const char *path)
+{
+    if (stack->count == stack->cap) {
+        size_t cap = stack->cap == 0 ? 16 : stack->cap * 2;
+        char **grown = realloc(stack->paths, cap * sizeof(*grown));
+        if (grown == NULL)
+            return BP_ENOMEM;
+        stack->paths = grown;
+        stack->cap = cap;
+    }
+    char *copy = strdup(path);
+    if (copy == NULL)
+        return BP_ENOMEM;
+    stack->paths[stack->count++] = copy;
+    return BP_OK;
+}
+
+static void dir_stack_free(struct dir_stack *stack)
+{
+    for (size_t i = 0; i < stack->count; i++)
+        free(stack->paths[i]);
+    free(stack->paths);
+}
+
+/*
+ * Returns true when the directory at rel (below the root, "" for the
+ * root itself) may hold keys that start with prefix.
+ */
+static bool dir_may_match(const char *rel, const char *prefix)
+{
+    size_t rel_len = strlen(rel), prefix_len = strlen(prefix);
+    if (rel_len == 0)
+        return true;
+    /* Compare "<rel>/" with prefix over their common length. */
+    size_t n = rel_len < prefix_len ? rel_len : prefix_len;
+    if (strncmp(rel, prefix, n) != 0)
+        return false;
+    return prefix_len <= rel_len || prefix[rel_len] == '/';
+}
+
+/* One listing in progress. */
+struct walk {
+    const char *root;
+    const char *prefix;
+    bp_blob_visit_fn visit;
+    void *arg;
+    struct dir_stack pending;
+    struct bp_buf path; /* scratch: absolute path of a directory */
+    struct bp_buf rel;  /* scratch: key of an entry */
+};
+
+/*
+ * Reads the directory at rel (below the root): reports its blobs and
+ * queues its subdirectories. A directory that vanished meanwhile is
+ * skipped.
+ */
+static enum bp_rc walk_dir(struct walk *w, const char *rel,
+                           struct bp_error *err)
+{
+    bp_buf_reset(&w->path);
+    enum bp_rc rc = rel[0] == '\0'
+                        ? bp_buf_append_str(&w->path, w->root)
+                        : bp_buf_printf(&w->path, "%s/%s", w->root, rel);
+    if (rc != BP_OK)
+        return rc;
+    DIR *dir = opendir(w->path.data);
+    if (dir == NULL) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return BP_OK;
+        return bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
+                            strerror(errno));
+    }
+    for (;;) {
+        errno = 0;
+        struct dirent *entry = readdir(dir);
+        if (entry == NULL) {
+            if (errno != 0)
+                rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
+                                  strerror(errno));
+            break;
+        }
+        const char *name = entry->d_name;
+        if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+            continue;
+        bp_buf_reset(&w->rel);
+        rc = rel[0] == '\0' ? bp_buf_append_str(&w->rel, name)
+                            : bp_buf_printf(&w->rel, "%s/%s", rel, name);
+        if (rc == BP_ETOOBIG) {
+            rc = BP_OK; /* longer than any key */
+            continue;
+        }
+        if (rc != BP_OK)
+            break;
+        struct stat st;
+        if (fstatat(dirfd(dir), name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+            continue; /* removed since readdir */
+        if (S_ISDIR(st.st_mode)) {
+            if (dir_may_match(w->rel.data, w->prefix))
+                rc = dir_stack_push(&w->pending, w->rel.data);
+        } else if (S_ISREG(st.st_mode) && bp_blob_key_valid(w->rel.data) &&
+                   !old_temp_name(name) &&
+                   strncmp(w->rel.data, w->prefix, strlen(w->prefix)) == 0) {
+            const struct bp_blob_entry blob = {
+                .key = w->rel.data,
+                .size = st.st_size,
+                .modified_ms = mtime_ms(&st),
+            };
+            rc = w->visit(w->arg, &blob);
+        }
+        if (rc != BP_OK)
+            break;
+    }
+    closedir(dir);
+    return rc;
+}
+
+static enum bp_rc local_list(struct bp_blob_store *store, const char *prefix,
+                             bp_blob_visit_fn visit, void *arg,
+                             struct bp_error *err)
+{
+    struct walk w = {
+        .root = from_base(store)->root,
+        .prefix = prefix,
+        .visit = visit,
+        .arg = arg,
+    };
+    bp_buf_init(&w.path, 8192);
+    bp_buf_init(&w.rel, MAX_KEY_LEN);
+    /* Iterative, depth first: the stack holds directories still to read. */
+    enum bp_rc rc = dir_stack_push(&w.pending, "");
+    while (rc == BP_OK && w.pending.count > 0) {
+        char *rel = w.pending.paths[--w.pending.count];
+        rc = walk_dir(&w, rel, err);
+        free(rel);
+    }
+    dir_stack_free(&w.pending);
+    bp_buf_free(&w.rel);
+    bp_buf_free(&w.path);
+    return rc;
+}
+
 static void local_close(struct bp_blob_store *store)
 {
     struct blob_local *b = from_base(store);
@@ -228,6 +449,9 @@ static const struct bp_blob_ops local_ops = {
     .remove = local_remove,
     .move = local_move,
     .presign_get = local_presign_get,
+    .presign_put = local_presign_put,
+    .stat = local_stat,
+    .list = local_list,
     .close = local_close,
 };
 

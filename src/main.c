@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <fcgiapp.h>
 #include <mongoc/mongoc.h>
 
@@ -153,9 +154,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bandpics: invalid configuration: %s\n", err.detail);
         return 1;
     }
-    /* The MongoDB driver's process-wide state, before any fork; workers
-     * inherit it and create their own clients. */
+    /* The MongoDB driver's and libcurl's process-wide state, before any
+     * fork; workers inherit it and create their own clients and handles. */
     mongoc_init();
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "bandpics: libcurl failed to initialize\n");
+        mongoc_cleanup();
+        bp_config_free(&cfg);
+        return 1;
+    }
     int status;
     if (check) {
         status = preflight(&cfg);
@@ -171,6 +178,7 @@ int main(int argc, char **argv)
         status = run_cgi(&cfg);
     }
     bp_config_free(&cfg);
+    curl_global_cleanup();
     mongoc_cleanup();
     return status;
 }
