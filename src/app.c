@@ -14,10 +14,15 @@
 
 #include <wand/MagickWand.h>
 
+#include <openssl/rand.h>
+
 #include "app.h"
+#include "direct_upload.h"
 #include "http_error.h"
 #include "image_proc.h"
 #include "routes.h"
+#include "timeutil.h"
+#include "upload_token.h"
 
 /* Returns a new string "<data_dir>/<name>", created as a directory. */
 static enum bp_rc data_subdir(const struct bp_config *cfg, const char *name,
@@ -61,6 +66,94 @@ static void sweep_tmp(const char *tmp_dir)
     closedir(dir);
 }
 
+/* Reads the secret in the file at path into ctx (at most 128 bytes). */
+static enum bp_rc read_secret(struct bp_ctx *ctx, const char *path,
+                              struct bp_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? BP_ENOTFOUND
+                               : bp_error_set(err, BP_EUNAVAILABLE,
+                                              "cannot read %.200s: %s", path,
+                                              strerror(errno));
+    unsigned char text[128];
+    ssize_t got = read(fd, text, sizeof(text));
+    close(fd);
+    while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == ' '))
+        got--;
+    if (got < BP_UPLOAD_SECRET_MIN)
+        return bp_error_set(err, BP_EINVAL,
+                            "%.200s: the upload secret is too short", path);
+    ctx->upload_secret = malloc((size_t)got);
+    if (ctx->upload_secret == NULL)
+        return BP_ENOMEM;
+    memcpy(ctx->upload_secret, text, (size_t)got);
+    ctx->upload_secret_len = (size_t)got;
+    return BP_OK;
+}
+
+/*
+ * Creates <data_dir>/upload.key with a new random secret unless it
+ * exists: written under a temporary name and linked into place, so
+ * workers starting together agree on one secret.
+ */
+static enum bp_rc create_secret(const char *path, struct bp_error *err)
+{
+    unsigned char random[32];
+    if (RAND_bytes(random, sizeof(random)) != 1)
+        return bp_error_set(err, BP_EINTERNAL, "no random bytes for a secret");
+    char hex[2 * sizeof(random) + 2];
+    for (size_t i = 0; i < sizeof(random); i++)
+        snprintf(hex + 2 * i, 3, "%02x", random[i]);
+    hex[2 * sizeof(random)] = '\n';
+    struct bp_buf tmp;
+    bp_buf_init(&tmp, 4096);
+    enum bp_rc rc = bp_buf_printf(&tmp, "%s.%ld", path, (long)getpid());
+    if (rc != BP_OK)
+        goto out_free;
+    int fd = open(tmp.data, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 ||
+        write(fd, hex, 2 * sizeof(random) + 1) !=
+            (ssize_t)(2 * sizeof(random) + 1) ||
+        fsync(fd) != 0 || (link(tmp.data, path) != 0 && errno != EEXIST))
+        rc = bp_error_set(err, BP_EUNAVAILABLE, "cannot write %.200s: %s", path,
+                          strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp.data);
+out_free:
+    bp_buf_free(&tmp);
+    return rc;
+}
+
+/* Loads the secret that signs local upload URLs into ctx. */
+static enum bp_rc load_upload_secret(struct bp_ctx *ctx,
+                                     const struct bp_config *cfg,
+                                     struct bp_error *err)
+{
+    size_t len = strlen(cfg->upload_secret);
+    if (len > 0) {
+        ctx->upload_secret = malloc(len);
+        if (ctx->upload_secret == NULL)
+            return BP_ENOMEM;
+        memcpy(ctx->upload_secret, cfg->upload_secret, len);
+        ctx->upload_secret_len = len;
+        return BP_OK;
+    }
+    struct bp_buf path;
+    bp_buf_init(&path, 4096);
+    enum bp_rc rc = bp_buf_printf(&path, "%s/upload.key", cfg->data_dir);
+    if (rc == BP_OK)
+        rc = read_secret(ctx, path.data, err);
+    if (rc == BP_ENOTFOUND) {
+        rc = create_secret(path.data, err);
+        if (rc == BP_OK)
+            rc = read_secret(ctx, path.data, err);
+    }
+    bp_buf_free(&path);
+    return rc;
+}
+
 enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
                        struct bp_error *err)
 {
@@ -71,9 +164,12 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
     if (rc == BP_OK)
         rc = data_subdir(cfg, "files", &files_dir, err);
     if (rc == BP_OK)
-        rc = bp_blob_local_open(files_dir, &ctx->blobs, err);
+        rc = bp_blob_store_open(cfg, files_dir, ctx->tmp_dir, &ctx->blobs, err);
+    if (rc == BP_OK)
+        rc = load_upload_secret(ctx, cfg, err);
     if (rc == BP_OK)
         sweep_tmp(ctx->tmp_dir);
+    ctx->next_expiry_ms = bp_time_now_ms() + cfg->expire_interval_s * 1000;
     free(files_dir);
     if (rc != BP_OK)
         goto out_free;
@@ -96,6 +192,7 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
     MagickWandTerminus();
 out_free:
     bp_blob_store_close(ctx->blobs);
+    free(ctx->upload_secret);
     free(ctx->tmp_dir);
     memset(ctx, 0, sizeof(*ctx));
     return rc;
@@ -107,6 +204,8 @@ void bp_app_close(struct bp_ctx *ctx)
     ctx->store = NULL;
     bp_blob_store_close(ctx->blobs);
     ctx->blobs = NULL;
+    free(ctx->upload_secret);
+    ctx->upload_secret = NULL;
     free(ctx->tmp_dir);
     ctx->tmp_dir = NULL;
     MagickWandTerminus();
@@ -122,6 +221,25 @@ enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
     }
     *out = ctx->store;
     return BP_OK;
+}
+
+int bp_app_maintain(struct bp_ctx *ctx)
+{
+    int64_t interval_ms = ctx->config->expire_interval_s * 1000;
+    if (interval_ms == 0)
+        return -1;
+    int64_t now = bp_time_now_ms();
+    if (now < ctx->next_expiry_ms)
+        return (int)(ctx->next_expiry_ms - now);
+    ctx->next_expiry_ms = now + interval_ms;
+    struct bp_store *store;
+    struct bp_error err = {{0}};
+    struct bp_direct_upload_sweep sweep;
+    if (bp_app_store(ctx, &store, &err) != BP_OK ||
+        bp_direct_upload_expire(ctx, store, now, 100, false, stderr, &sweep,
+                                &err) != BP_OK)
+        fprintf(stderr, "bandpics: expiring uploads: %s\n", err.detail);
+    return (int)interval_ms;
 }
 
 void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,

@@ -6,6 +6,9 @@
 #ifndef BP_APP_H
 #define BP_APP_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "blob.h"
 #include "config.h"
 #include "request.h"
@@ -18,16 +21,20 @@ struct bp_ctx {
     struct bp_store *store;         /* owned; NULL while unreachable */
     struct bp_blob_store *blobs;    /* owned: the image files */
     char *tmp_dir;                  /* owned: uploads and renders */
+    unsigned char *upload_secret;   /* owned: signs local upload URLs */
+    size_t upload_secret_len;
+    int64_t next_expiry_ms; /* when bp_app_maintain next expires uploads */
 };
 
 /*
  * Creates the per-process state for cfg (which must outlive ctx): the
- * ImageMagick environment and its limits, the blob store (files under
- * <data_dir>/files), the temporary directory (<data_dir>/tmp) and the
- * store connection. A store that cannot be opened now is retried on each
- * request; this fails for an invalid configuration or an unwritable
- * data directory. On failure nothing is left to release; otherwise
- * release with bp_app_close.
+ * ImageMagick environment and its limits, the blob store (blob_url, by
+ * default files under <data_dir>/files), the temporary directory
+ * (<data_dir>/tmp), the secret of local upload URLs (upload_secret, or
+ * one generated once in <data_dir>/upload.key) and the store connection. A
+ * store that cannot be opened now is retried on each request; this fails for an
+ * invalid configuration or an unwritable data directory. On failure nothing is
+ * left to release; otherwise release with bp_app_close.
  */
 enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
                        struct bp_error *err);
@@ -41,6 +48,14 @@ void bp_app_close(struct bp_ctx *ctx);
  */
 enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
                         struct bp_error *err);
+
+/*
+ * Does the periodic work of a worker between requests: every
+ * expire_interval_s, ends the awaited uploads that expired. Returns how
+ * many milliseconds may pass before it wants to be called again (-1:
+ * never, when expire_interval_s is 0).
+ */
+int bp_app_maintain(struct bp_ctx *ctx);
 
 /* Routes req to its handler and fills res (initialized by the caller). */
 void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,

@@ -45,11 +45,12 @@ void bp_blob_store_close(struct bp_blob_store *store)
 }
 
 enum bp_rc bp_blob_put_file(struct bp_blob_store *store, const char *key,
-                            const char *src_path, struct bp_error *err)
+                            const char *src_path, const char *content_type,
+                            struct bp_error *err)
 {
     if (!bp_blob_key_valid(key))
         return bp_error_set(err, BP_EINVAL, "invalid blob key");
-    return store->ops->put_file(store, key, src_path, err);
+    return store->ops->put_file(store, key, src_path, content_type, err);
 }
 
 enum bp_rc bp_blob_open(struct bp_blob_store *store, const char *key,

@@ -40,7 +40,8 @@ typedef enum bp_rc (*bp_blob_visit_fn)(void *arg,
 struct bp_blob_ops {
     const char *name;
     enum bp_rc (*put_file)(struct bp_blob_store *store, const char *key,
-                           const char *src_path, struct bp_error *err);
+                           const char *src_path, const char *content_type,
+                           struct bp_error *err);
     enum bp_rc (*open)(struct bp_blob_store *store, const char *key,
                        struct bp_blob_reader *out, struct bp_error *err);
     enum bp_rc (*remove)(struct bp_blob_store *store, const char *key,
@@ -56,8 +57,7 @@ struct bp_blob_ops {
     enum bp_rc (*stat)(struct bp_blob_store *store, const char *key,
                        struct bp_blob_entry *out, struct bp_error *err);
     enum bp_rc (*list)(struct bp_blob_store *store, const char *prefix,
-                       bp_blob_visit_fn visit, void *arg,
-                       struct bp_error *err);
+                       bp_blob_visit_fn visit, void *arg, struct bp_error *err);
     void (*close)(struct bp_blob_store *store);
 };
 
@@ -115,8 +115,7 @@ enum bp_rc bp_blob_s3_open(const struct bp_blob_s3_settings *settings,
 struct bp_config;
 enum bp_rc bp_blob_store_open(const struct bp_config *cfg,
                               const char *default_root, const char *tmp_dir,
-                              struct bp_blob_store **out,
-                              struct bp_error *err);
+                              struct bp_blob_store **out, struct bp_error *err);
 
 /* Closes and frees store; store may be NULL. */
 void bp_blob_store_close(struct bp_blob_store *store);
@@ -124,11 +123,14 @@ void bp_blob_store_close(struct bp_blob_store *store);
 /*
  * Stores a copy of the file at src_path under key, atomically: readers
  * see the old content or the new, never a part (temp file, fsync,
- * rename). BP_EINVAL for an invalid key, BP_EUNAVAILABLE when the
- * storage cannot be written.
+ * rename). content_type (NULL: application/octet-stream) is what a
+ * store that serves the blob itself (S3) answers with. BP_EINVAL for an
+ * invalid key, BP_EIO when src_path cannot be read, BP_EUNAVAILABLE when
+ * the storage cannot be written.
  */
 enum bp_rc bp_blob_put_file(struct bp_blob_store *store, const char *key,
-                            const char *src_path, struct bp_error *err);
+                            const char *src_path, const char *content_type,
+                            struct bp_error *err);
 
 /*
  * Opens the blob under key for reading into *out, which the caller

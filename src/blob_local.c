@@ -100,7 +100,8 @@ static int sync_parent(const char *path)
 }
 
 static enum bp_rc local_put_file(struct bp_blob_store *store, const char *key,
-                                 const char *src_path, struct bp_error *err)
+                                 const char *src_path, const char *content_type,
+                                 struct bp_error *err)
 {
     struct blob_local *b = from_base(store);
     struct bp_buf target, temp;

@@ -430,17 +430,9 @@ static int hash_fd(int fd, char hex[BP_SIGV4_HEX_LEN + 1])
     return rc;
 }
 
-/* The Content-Type an object is stored with. */
-static const char *content_type_of(const char *key)
-{
-    size_t len = strlen(key);
-    if (len > 4 && strcmp(key + len - 4, ".jpg") == 0)
-        return "image/jpeg";
-    return "application/octet-stream";
-}
-
 static enum bp_rc s3_put_file(struct bp_blob_store *store, const char *key,
-                              const char *src_path, struct bp_error *err)
+                              const char *src_path, const char *content_type,
+                              struct bp_error *err)
 {
     struct blob_s3 *s = from_base(store);
     struct request req;
@@ -463,7 +455,8 @@ static enum bp_rc s3_put_file(struct bp_blob_store *store, const char *key,
     req.method = "PUT";
     req.path = path.data;
     req.payload_sha256 = sha256;
-    req.content_type = content_type_of(key);
+    req.content_type =
+        content_type != NULL ? content_type : "application/octet-stream";
     req.upload_fd = fd;
     req.upload_size = st.st_size;
     rc = perform(s, &req, err);

@@ -67,7 +67,8 @@ static const struct key_spec keys[] = {
     INT_KEY(s3_timeout_ms, "30000", 100, 3600000),
     STR_KEY(public_base_url, ""),
     INT_KEY(presign_get_expires_s, "300", 1, 604800),
-    INT_KEY(upload_expires_s, "3600", 60, 604800),
+    INT_KEY(upload_expires_s, "3600", 1, 604800),
+    INT_KEY(expire_interval_s, "60", 0, 86400),
     STR_KEY(api_base_url, ""),
     STR_KEY(upload_secret, ""),
 };
@@ -308,6 +309,9 @@ static enum bp_rc check_blob_keys(const struct bp_config *cfg,
         !has_scheme(cfg->s3_endpoint, "https://"))
         return bp_error_set(err, BP_EINVAL,
                             "s3_endpoint: expected http(s)://HOST[:PORT]");
+    if (cfg->upload_secret[0] != '\0' && strlen(cfg->upload_secret) < 16)
+        return bp_error_set(err, BP_EINVAL,
+                            "upload_secret: must be at least 16 characters");
     if (cfg->s3_region[0] == '\0')
         return bp_error_set(err, BP_EINVAL, "s3_region: must not be empty");
     if (has_scheme(cfg->blob_url, "s3://") &&

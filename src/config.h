@@ -43,6 +43,7 @@ struct bp_config {
     char *public_base_url;       /* CDN in front of the bucket, or "" */
     long presign_get_expires_s;  /* life of a file redirect URL */
     long upload_expires_s;       /* life of an upload URL and its record */
+    long expire_interval_s;      /* workers end expired uploads; 0: never */
     char *api_base_url;          /* this API's public URL, or "" (Host) */
     char *upload_secret;         /* signs local upload URLs; "" = generated */
 };

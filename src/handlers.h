@@ -139,4 +139,25 @@ enum bp_rc bp_handle_image_thumb(struct bp_ctx *ctx,
                                  const struct bp_route_match *match,
                                  struct bp_response *res, struct bp_error *err);
 
+/*
+ * POST /images/{id}/complete: processes the file uploaded to the
+ * image's upload URL and makes the image ready (409 while it has not
+ * arrived; an image that awaits nothing is answered as it is).
+ */
+enum bp_rc bp_handle_image_complete(struct bp_ctx *ctx,
+                                    const struct bp_request *req,
+                                    const struct bp_route_match *match,
+                                    struct bp_response *res,
+                                    struct bp_error *err);
+
+/*
+ * PUT /uploads/{token}: receives the file of an awaited image at the
+ * signed local upload URL (403 for a bad or expired token or another
+ * Content-Type than signed, 409 when no upload is awaited).
+ */
+enum bp_rc bp_handle_upload_put(struct bp_ctx *ctx,
+                                const struct bp_request *req,
+                                const struct bp_route_match *match,
+                                struct bp_response *res, struct bp_error *err);
+
 #endif

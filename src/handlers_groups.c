@@ -1,6 +1,7 @@
 /*
  * handlers_groups.c: the image group resource: list, read, create (from
- * JSON, or from a form with its images), update and delete (with its
+ * JSON, from JSON with file names to upload, or from a form with its
+ * images), update and delete (with its
  * images and their files), in the earlier API's request and response
  * shapes.
  */
@@ -9,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "direct_upload.h"
 #include "group_json.h"
 #include "handlers.h"
 #include "ids.h"
@@ -248,6 +250,24 @@ static enum bp_rc create_with_images(struct bp_ctx *ctx,
     return rc;
 }
 
+/*
+ * Removes "images" from a JSON create request (bare or wrapped in
+ * "group") and returns it (released by the caller), or NULL when absent.
+ */
+static struct json_object *take_image_names(struct json_object *body)
+{
+    struct json_object *fields = body, *wrapped, *names;
+    if (json_object_is_type(body, json_type_object) &&
+        json_object_object_get_ex(body, "group", &wrapped))
+        fields = wrapped;
+    if (!json_object_is_type(fields, json_type_object) ||
+        !json_object_object_get_ex(fields, "images", &names))
+        return NULL;
+    json_object_get(names);
+    json_object_object_del(fields, "images");
+    return names;
+}
+
 enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
                                   const struct bp_request *req,
                                   const struct bp_route_match *match,
@@ -264,19 +284,35 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
     struct bp_group_patch patch;
     struct bp_group group = {0};
     struct bp_store *store;
+    /* A list of file names under "images" asks for upload URLs. */
+    struct json_object *names = take_image_names(body);
     rc = bp_group_patch_from_json(body, true, &limits, &patch, err);
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
         rc = group_from_patch(&patch, bp_time_now_ms(), &group);
-    if (rc == BP_OK)
-        rc = bp_store_group_insert(store, &group, err);
+    if (rc != BP_OK)
+        goto out_free;
+    if (names != NULL) {
+        /* One pending image per name, answered with where to upload. */
+        struct json_object *out;
+        rc = bp_direct_upload_start(ctx, req, store, &group, true, names,
+                                    "images", &out, err);
+        if (rc == BP_OK)
+            rc = bp_handler_send_json(res, 201, out);
+        if (rc == BP_OK)
+            rc = bp_response_header(res, "Location", "/image_groups/%s",
+                                    group.id);
+        goto out_free;
+    }
+    rc = bp_store_group_insert(store, &group, err);
     if (rc != BP_OK)
         goto out_free;
     struct bp_image_list none = {0};
     rc = send_created(res, &group, &none);
 out_free:
     bp_group_clear(&group);
+    json_object_put(names);
     json_object_put(body);
     return rc;
 }

@@ -1,8 +1,9 @@
 /*
  * handlers_images.c: the image resource: uploads (to a group, or one
- * image with its fields, or a raw image body), listing with capture
- * time and place filters, reading, metadata and file updates, delete,
- * and the image files themselves.
+ * image with its fields, or a raw image body), upload URLs for files
+ * sent straight to storage, listing with capture time and place
+ * filters, reading (completing an arrived upload on the way), metadata
+ * and file updates, delete, and the image files themselves.
  */
 #include <math.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "direct_upload.h"
 #include "handlers.h"
 #include "image_files.h"
 #include "image_json.h"
@@ -188,6 +190,33 @@ static enum bp_rc load_image(struct bp_ctx *ctx,
     return rc;
 }
 
+/*
+ * Completes the awaited upload of *image when its file has arrived,
+ * replacing *image by the ready record. Returns BP_ENOTFOUND when the
+ * upload expired and took the image with it; any other failure leaves
+ * *image as it was (still pending) and is only logged.
+ */
+static enum bp_rc settle_upload(struct bp_ctx *ctx, struct bp_store *store,
+                                struct bp_image *image, struct bp_error *err)
+{
+    if (!bp_image_upload_awaited(image))
+        return BP_OK;
+    struct bp_image done;
+    struct bp_error why = {{0}};
+    enum bp_rc rc = bp_direct_upload_complete(ctx, store, image, &done, &why);
+    if (rc == BP_OK) {
+        bp_image_clear(image);
+        *image = done;
+    } else if (rc == BP_ENOTFOUND) {
+        bp_image_clear(image);
+        return bp_error_set(err, rc, "%s", why.detail);
+    } else if (rc != BP_ECONFLICT) {
+        fprintf(stderr, "bandpics: image %s: upload not completed: %s\n",
+                image->id, why.detail);
+    }
+    return BP_OK;
+}
+
 enum bp_rc bp_handle_image_get(struct bp_ctx *ctx, const struct bp_request *req,
                                const struct bp_route_match *match,
                                struct bp_response *res, struct bp_error *err)
@@ -195,6 +224,8 @@ enum bp_rc bp_handle_image_get(struct bp_ctx *ctx, const struct bp_request *req,
     struct bp_store *store;
     struct bp_image image;
     enum bp_rc rc = load_image(ctx, match, &store, &image, err);
+    if (rc == BP_OK)
+        rc = settle_upload(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
     rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
@@ -212,9 +243,17 @@ static enum bp_rc serve_variant(struct bp_ctx *ctx,
     struct bp_store *store;
     struct bp_image image;
     enum bp_rc rc = load_image(ctx, match, &store, &image, err);
+    if (rc == BP_OK)
+        rc = settle_upload(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
-    rc = bp_image_files_serve(ctx->blobs, req, &image, variant, res, err);
+    if (bp_image_has_file(&image))
+        rc = bp_image_files_serve(ctx->blobs, req, &image, variant,
+                                  ctx->config->presign_get_expires_s, res, err);
+    else
+        rc = bp_error_set(err, BP_ENOTFOUND,
+                          "The file of image %s has not been uploaded yet",
+                          image.id);
     bp_image_clear(&image);
     return rc;
 }
@@ -377,6 +416,94 @@ enum bp_rc bp_handle_image_create(struct bp_ctx *ctx,
     return rc;
 }
 
+/* Reads the JSON body {"<field>": value} of req into *body, *value. */
+static enum bp_rc
+read_single_field(const struct bp_ctx *ctx, const struct bp_request *req,
+                  const char *field, struct json_object **body,
+                  struct json_object **value, struct bp_error *err)
+{
+    enum bp_rc rc =
+        bp_json_body_read(req, (size_t)ctx->config->max_json_bytes, body, err);
+    if (rc != BP_OK)
+        return rc;
+    if (!json_object_is_type(*body, json_type_object) ||
+        json_object_object_length(*body) != 1 ||
+        !json_object_object_get_ex(*body, field, value)) {
+        json_object_put(*body);
+        *body = NULL;
+        return bp_error_set(err, BP_EINVAL,
+                            "Body must be a JSON object with only '%s'", field);
+    }
+    return BP_OK;
+}
+
+/*
+ * POST /images/{group_id} as JSON {"images": [names]}: adds one pending
+ * image per name to group, all or nothing, and answers where to upload
+ * each file.
+ */
+static enum bp_rc
+add_awaiting_uploads(struct bp_ctx *ctx, const struct bp_request *req,
+                     struct bp_store *store, const struct bp_group *group,
+                     struct bp_response *res, struct bp_error *err)
+{
+    struct json_object *body = NULL, *value, *out;
+    enum bp_rc rc = read_single_field(ctx, req, "images", &body, &value, err);
+    if (rc == BP_OK)
+        rc = bp_direct_upload_start(ctx, req, store, group, false, value,
+                                    "added_images", &out, err);
+    if (rc == BP_OK)
+        rc = bp_handler_send_json(res, 201, out);
+    json_object_put(body);
+    return rc;
+}
+
+/*
+ * PATCH /images/{id}/file as JSON {"image": name}: the image awaits a
+ * new file (it keeps its current one until the new one is completed);
+ * answers where to upload it.
+ */
+static enum bp_rc
+await_replacement(struct bp_ctx *ctx, const struct bp_request *req,
+                  struct bp_store *store, const struct bp_image *image,
+                  struct bp_response *res, struct bp_error *err)
+{
+    struct json_object *body = NULL, *value, *items = NULL;
+    struct json_object *one = NULL;
+    struct bp_direct_upload_names names = {0};
+    struct bp_image updated = {0};
+    int64_t now = bp_time_now_ms();
+    enum bp_rc rc = read_single_field(ctx, req, "image", &body, &value, err);
+    if (rc == BP_OK && (one = json_object_new_array()) == NULL)
+        rc = BP_ENOMEM;
+    if (rc == BP_OK) {
+        json_object_array_add(one, json_object_get(value));
+        rc = bp_direct_upload_names_read(one, 1, &names, err);
+    }
+    if (rc == BP_OK) {
+        struct bp_image_patch patch = {
+            .set_upload = true,
+            .upload_filename = names.names[0],
+            .upload_expires_at = now + ctx->config->upload_expires_s * 1000,
+        };
+        rc =
+            bp_store_image_update(store, image->id, &patch, now, &updated, err);
+    }
+    if (rc == BP_OK) {
+        struct bp_image_list list = {.items = &updated, .count = 1};
+        rc = bp_direct_upload_items(ctx, req, &list, &items, err);
+    }
+    if (rc == BP_OK)
+        rc = bp_handler_send_json(
+            res, 200, json_object_get(json_object_array_get_idx(items, 0)));
+    json_object_put(items);
+    bp_image_clear(&updated);
+    bp_direct_upload_names_free(&names);
+    json_object_put(one);
+    json_object_put(body);
+    return rc;
+}
+
 enum bp_rc bp_handle_images_add(struct bp_ctx *ctx,
                                 const struct bp_request *req,
                                 const struct bp_route_match *match,
@@ -394,9 +521,15 @@ enum bp_rc bp_handle_images_add(struct bp_ctx *ctx,
     /* An unknown group is refused before the upload is even read. */
     if (rc == BP_OK)
         rc = bp_store_group_get(store, id, &group, err);
+    if (rc == BP_OK && bp_json_media_type(req->content_type)) {
+        rc = add_awaiting_uploads(ctx, req, store, &group, res, err);
+        bp_group_clear(&group);
+        return rc;
+    }
     if (rc == BP_OK && !bp_upload_is_multipart(req->content_type))
         rc = bp_error_set(err, BP_EUNSUPPORTED,
-                          "Content-Type must be multipart/form-data");
+                          "Content-Type must be multipart/form-data or "
+                          "application/json");
     if (rc == BP_OK)
         rc = bp_upload_read_multipart(req, &limits, ctx->tmp_dir, "images", &up,
                                       err);
@@ -470,6 +603,11 @@ enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
     struct bp_store *store;
     struct bp_image old = {0}, updated;
     enum bp_rc rc = load_image(ctx, match, &store, &old, err);
+    if (rc == BP_OK && bp_json_media_type(req->content_type)) {
+        rc = await_replacement(ctx, req, store, &old, res, err);
+        bp_image_clear(&old);
+        return rc;
+    }
     if (rc == BP_OK)
         rc = receive_one(ctx, req, &up, err);
     if (rc == BP_OK)
@@ -477,29 +615,8 @@ enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_ingest_prepare(ctx, &up, old.group, NULL, bp_time_now_ms(), &in,
                                err);
-    /* New files go to staging keys, the record changes, then the files
-     * move over the image's own: a failure before the move changes
-     * nothing, and readers never see a record and files that disagree
-     * for longer than the renames take. */
-    int staged = 0;
-    if (rc == BP_OK) {
-        memcpy(in.images[0].id, old.id, sizeof(old.id));
-        rc = bp_image_files_stage(ctx->blobs, old.id, up.files[0].path,
-                                  in.fullsize_paths[0], in.thumb_paths[0], err);
-        staged = rc == BP_OK;
-    }
     if (rc == BP_OK)
-        rc = bp_store_image_replace_file(store, &in.images[0], bp_time_now_ms(),
-                                         &updated, err);
-    if (rc == BP_OK) {
-        struct bp_error why = {{0}};
-        if (bp_image_files_promote(ctx->blobs, old.id, &why) != BP_OK)
-            fprintf(stderr, "bandpics: image %s: new files not in place: %s\n",
-                    old.id, why.detail);
-        staged = 0;
-    }
-    if (staged)
-        bp_image_files_unstage(ctx->blobs, old.id);
+        rc = bp_ingest_replace(ctx, store, old.id, &up, &in, &updated, err);
     if (rc == BP_OK) {
         rc = bp_handler_send_json(res, 200, bp_image_to_json(&updated));
         bp_image_clear(&updated);

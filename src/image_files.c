@@ -46,16 +46,23 @@ static void staging_key(const char *id, enum bp_image_variant variant,
     snprintf(out, BP_IMAGE_KEY_LEN, "staging/%s/%s", id, names[variant]);
 }
 
-/* Puts the three files under the keys that key_of gives; all or none. */
-static enum bp_rc put_three(struct bp_blob_store *blobs, const char *id,
+/*
+ * Puts the three files of image under the keys that key_of gives, the
+ * original with the image's content type; all or none.
+ */
+static enum bp_rc put_three(struct bp_blob_store *blobs,
+                            const struct bp_image *image,
                             void (*key_of)(const char *, enum bp_image_variant,
                                            char[BP_IMAGE_KEY_LEN]),
                             const char *const paths[3], struct bp_error *err)
 {
+    const char *id = image->id;
     for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
         char key[BP_IMAGE_KEY_LEN];
         key_of(id, (enum bp_image_variant)v, key);
-        enum bp_rc rc = bp_blob_put_file(blobs, key, paths[v], err);
+        const char *type =
+            v == BP_VARIANT_ORIGINAL ? image->content_type : "image/jpeg";
+        enum bp_rc rc = bp_blob_put_file(blobs, key, paths[v], type, err);
         if (rc != BP_OK) {
             for (int k = BP_VARIANT_ORIGINAL; k < v; k++) {
                 key_of(id, (enum bp_image_variant)k, key);
@@ -67,20 +74,22 @@ static enum bp_rc put_three(struct bp_blob_store *blobs, const char *id,
     return BP_OK;
 }
 
-enum bp_rc bp_image_files_put(struct bp_blob_store *blobs, const char *id,
+enum bp_rc bp_image_files_put(struct bp_blob_store *blobs,
+                              const struct bp_image *image,
                               const char *original, const char *fullsize,
                               const char *thumb, struct bp_error *err)
 {
     const char *const paths[] = {original, fullsize, thumb};
-    return put_three(blobs, id, bp_image_key, paths, err);
+    return put_three(blobs, image, bp_image_key, paths, err);
 }
 
-enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs, const char *id,
+enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs,
+                                const struct bp_image *image,
                                 const char *original, const char *fullsize,
                                 const char *thumb, struct bp_error *err)
 {
     const char *const paths[] = {original, fullsize, thumb};
-    return put_three(blobs, id, staging_key, paths, err);
+    return put_three(blobs, image, staging_key, paths, err);
 }
 
 enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
@@ -106,16 +115,33 @@ void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id)
     }
 }
 
+void bp_image_incoming_key(const char *id, char out[BP_IMAGE_KEY_LEN])
+{
+    snprintf(out, BP_IMAGE_KEY_LEN, "incoming/%s", id);
+}
+
+/* Deletes the blob under key, trying once more when storage failed. */
+static enum bp_rc remove_retrying(struct bp_blob_store *blobs, const char *key,
+                                  struct bp_error *err)
+{
+    enum bp_rc rc = bp_blob_remove(blobs, key, err);
+    if (rc == BP_EUNAVAILABLE)
+        rc = bp_blob_remove(blobs, key, err);
+    return rc;
+}
+
 enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs, const char *id,
                                  struct bp_error *err)
 {
-    enum bp_rc first = BP_OK;
+    char incoming[BP_IMAGE_KEY_LEN];
+    bp_image_incoming_key(id, incoming);
+    enum bp_rc first = remove_retrying(blobs, incoming, err);
     for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
         char key[BP_IMAGE_KEY_LEN];
         bp_image_key(id, (enum bp_image_variant)v, key);
         struct bp_error ignored;
         enum bp_rc rc =
-            bp_blob_remove(blobs, key, first == BP_OK ? err : &ignored);
+            remove_retrying(blobs, key, first == BP_OK ? err : &ignored);
         if (rc != BP_OK && first == BP_OK)
             first = rc;
     }
@@ -194,16 +220,52 @@ static enum bp_rc common_headers(struct bp_response *res,
     return rc;
 }
 
+/*
+ * Answers 302 to a URL from which the client fetches the blob under key
+ * itself (presigned, or on a CDN), when the backend offers one; else
+ * BP_EUNSUPPORTED and res untouched.
+ */
+static enum bp_rc redirect(struct bp_blob_store *blobs, const char *key,
+                           long expires_s, struct bp_response *res,
+                           struct bp_error *err)
+{
+    struct bp_buf url;
+    bp_buf_init(&url, 8192);
+    struct bp_error why = {{0}};
+    enum bp_rc rc = bp_blob_presign_get(blobs, key, expires_s, &url, &why);
+    if (rc == BP_EUNSUPPORTED) {
+        bp_buf_free(&url);
+        return rc;
+    }
+    if (rc != BP_OK) {
+        bp_buf_free(&url);
+        return bp_error_set(err, rc, "%s", why.detail);
+    }
+    res->status = 302;
+    res->content_type = NULL;
+    rc = bp_response_header(res, "Location", "%s", url.data);
+    /* A cached redirect must not outlive the URL it points to. */
+    if (rc == BP_OK)
+        rc = bp_response_header(res, "Cache-Control", "private, max-age=%ld",
+                                expires_s / 2);
+    bp_buf_free(&url);
+    return rc;
+}
+
 enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
                                 const struct bp_request *req,
                                 const struct bp_image *image,
                                 enum bp_image_variant variant,
+                                long redirect_expires_s,
                                 struct bp_response *res, struct bp_error *err)
 {
     char key[BP_IMAGE_KEY_LEN];
     bp_image_key(image->id, variant, key);
+    enum bp_rc rc = redirect(blobs, key, redirect_expires_s, res, err);
+    if (rc != BP_EUNSUPPORTED)
+        return rc;
     bp_response_set_type(res, content_type_of(image, variant));
-    enum bp_rc rc = common_headers(res, image, variant);
+    rc = common_headers(res, image, variant);
     if (rc != BP_OK)
         return rc;
     const char *prefix = bp_request_param(req, "BANDPICS_FILES_PREFIX");

@@ -26,10 +26,18 @@ void bp_image_key(const char *id, enum bp_image_variant variant,
                   char out[BP_IMAGE_KEY_LEN]);
 
 /*
- * Stores the three files of image id from local paths. Either all three
- * are stored or, on failure, none is left behind.
+ * Writes the key a direct upload of image id's file is received under
+ * ("incoming/<id>") to out; the file stays there until it is processed.
  */
-enum bp_rc bp_image_files_put(struct bp_blob_store *blobs, const char *id,
+void bp_image_incoming_key(const char *id, char out[BP_IMAGE_KEY_LEN]);
+
+/*
+ * Stores the three files of image (its id, and its content type for the
+ * original) from local paths. Either all three are stored or, on
+ * failure, none is left behind.
+ */
+enum bp_rc bp_image_files_put(struct bp_blob_store *blobs,
+                              const struct bp_image *image,
                               const char *original, const char *fullsize,
                               const char *thumb, struct bp_error *err);
 
@@ -40,7 +48,8 @@ enum bp_rc bp_image_files_put(struct bp_blob_store *blobs, const char *id,
  * bp_image_files_promote moves them over the image's own keys (or
  * bp_image_files_unstage drops them when the update failed).
  */
-enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs, const char *id,
+enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs,
+                                const struct bp_image *image,
                                 const char *original, const char *fullsize,
                                 const char *thumb, struct bp_error *err);
 enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
@@ -48,23 +57,28 @@ enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
 void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id);
 
 /*
- * Deletes the three files of image id. Every file is tried; the first
- * failure is returned. Deleting missing files succeeds.
+ * Deletes the three files of image id and a received direct upload.
+ * Every file is tried, twice when storage fails; the first failure is
+ * returned. Deleting missing
+ * files succeeds.
  */
 enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs, const char *id,
                                  struct bp_error *err);
 
 /*
- * Fills res with variant of image: an X-Accel-Redirect to the web
- * server's internal location when req carries BANDPICS_FILES_PREFIX,
- * else the file itself, answering If-None-Match with 304 and a single
- * byte range with 206 (416 when unsatisfiable). BP_ENOTFOUND when the
- * file is missing from the store.
+ * Fills res with variant of image: a 302 to a URL of the blob store
+ * (presigned for redirect_expires_s seconds, or on a CDN) when the store
+ * has such URLs; else an X-Accel-Redirect to the web server's internal
+ * location when req carries BANDPICS_FILES_PREFIX; else the file
+ * itself, answering If-None-Match with 304 and a single byte range with
+ * 206 (416 when unsatisfiable). BP_ENOTFOUND when the file is missing
+ * from a local store.
  */
 enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
                                 const struct bp_request *req,
                                 const struct bp_image *image,
                                 enum bp_image_variant variant,
+                                long redirect_expires_s,
                                 struct bp_response *res, struct bp_error *err);
 
 #endif

@@ -91,15 +91,28 @@ struct json_object *bp_image_to_json(const struct bp_image *image)
     json_object_object_add(obj, "created_at", json_object_new_string(created));
     json_object_object_add(obj, "updated_at", json_object_new_string(updated));
     json_object_object_add(obj, "data", data);
-    json_object_object_add(obj, "width", json_object_new_int64(image->width));
-    json_object_object_add(obj, "height", json_object_new_int64(image->height));
+    /* A pending image that never had a file has no file facts yet. */
+    bool has_file = bp_image_has_file(image);
+    json_object_object_add(
+        obj, "width", has_file ? json_object_new_int64(image->width) : NULL);
+    json_object_object_add(
+        obj, "height", has_file ? json_object_new_int64(image->height) : NULL);
     json_object_object_add(obj, "content_type",
                            json_object_new_string(image->content_type));
-    json_object_object_add(obj, "size", json_object_new_int64(image->size));
-    json_object_object_add(obj, "sha256",
-                           json_object_new_string(image->sha256));
+    json_object_object_add(
+        obj, "size", has_file ? json_object_new_int64(image->size) : NULL);
+    json_object_object_add(obj, "sha256", nullable_string(image->sha256));
     json_object_object_add(obj, "taken_at", nullable_string(image->taken_at));
     json_object_object_add(obj, "urls", urls_of(image->id));
+    bool awaited = bp_image_upload_awaited(image);
+    json_object_object_add(
+        obj, "status", json_object_new_string(awaited ? "pending" : "ready"));
+    if (awaited) {
+        char expires[BP_TIME_ISO_LEN];
+        bp_time_format_iso(image->upload_expires_at, expires);
+        json_object_object_add(obj, "upload_expires_at",
+                               json_object_new_string(expires));
+    }
     return obj;
 }
 

@@ -23,7 +23,9 @@ char *bp_image_data_json(const struct bp_exif_info *exif);
 
 /*
  * Returns a new JSON object for image, which the caller releases with
- * json_object_put, or NULL when out of memory.
+ * json_object_put, or NULL when out of memory. "status" is "pending"
+ * while an upload is awaited (with "upload_expires_at"), else "ready";
+ * an image with no file yet has null width, height, size and sha256.
  */
 struct json_object *bp_image_to_json(const struct bp_image *image);
 

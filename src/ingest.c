@@ -114,7 +114,7 @@ static enum bp_rc store_files(struct bp_ctx *ctx, const struct bp_upload *up,
 {
     for (size_t i = 0; i < in->count; i++) {
         enum bp_rc rc =
-            bp_image_files_put(ctx->blobs, in->images[i].id, up->files[i].path,
+            bp_image_files_put(ctx->blobs, &in->images[i], up->files[i].path,
                                in->fullsize_paths[i], in->thumb_paths[i], err);
         if (rc != BP_OK) {
             for (size_t k = 0; k < i; k++)
@@ -151,6 +151,34 @@ enum bp_rc bp_ingest_commit(struct bp_ctx *ctx, struct bp_store *store,
     if (rc != BP_OK)
         bp_ingest_discard_files(ctx, in);
     return rc;
+}
+
+enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
+                             const char *id, const struct bp_upload *up,
+                             struct bp_ingest *in, struct bp_image *out,
+                             struct bp_error *err)
+{
+    /* New files go to staging keys, the record changes, then the files
+     * move over the image's own: a failure before the move changes
+     * nothing, and readers never see a record and files that disagree
+     * for longer than the moves take. */
+    memcpy(in->images[0].id, id, sizeof(in->images[0].id));
+    enum bp_rc rc =
+        bp_image_files_stage(ctx->blobs, &in->images[0], up->files[0].path,
+                             in->fullsize_paths[0], in->thumb_paths[0], err);
+    if (rc != BP_OK)
+        return rc;
+    rc = bp_store_image_replace_file(store, &in->images[0], bp_time_now_ms(),
+                                     out, err);
+    if (rc != BP_OK) {
+        bp_image_files_unstage(ctx->blobs, id);
+        return rc;
+    }
+    struct bp_error why = {{0}};
+    if (bp_image_files_promote(ctx->blobs, id, &why) != BP_OK)
+        fprintf(stderr, "bandpics: image %s: new files not in place: %s\n", id,
+                why.detail);
+    return BP_OK;
 }
 
 void bp_ingest_free(struct bp_ingest *in)

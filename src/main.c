@@ -2,9 +2,11 @@
  * main.c: the bandpics-fcgi program. It reads the command line and the
  * configuration and picks one of three ways to run: the worker pool on
  * its own socket (--listen/--pool), one worker on a listening socket
- * passed as fd 0 (spawn-fcgi, Apache mod_fcgid), or plain CGI.
+ * passed as fd 0 (spawn-fcgi, Apache mod_fcgid), or plain CGI; or runs
+ * one administrative task (--check, --gc).
  */
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +18,7 @@
 
 #include "app.h"
 #include "config.h"
+#include "gc.h"
 #include "listen.h"
 #include "pool.h"
 #include "store.h"
@@ -36,6 +39,11 @@ static void usage(FILE *out)
             "  --workers N    number of workers in the pool\n"
             "  --check        validate the configuration and the store, then "
             "exit\n"
+            "  --gc           sweep orphan files and records, expired "
+            "uploads, then exit\n"
+            "  --dry-run      with --gc: report, change nothing\n"
+            "  --grace SECS   with --gc: leave objects younger than this "
+            "(default 3600)\n"
             "\n"
             "Without --pool or --listen, serve FastCGI on a listening socket "
             "passed as\nfd 0 (spawn-fcgi, mod_fcgid), or one CGI request.\n",
@@ -75,6 +83,32 @@ static int run_pool(const struct bp_config_source *src, struct bp_config *cfg)
     return status;
 }
 
+/* Runs one orphan sweep and prints its summary. */
+static int run_gc(const struct bp_config *cfg, bool dry_run, long grace_s)
+{
+    struct bp_ctx ctx;
+    struct bp_error err = {{0}};
+    if (bp_app_open(&ctx, cfg, &err) != BP_OK) {
+        fprintf(stderr, "bandpics: %s\n", err.detail);
+        return 1;
+    }
+    struct bp_gc_report r;
+    enum bp_rc rc =
+        bp_gc_run(&ctx, dry_run, (int64_t)grace_s * 1000, stdout, &r, &err);
+    bp_app_close(&ctx);
+    if (rc != BP_OK) {
+        fprintf(stderr, "bandpics: gc stopped: %s\n", err.detail);
+        return 1;
+    }
+    printf("bandpics: gc%s: %zu objects, %zu orphan, %zu stale, %zu unknown; "
+           "%zu images, %zu repaired, %zu dropped; %zu uploads expired; "
+           "%zu failures\n",
+           dry_run ? " (dry run)" : "", r.objects, r.orphan_objects,
+           r.stale_objects, r.unknown_objects, r.images, r.images_repaired,
+           r.images_dropped, r.uploads_expired, r.failures);
+    return r.failures == 0 ? 0 : 1;
+}
+
 static int run_cgi(const struct bp_config *cfg)
 {
     if (isatty(STDIN_FILENO) && getenv("REQUEST_METHOD") == NULL) {
@@ -100,14 +134,19 @@ int main(int argc, char **argv)
         {"listen", required_argument, NULL, 'l'},
         {"workers", required_argument, NULL, 'w'},
         {"check", no_argument, NULL, 'k'},
+        {"gc", no_argument, NULL, 'g'},
+        {"dry-run", no_argument, NULL, 'n'},
+        {"grace", required_argument, NULL, 'G'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct bp_config_source src = {.path = BP_CONFIG_DEFAULT_PATH,
                                    .env = environ};
-    int pool = 0, check = 0, opt;
-    while ((opt = getopt_long(argc, argv, "c:pl:w:khV", options, NULL)) != -1) {
+    int pool = 0, check = 0, gc = 0, dry_run = 0, opt;
+    long grace_s = 3600;
+    while ((opt = getopt_long(argc, argv, "c:pl:w:kgnG:hV", options, NULL)) !=
+           -1) {
         switch (opt) {
         case 'c':
             src.path = optarg;
@@ -133,6 +172,22 @@ int main(int argc, char **argv)
         case 'k':
             check = 1;
             break;
+        case 'g':
+            gc = 1;
+            break;
+        case 'n':
+            dry_run = 1;
+            break;
+        case 'G': {
+            char *end;
+            grace_s = strtol(optarg, &end, 10);
+            if (*end != '\0' || grace_s < 0) {
+                fprintf(stderr, "bandpics: --grace needs seconds (0 or "
+                                "more)\n");
+                return 2;
+            }
+            break;
+        }
         case 'h':
             usage(stdout);
             return 0;
@@ -144,7 +199,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (dry_run && !gc)) {
         usage(stderr);
         return 2;
     }
@@ -170,6 +225,8 @@ int main(int argc, char **argv)
         bp_config_redact_url(cfg.database_url, store_url, sizeof(store_url));
         if (status == 0)
             printf("bandpics: configuration ok (store %s)\n", store_url);
+    } else if (gc) {
+        status = run_gc(&cfg, dry_run, grace_s);
     } else if (pool) {
         status = run_pool(&src, &cfg);
     } else if (!FCGX_IsCGI()) {

@@ -23,6 +23,8 @@ static const struct bp_route routes[] = {
     {"PATCH", "/images/{id}/file", bp_handle_image_replace_file},
     {"GET", "/images/{id}/fullsize", bp_handle_image_fullsize},
     {"GET", "/images/{id}/thumb", bp_handle_image_thumb},
+    {"POST", "/images/{id}/complete", bp_handle_image_complete},
+    {"PUT", "/uploads/{token}", bp_handle_upload_put},
 };
 
 const struct bp_route *bp_routes(size_t *count)

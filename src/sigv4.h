@@ -27,15 +27,15 @@ struct bp_sigv4_credentials {
 
 /* One URL to presign; strings are borrowed. */
 struct bp_sigv4_presign {
-    const char *method; /* "GET", "PUT" */
-    const char *scheme; /* "https" or "http" */
-    const char *host;   /* the Host header: "bucket.s3.amazonaws.com",
-                           "127.0.0.1:4568" (port only when not default) */
-    const char *path;   /* absolute, already URI-encoded: "/bucket/a%20b" */
-    const char *region; /* "us-east-1" */
-    const char *service;      /* "s3" */
-    int64_t now_s;            /* signing time, Unix seconds */
-    long expires_s;           /* X-Amz-Expires, 1 to 604800 */
+    const char *method;  /* "GET", "PUT" */
+    const char *scheme;  /* "https" or "http" */
+    const char *host;    /* the Host header: "bucket.s3.amazonaws.com",
+                            "127.0.0.1:4568" (port only when not default) */
+    const char *path;    /* absolute, already URI-encoded: "/bucket/a%20b" */
+    const char *region;  /* "us-east-1" */
+    const char *service; /* "s3" */
+    int64_t now_s;       /* signing time, Unix seconds */
+    long expires_s;      /* X-Amz-Expires, 1 to 604800 */
     const char *content_type; /* signed as a header when not NULL */
 };
 
@@ -66,9 +66,10 @@ void bp_sigv4_signing_key(const char *secret, const char *date,
  * headers host and, when set, content-type; payload UNSIGNED-PAYLOAD).
  * Exposed for tests. BP_ENOMEM when the buffer cannot grow.
  */
-enum bp_rc bp_sigv4_presign_canonical_request(
-    const struct bp_sigv4_credentials *creds, const struct bp_sigv4_presign *p,
-    struct bp_buf *canonical);
+enum bp_rc
+bp_sigv4_presign_canonical_request(const struct bp_sigv4_credentials *creds,
+                                   const struct bp_sigv4_presign *p,
+                                   struct bp_buf *canonical);
 
 /*
  * Appends to url the complete presigned URL of p:

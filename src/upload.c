@@ -1,6 +1,7 @@
 /*
- * upload.c: streaming a request body into temporary files through the
- * multipart parser, with SHA-256 computed as the bytes pass.
+ * upload.c: streaming a request body (or a stored blob) into temporary
+ * files, through the multipart parser, with SHA-256 computed as the
+ * bytes pass.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -309,6 +310,48 @@ enum bp_rc bp_upload_read_raw(const struct bp_request *req,
     if (rc == BP_OK)
         rc = file_end(&r, err);
     release_receiver(&r);
+    return rc;
+}
+
+/* Reads from the file descriptor that source points to. */
+static ssize_t read_fd(void *source, char *dst, size_t len)
+{
+    int fd = *(const int *)source;
+    ssize_t got;
+    do
+        got = read(fd, dst, len);
+    while (got < 0 && errno == EINTR);
+    return got;
+}
+
+enum bp_rc bp_upload_read_blob(struct bp_blob_store *blobs, const char *key,
+                               const struct bp_upload_limits *limits,
+                               const char *tmp_dir, const char *filename,
+                               struct bp_upload *out, struct bp_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    struct bp_blob_entry entry;
+    enum bp_rc rc = bp_blob_stat(blobs, key, &entry, err);
+    if (rc != BP_OK)
+        return rc;
+    if ((unsigned long long)entry.size > limits->max_body_bytes)
+        return bp_error_set(err, BP_ETOOBIG,
+                            "%s: file too large (limit %zu bytes)", filename,
+                            limits->max_body_bytes);
+    struct bp_blob_reader reader;
+    rc = bp_blob_open(blobs, key, &reader, err);
+    if (rc != BP_OK)
+        return rc;
+    struct bp_request source = {
+        .method = "PUT",
+        .path = "",
+        .query = "",
+        .content_type = "",
+        .request_id = "",
+        .body = {.read = read_fd, .source = &reader.fd, .length = reader.size},
+    };
+    rc = bp_upload_read_raw(&source, limits, tmp_dir, filename, out, err);
+    bp_blob_close(&reader);
     return rc;
 }
 

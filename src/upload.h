@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 
+#include "blob.h"
 #include "config.h"
 #include "filename.h"
 #include "image.h"
@@ -72,6 +73,18 @@ enum bp_rc bp_upload_read_raw(const struct bp_request *req,
                               const struct bp_upload_limits *limits,
                               const char *tmp_dir, const char *filename,
                               struct bp_upload *out, struct bp_error *err);
+
+/*
+ * Reads the blob under key of blobs as one file named filename, as
+ * bp_upload_read_raw does for a body (released with bp_upload_free
+ * whatever the result). BP_ENOTFOUND when there is no such blob,
+ * BP_ETOOBIG when it is larger than limits->max_body_bytes (it is then
+ * not read), BP_EUNAVAILABLE when the store cannot be read.
+ */
+enum bp_rc bp_upload_read_blob(struct bp_blob_store *blobs, const char *key,
+                               const struct bp_upload_limits *limits,
+                               const char *tmp_dir, const char *filename,
+                               struct bp_upload *out, struct bp_error *err);
 
 /* Returns the value of the text field name, or NULL; borrowed from up. */
 const char *bp_upload_field(const struct bp_upload *up, const char *name);

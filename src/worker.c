@@ -4,7 +4,8 @@
  * socket is non-blocking, so a sibling winning the race costs nothing)
  * and hands each one to libfcgi. Signals are only ever read from the
  * signalfd, so a stop request never interrupts a request in progress and
- * never slips in just before a blocking accept().
+ * never slips in just before a blocking accept(). Between requests the
+ * poll times out for the application's periodic work (expiring uploads).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -174,7 +175,7 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd)
     for (;;) {
         struct pollfd fds[2] = {{.fd = listen_fd, .events = POLLIN},
                                 {.fd = sfd, .events = POLLIN}};
-        if (poll(fds, 2, -1) < 0) {
+        if (poll(fds, 2, bp_app_maintain(&ctx)) < 0) {
             if (errno == EINTR)
                 continue;
             perror("bandpics: poll");

@@ -314,7 +314,7 @@ static void put_text(struct bp_blob_store *store, const char *path,
 {
     struct bp_error err = {{0}};
     write_text(path, text);
-    assert_int_equal(bp_blob_put_file(store, key, path, &err), BP_OK);
+    assert_int_equal(bp_blob_put_file(store, key, path, NULL, &err), BP_OK);
 }
 
 /* -- keys and blob_url, no storage needed */
@@ -617,7 +617,7 @@ static void assert_all_unavailable(struct bp_blob_store *store, const char *src,
         enum bp_rc rc;
         switch (i) {
         case 0:
-            rc = bp_blob_put_file(store, "original/down", src, &err);
+            rc = bp_blob_put_file(store, "original/down", src, NULL, &err);
             break;
         case 1:
             rc = bp_blob_open(store, "original/down", &reader, &err);
@@ -720,9 +720,9 @@ static void test_bp_blob_put_file_missing_source(void **state)
 {
     struct fixture *f = *state;
     struct bp_error err = {{0}};
-    assert_int_equal(
-        bp_blob_put_file(f->store, "original/x", "/nonexistent/file", &err),
-        BP_EIO);
+    assert_int_equal(bp_blob_put_file(f->store, "original/x",
+                                      "/nonexistent/file", NULL, &err),
+                     BP_EIO);
     struct bp_blob_reader reader;
     assert_int_equal(bp_blob_open(f->store, "original/x", &reader, &err),
                      BP_ENOTFOUND);
@@ -739,8 +739,8 @@ static void test_bp_blob_put_file_streams_big_file(void **state)
     write_pattern(f->src, big);
     struct bp_error err = {{0}};
     int64_t start = monotonic_ms();
-    assert_int_equal(bp_blob_put_file(f->store, "original/big", f->src, &err),
-                     BP_OK);
+    assert_int_equal(
+        bp_blob_put_file(f->store, "original/big", f->src, NULL, &err), BP_OK);
     int64_t put_ms = monotonic_ms() - start;
     start = monotonic_ms();
     assert_blob_equals_file(f->store, "original/big", f->src);
@@ -763,8 +763,8 @@ static void test_bp_blob_rejects_invalid_keys(void **state)
     struct bp_buf url;
     bp_buf_init(&url, 0);
     struct seen seen = {0};
-    assert_int_equal(bp_blob_put_file(f->store, "../escape", f->src, &err),
-                     BP_EINVAL);
+    assert_int_equal(
+        bp_blob_put_file(f->store, "../escape", f->src, NULL, &err), BP_EINVAL);
     assert_int_equal(bp_blob_open(f->store, "/etc/passwd", &reader, &err),
                      BP_EINVAL);
     assert_int_equal(bp_blob_remove(f->store, "a/../../b", &err), BP_EINVAL);
@@ -921,8 +921,9 @@ static void test_bp_blob_put_file_unwritable_leaves_nothing(void **state)
     snprintf(blocker, sizeof(blocker), "%s/thumb", f->root);
     write_text(blocker, "not a directory");
     struct bp_error err = {{0}};
-    assert_int_equal(bp_blob_put_file(f->store, "thumb/a.jpg", f->src, &err),
-                     BP_EUNAVAILABLE);
+    assert_int_equal(
+        bp_blob_put_file(f->store, "thumb/a.jpg", f->src, NULL, &err),
+        BP_EUNAVAILABLE);
     assert_int_equal(count_entries(f->root), 1);
 }
 
@@ -965,8 +966,8 @@ static void test_bp_blob_local_list_never_sees_a_put_in_progress(void **state)
     if (child == 0) {
         struct bp_error err = {{0}};
         for (int i = 0; i < 40; i++)
-            if (bp_blob_put_file(f->store, "original/live", f->src, &err) !=
-                BP_OK)
+            if (bp_blob_put_file(f->store, "original/live", f->src, NULL,
+                                 &err) != BP_OK)
                 _exit(1);
         _exit(0);
     }
@@ -1073,7 +1074,8 @@ static void test_bp_blob_s3_list_follows_pages(void **state)
     for (int i = 0; i < COUNT; i++) {
         char key[32];
         snprintf(key, sizeof(key), "many/%04d", i);
-        assert_int_equal(bp_blob_put_file(f->store, key, f->src, &err), BP_OK);
+        assert_int_equal(bp_blob_put_file(f->store, key, f->src, NULL, &err),
+                         BP_OK);
     }
     put_text(f->store, f->src, "other", "not listed");
     struct key_list list = {0};

@@ -1,0 +1,459 @@
+/*
+ * direct_upload.c: pending image records for uploads that go straight
+ * to the blob store, the URLs clients PUT their files to, completing a
+ * received upload and expiring those that never arrive.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "direct_upload.h"
+#include "image_files.h"
+#include "ingest.h"
+#include "timeutil.h"
+#include "upload.h"
+#include "upload_token.h"
+
+/* The longest Host header used in a local upload URL. */
+#define MAX_HOST_LEN 255
+
+static const struct {
+    const char *extension;
+    const char *type;
+} upload_types[] = {
+    {".jpg", "image/jpeg"},  {".jpeg", "image/jpeg"}, {".jpe", "image/jpeg"},
+    {".png", "image/png"},   {".webp", "image/webp"}, {".tif", "image/tiff"},
+    {".tiff", "image/tiff"}, {".heic", "image/heic"}, {".heif", "image/heif"},
+};
+
+const char *bp_direct_upload_type(const char *filename)
+{
+    const char *dot = strrchr(filename, '.');
+    if (dot == NULL || dot == filename)
+        return NULL;
+    for (size_t i = 0; i < sizeof(upload_types) / sizeof(upload_types[0]); i++)
+        if (strcasecmp(dot, upload_types[i].extension) == 0)
+            return upload_types[i].type;
+    return NULL;
+}
+
+enum bp_rc bp_direct_upload_names_read(struct json_object *value,
+                                       long max_files,
+                                       struct bp_direct_upload_names *out,
+                                       struct bp_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    if (!json_object_is_type(value, json_type_array))
+        return bp_error_set(err, BP_EINVAL,
+                            "images must be a list of file names");
+    size_t n = json_object_array_length(value);
+    if (n == 0)
+        return bp_error_set(err, BP_EINVAL, "images must not be empty");
+    if (n > (size_t)max_files)
+        return bp_error_set(err, BP_ETOOBIG,
+                            "Too many images (limit %ld per request)",
+                            max_files);
+    out->names = calloc(n, sizeof(*out->names));
+    if (out->names == NULL)
+        return BP_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        struct json_object *item = json_object_array_get_idx(value, i);
+        const char *raw = json_object_get_string(item);
+        if (!json_object_is_type(item, json_type_string) || raw[0] == '\0' ||
+            strlen(raw) > BP_FILENAME_MAX)
+            return bp_error_set(err, BP_EINVAL,
+                                "images[%zu] must be a file name of 1 to %d "
+                                "bytes",
+                                i, BP_FILENAME_MAX);
+        bp_filename_sanitize(raw, "image", out->names[i]);
+        out->count = i + 1;
+        if (bp_direct_upload_type(out->names[i]) == NULL)
+            return bp_error_set(err, BP_EUNSUPPORTED,
+                                "%s: not a supported image type (expected "
+                                ".jpg, .jpeg, .png, .webp, .tif, .tiff, "
+                                ".heic or .heif)",
+                                out->names[i]);
+    }
+    return BP_OK;
+}
+
+void bp_direct_upload_names_free(struct bp_direct_upload_names *names)
+{
+    if (names == NULL)
+        return;
+    free(names->names);
+    memset(names, 0, sizeof(*names));
+}
+
+/* Fills image as a new record awaiting the upload of filename. */
+static enum bp_rc pending_record(const struct bp_ctx *ctx, const char *filename,
+                                 const char *group, int64_t now,
+                                 struct bp_image *image)
+{
+    bp_id_new(image->id);
+    if (group != NULL)
+        snprintf(image->group, sizeof(image->group), "%s", group);
+    image->filename = strdup(filename);
+    image->content_type = strdup(bp_direct_upload_type(filename));
+    image->data_json = strdup("{}");
+    image->upload_filename = strdup(filename);
+    if (image->filename == NULL || image->content_type == NULL ||
+        image->data_json == NULL || image->upload_filename == NULL)
+        return BP_ENOMEM;
+    image->created_at = now;
+    image->updated_at = now;
+    image->upload_expires_at = now + ctx->config->upload_expires_s * 1000;
+    return BP_OK;
+}
+
+enum bp_rc bp_direct_upload_records(const struct bp_ctx *ctx,
+                                    const struct bp_direct_upload_names *names,
+                                    const char *group, int64_t now,
+                                    struct bp_image_list *out)
+{
+    for (size_t i = 0; i < names->count; i++) {
+        struct bp_image *image = bp_image_list_add(out);
+        if (image == NULL)
+            return BP_ENOMEM;
+        enum bp_rc rc = pending_record(ctx, names->names[i], group, now, image);
+        if (rc != BP_OK)
+            return rc;
+    }
+    out->total = (long long)out->count;
+    return BP_OK;
+}
+
+/* Returns true when host is a plausible Host header (name or address). */
+static bool host_valid(const char *host)
+{
+    size_t len = strlen(host);
+    return len > 0 && len <= MAX_HOST_LEN &&
+           strspn(host, "abcdefghijklmnopqrstuvwxyz"
+                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == len;
+}
+
+/*
+ * Appends this API's base URL to url: api_base_url when configured
+ * (without a trailing '/'), else the request's scheme and Host.
+ */
+static enum bp_rc api_base(const struct bp_ctx *ctx,
+                           const struct bp_request *req, struct bp_buf *url,
+                           struct bp_error *err)
+{
+    const char *base = ctx->config->api_base_url;
+    if (base[0] != '\0') {
+        size_t len = strlen(base);
+        while (len > 0 && base[len - 1] == '/')
+            len--;
+        return bp_buf_append(url, base, len);
+    }
+    const char *host = bp_request_param(req, "HTTP_HOST");
+    if (host == NULL || !host_valid(host))
+        return bp_error_set(err, BP_EINVAL,
+                            "A valid Host header is needed to form upload "
+                            "URLs");
+    const char *https = bp_request_param(req, "HTTPS");
+    const char *scheme = bp_request_param(req, "REQUEST_SCHEME");
+    bool secure = (https != NULL && strcasecmp(https, "on") == 0) ||
+                  (scheme != NULL && strcmp(scheme, "https") == 0);
+    enum bp_rc rc =
+        bp_buf_printf(url, "%s://%s", secure ? "https" : "http", host);
+    /* nginx passes the Host without its port ($host): add the port the
+     * request came in on, unless it is the scheme's own. */
+    const char *port = bp_request_param(req, "SERVER_PORT");
+    const char *bracket = strrchr(host, ']');
+    bool has_port = strchr(bracket != NULL ? bracket : host, ':') != NULL;
+    if (rc == BP_OK && !has_port && port != NULL && port[0] != '\0' &&
+        strspn(port, "0123456789") == strlen(port) && strlen(port) <= 5 &&
+        strcmp(port, secure ? "443" : "80") != 0)
+        rc = bp_buf_printf(url, ":%s", port);
+    return rc;
+}
+
+/* Appends to url where the file of the awaited image is to be PUT. */
+static enum bp_rc upload_url(struct bp_ctx *ctx, const struct bp_request *req,
+                             const struct bp_image *image, struct bp_buf *url,
+                             struct bp_error *err)
+{
+    const char *type = bp_direct_upload_type(image->upload_filename);
+    char key[BP_IMAGE_KEY_LEN];
+    bp_image_incoming_key(image->id, key);
+    int64_t left_ms = image->upload_expires_at - bp_time_now_ms();
+    long expires_s = left_ms > 1000 ? (long)(left_ms / 1000) : 1;
+    struct bp_error why = {{0}};
+    enum bp_rc rc =
+        bp_blob_presign_put(ctx->blobs, key, type, expires_s, url, &why);
+    if (rc != BP_EUNSUPPORTED)
+        return rc == BP_OK ? rc : bp_error_set(err, rc, "%s", why.detail);
+    /* The local store: this API receives the file itself. */
+    rc = api_base(ctx, req, url, err);
+    if (rc == BP_OK)
+        rc = bp_buf_printf(url, "/uploads/");
+    if (rc == BP_OK)
+        rc = bp_upload_token_make(ctx->upload_secret, ctx->upload_secret_len,
+                                  image->id, image->upload_expires_at / 1000,
+                                  url);
+    return rc;
+}
+
+enum bp_rc bp_direct_upload_items(struct bp_ctx *ctx,
+                                  const struct bp_request *req,
+                                  const struct bp_image_list *list,
+                                  struct json_object **out,
+                                  struct bp_error *err)
+{
+    struct json_object *items = json_object_new_array();
+    struct bp_buf url;
+    bp_buf_init(&url, 8192);
+    enum bp_rc rc = items == NULL ? BP_ENOMEM : BP_OK;
+    for (size_t i = 0; rc == BP_OK && i < list->count; i++) {
+        const struct bp_image *image = &list->items[i];
+        bp_buf_reset(&url);
+        rc = upload_url(ctx, req, image, &url, err);
+        if (rc != BP_OK)
+            break;
+        struct json_object *item = json_object_new_object();
+        if (item == NULL || json_object_array_add(items, item) != 0) {
+            json_object_put(item);
+            rc = BP_ENOMEM;
+            break;
+        }
+        json_object_object_add(item, "id", json_object_new_string(image->id));
+        json_object_object_add(item, "filename",
+                               json_object_new_string(image->upload_filename));
+        json_object_object_add(item, "presigned_url",
+                               json_object_new_string(url.data));
+        json_object_object_add(item, "type",
+                               json_object_new_string(bp_direct_upload_type(
+                                   image->upload_filename)));
+    }
+    bp_buf_free(&url);
+    if (rc != BP_OK) {
+        json_object_put(items);
+        return rc;
+    }
+    *out = items;
+    return BP_OK;
+}
+
+/* Returns {"<list_key>": items, "group_id", "name"} of group, or NULL. */
+static struct json_object *answer(const char *list_key,
+                                  struct json_object *items,
+                                  const struct bp_group *group)
+{
+    struct json_object *out = json_object_new_object();
+    if (out == NULL)
+        return NULL;
+    json_object_object_add(out, list_key, json_object_get(items));
+    json_object_object_add(out, "group_id", json_object_new_string(group->id));
+    json_object_object_add(out, "name", json_object_new_string(group->name));
+    return out;
+}
+
+enum bp_rc bp_direct_upload_start(
+    struct bp_ctx *ctx, const struct bp_request *req, struct bp_store *store,
+    const struct bp_group *group, bool group_is_new, struct json_object *names,
+    const char *list_key, struct json_object **out, struct bp_error *err)
+{
+    struct bp_direct_upload_names list;
+    struct bp_image_list images = {0};
+    struct json_object *items = NULL;
+    enum bp_rc rc =
+        bp_direct_upload_names_read(names, ctx->config->max_files, &list, err);
+    if (rc == BP_OK)
+        rc = bp_direct_upload_records(ctx, &list, group->id, bp_time_now_ms(),
+                                      &images);
+    /* URLs first: a request that cannot be answered stores nothing. */
+    if (rc == BP_OK)
+        rc = bp_direct_upload_items(ctx, req, &images, &items, err);
+    if (rc == BP_OK)
+        rc = bp_store_images_insert(store, group_is_new ? group : NULL,
+                                    images.items, images.count, err);
+    if (rc == BP_OK && (*out = answer(list_key, items, group)) == NULL)
+        rc = BP_ENOMEM;
+    json_object_put(items);
+    bp_image_list_free(&images);
+    bp_direct_upload_names_free(&list);
+    return rc;
+}
+
+/*
+ * Ends the wait for an upload that did not come: an image that never
+ * had a file is deleted, a replacement is forgotten.
+ */
+static enum bp_rc drop_upload(struct bp_ctx *ctx, struct bp_store *store,
+                              const struct bp_image *image,
+                              struct bp_error *err)
+{
+    struct bp_image gone;
+    if (!bp_image_has_file(image)) {
+        enum bp_rc rc = bp_store_image_delete(store, image->id, &gone, err);
+        if (rc != BP_OK)
+            return rc;
+        bp_image_clear(&gone);
+        return bp_image_files_remove(ctx->blobs, image->id, err);
+    }
+    struct bp_image_patch stop = {.set_upload = true};
+    enum bp_rc rc = bp_store_image_update(store, image->id, &stop,
+                                          bp_time_now_ms(), &gone, err);
+    if (rc != BP_OK)
+        return rc;
+    bp_image_clear(&gone);
+    char key[BP_IMAGE_KEY_LEN];
+    bp_image_incoming_key(image->id, key);
+    return bp_blob_remove(ctx->blobs, key, err);
+}
+
+/* Copies image into out (a deep copy). */
+static enum bp_rc copy_image(const struct bp_image *image, struct bp_image *out)
+{
+    *out = *image;
+    out->filename = image->filename ? strdup(image->filename) : NULL;
+    out->description = image->description ? strdup(image->description) : NULL;
+    out->content_type =
+        image->content_type ? strdup(image->content_type) : NULL;
+    out->data_json = image->data_json ? strdup(image->data_json) : NULL;
+    out->upload_filename =
+        image->upload_filename ? strdup(image->upload_filename) : NULL;
+    if ((image->filename && !out->filename) ||
+        (image->description && !out->description) ||
+        (image->content_type && !out->content_type) ||
+        (image->data_json && !out->data_json) ||
+        (image->upload_filename && !out->upload_filename)) {
+        bp_image_clear(out);
+        return BP_ENOMEM;
+    }
+    return BP_OK;
+}
+
+enum bp_rc bp_direct_upload_complete(struct bp_ctx *ctx, struct bp_store *store,
+                                     const struct bp_image *image,
+                                     struct bp_image *out, struct bp_error *err)
+{
+    if (!bp_image_upload_awaited(image))
+        return copy_image(image, out);
+    char key[BP_IMAGE_KEY_LEN];
+    bp_image_incoming_key(image->id, key);
+    struct bp_upload up;
+    struct bp_ingest in = {0};
+    struct bp_error why = {{0}};
+    struct bp_upload_limits limits = bp_upload_limits_of(ctx->config);
+    enum bp_rc rc = bp_upload_read_blob(ctx->blobs, key, &limits, ctx->tmp_dir,
+                                        image->upload_filename, &up, &why);
+    if (rc == BP_ENOTFOUND) {
+        /* Nothing arrived: still waiting, or too late. */
+        if (image->upload_expires_at >= bp_time_now_ms()) {
+            rc = bp_error_set(err, BP_ECONFLICT,
+                              "The file of image %s has not been uploaded "
+                              "yet",
+                              image->id);
+        } else {
+            bool had_file = bp_image_has_file(image);
+            rc = drop_upload(ctx, store, image, err);
+            if (rc == BP_OK)
+                rc = bp_error_set(err, had_file ? BP_ECONFLICT : BP_ENOTFOUND,
+                                  "The upload URL of image %s expired before "
+                                  "a file arrived",
+                                  image->id);
+        }
+        goto out_free;
+    }
+    if (rc == BP_OK)
+        rc = bp_ingest_prepare(ctx, &up, image->group, image->description,
+                               bp_time_now_ms(), &in, &why);
+    if (rc == BP_OK)
+        rc = bp_ingest_replace(ctx, store, image->id, &up, &in, out, &why);
+    if (rc == BP_OK || rc == BP_EUNSUPPORTED || rc == BP_EINVAL ||
+        rc == BP_ETOOBIG || rc == BP_EBADREQUEST) {
+        /* Processed, or refused as a direct upload would be: either
+         * way the received copy has served its purpose. */
+        struct bp_error ignored;
+        if (bp_blob_remove(ctx->blobs, key, &ignored) != BP_OK)
+            fprintf(stderr, "bandpics: orphan upload %s: %s\n", key,
+                    ignored.detail);
+    }
+    if (rc != BP_OK)
+        bp_error_set(err, rc, "%s",
+                     why.detail[0] ? why.detail : bp_rc_name(rc));
+out_free:
+    bp_ingest_free(&in);
+    bp_upload_free(&up);
+    return rc;
+}
+
+/* Reports one action of an expiry pass. */
+static void report(FILE *log, bool dry_run, const char *id, const char *what)
+{
+    if (log != NULL)
+        fprintf(log, "bandpics: upload of image %s expired: %s%s\n", id,
+                dry_run ? "would be " : "", what);
+}
+
+/* Ends the expired upload of image, counting what happened in sweep. */
+static void expire_one(struct bp_ctx *ctx, struct bp_store *store,
+                       const struct bp_image *image, bool dry_run, FILE *log,
+                       struct bp_direct_upload_sweep *sweep)
+{
+    char key[BP_IMAGE_KEY_LEN];
+    bp_image_incoming_key(image->id, key);
+    struct bp_blob_entry entry;
+    struct bp_error why = {{0}};
+    enum bp_rc arrived = bp_blob_stat(ctx->blobs, key, &entry, &why);
+    if (arrived == BP_OK) {
+        report(log, dry_run, image->id, "file arrived, completed");
+        struct bp_image done;
+        enum bp_rc rc =
+            dry_run ? BP_OK
+                    : bp_direct_upload_complete(ctx, store, image, &done, &why);
+        if (rc == BP_OK && !dry_run)
+            bp_image_clear(&done);
+        if (rc == BP_OK) {
+            sweep->completed++;
+            return;
+        }
+        /* A file that was refused: the upload ends as if none came. */
+        if (rc != BP_EUNSUPPORTED && rc != BP_EINVAL && rc != BP_ETOOBIG) {
+            sweep->failed++;
+            return;
+        }
+    } else if (arrived != BP_ENOTFOUND) {
+        sweep->failed++;
+        return;
+    }
+    bool had_file = bp_image_has_file(image);
+    report(log, dry_run, image->id,
+           had_file ? "replacement forgotten" : "image deleted");
+    if (!dry_run && drop_upload(ctx, store, image, &why) != BP_OK) {
+        if (log != NULL)
+            fprintf(log, "bandpics: image %s: %s\n", image->id, why.detail);
+        sweep->failed++;
+        return;
+    }
+    if (had_file)
+        sweep->reverted++;
+    else
+        sweep->dropped++;
+}
+
+enum bp_rc bp_direct_upload_expire(struct bp_ctx *ctx, struct bp_store *store,
+                                   int64_t now, long limit, bool dry_run,
+                                   FILE *log,
+                                   struct bp_direct_upload_sweep *sweep,
+                                   struct bp_error *err)
+{
+    memset(sweep, 0, sizeof(*sweep));
+    struct bp_image_query query = {
+        .has_upload_expired_before = true,
+        .upload_expired_before_ms = now,
+        .limit = limit,
+    };
+    struct bp_image_list list;
+    enum bp_rc rc = bp_store_image_list(store, &query, &list, err);
+    if (rc != BP_OK)
+        return rc;
+    for (size_t i = 0; i < list.count; i++)
+        expire_one(ctx, store, &list.items[i], dry_run, log, sweep);
+    bp_image_list_free(&list);
+    return BP_OK;
+}

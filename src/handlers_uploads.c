@@ -1,0 +1,99 @@
+/*
+ * handlers_uploads.c: the ends of an upload sent straight to storage:
+ * receiving the file at a signed local URL (PUT /uploads/<token>, the
+ * local store's stand-in for an S3 presigned URL) and completing the
+ * upload (POST /images/{id}/complete).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "direct_upload.h"
+#include "handlers.h"
+#include "image_files.h"
+#include "image_json.h"
+#include "timeutil.h"
+#include "upload.h"
+#include "upload_token.h"
+
+/* Returns true when content_type is type, parameters aside. */
+static bool media_type_is(const char *content_type, const char *type)
+{
+    size_t len = strlen(type);
+    return strncasecmp(content_type, type, len) == 0 &&
+           (content_type[len] == '\0' || content_type[len] == ';' ||
+            content_type[len] == ' ');
+}
+
+enum bp_rc bp_handle_upload_put(struct bp_ctx *ctx,
+                                const struct bp_request *req,
+                                const struct bp_route_match *match,
+                                struct bp_response *res, struct bp_error *err)
+{
+    char id[BP_ID_LEN + 1];
+    struct bp_store *store;
+    struct bp_image image = {0};
+    struct bp_upload up = {0};
+    enum bp_rc rc = bp_upload_token_verify(
+        ctx->upload_secret, ctx->upload_secret_len, match->captures[0],
+        bp_time_now_ms() / 1000, id, err);
+    if (rc == BP_OK)
+        rc = bp_app_store(ctx, &store, err);
+    if (rc == BP_OK)
+        rc = bp_store_image_get(store, id, &image, err);
+    if (rc == BP_OK && !bp_image_upload_awaited(&image))
+        rc = bp_error_set(err, BP_ECONFLICT,
+                          "No upload is awaited for image %s", id);
+    if (rc != BP_OK)
+        goto out_free;
+    /* S3 refuses a body whose type differs from the signed one. */
+    const char *type = bp_direct_upload_type(image.upload_filename);
+    if (!media_type_is(req->content_type, type)) {
+        rc = bp_error_set(err, BP_EFORBIDDEN,
+                          "Content-Type must be %s, as the upload URL was "
+                          "signed for",
+                          type);
+        goto out_free;
+    }
+    struct bp_upload_limits limits = bp_upload_limits_of(ctx->config);
+    rc = bp_upload_read_raw(req, &limits, ctx->tmp_dir, image.upload_filename,
+                            &up, err);
+    char key[BP_IMAGE_KEY_LEN];
+    bp_image_incoming_key(id, key);
+    if (rc == BP_OK)
+        rc = bp_blob_put_file(ctx->blobs, key, up.files[0].path, type, err);
+    if (rc == BP_OK) {
+        res->status = 200;
+        res->content_type = NULL;
+        rc = bp_response_header(res, "ETag", "\"%s\"", up.files[0].sha256);
+    }
+out_free:
+    bp_upload_free(&up);
+    bp_image_clear(&image);
+    return rc;
+}
+
+enum bp_rc bp_handle_image_complete(struct bp_ctx *ctx,
+                                    const struct bp_request *req,
+                                    const struct bp_route_match *match,
+                                    struct bp_response *res,
+                                    struct bp_error *err)
+{
+    char id[BP_ID_LEN + 1];
+    struct bp_store *store;
+    struct bp_image image, done;
+    enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
+    if (rc == BP_OK)
+        rc = bp_app_store(ctx, &store, err);
+    if (rc == BP_OK)
+        rc = bp_store_image_get(store, id, &image, err);
+    if (rc != BP_OK)
+        return rc;
+    rc = bp_direct_upload_complete(ctx, store, &image, &done, err);
+    bp_image_clear(&image);
+    if (rc != BP_OK)
+        return rc;
+    rc = bp_handler_send_json(res, 200, bp_image_to_json(&done));
+    bp_image_clear(&done);
+    return rc;
+}

@@ -1,0 +1,208 @@
+"""test_direct_uploads.py: uploads straight to storage on the embedded
+default (SQLite and local files), where the upload URL is this API's own
+PUT /uploads/<token>: the client flow of direct_uploads.py, the signed
+token's checks, expiry, and the orphan sweep (bandpics-fcgi --gc).
+"""
+import os
+import subprocess
+import time
+import urllib.parse
+
+import direct_uploads as flows
+from direct_uploads import JPEG, LocalStorage, http_request, put_file
+from harness import BIN, Stack, expect, expect_error, expect_status, main
+
+stack = None
+storage = None
+
+
+def test_start():
+    global stack, storage
+    stack = Stack(name="direct", config={"max_files": 5, "upload_expires_s": 4,
+                                                 "max_body_bytes": "3M",
+                                                 "expire_interval_s": 0}).start()
+    storage = LocalStorage(stack)
+
+
+def test_group_create_upload_complete():
+    flows.flow_group_create_upload_complete(stack, storage)
+
+
+def test_add_to_group_and_replace():
+    flows.flow_add_to_group_and_replace(stack, storage)
+
+
+def test_refusals():
+    flows.flow_refusals(stack, storage)
+    names = ["x%d.jpg" % i for i in range(6)]
+    expect_error(stack.post("/image_groups", {"name": "big", "images": names}), 413)
+
+
+def test_group_delete():
+    flows.flow_group_delete(stack, storage)
+
+
+def new_item(name="t.jpg"):
+    group = stack.post("/image_groups", {"name": "Tokens", "images": [name]})
+    expect_status(group, 201)
+    return group.json["images"][0]
+
+
+def test_upload_url_is_this_api():
+    item = new_item()
+    url = urllib.parse.urlsplit(item["presigned_url"])
+    expect(url.netloc == "127.0.0.1:%d" % stack.port, item["presigned_url"])
+    expect(url.path.startswith("/uploads/" + item["id"] + "."), item["presigned_url"])
+    # The URL follows the Host the client used (api_base_url would win),
+    # with the port the request came in on.
+    resp = stack.post("/image_groups", {"name": "h", "images": ["h.jpg"]},
+                      headers={"Host": "photos.example"})
+    expect(resp.json["images"][0]["presigned_url"].startswith(
+        "http://photos.example:%d/uploads/" % stack.port), repr(resp.json))
+
+
+def test_token_checks():
+    item = new_item()
+    url = item["presigned_url"]
+    path = urllib.parse.urlsplit(url).path
+    token = path.rsplit("/", 1)[1]
+    image_id, expires, mac = token.split(".")
+    forged = [
+        "%s.%s.%s" % (image_id, int(expires) + 3600, mac),     # extended
+        "%s.%s.%s" % ("0" * 24, expires, mac),                  # other image
+        "%s.%s.%s" % (image_id, expires, "0" * 64),             # wrong MAC
+        "%s.%s" % (image_id, expires),                           # malformed
+    ]
+    for bad in forged:
+        resp = stack.request("PUT", "/uploads/" + bad, JPEG,
+                             headers={"Content-Type": "image/jpeg"})
+        expect_error(resp, 403)
+    # The signed Content-Type is the only one accepted.
+    expect_error(stack.request("PUT", path, JPEG, headers={"Content-Type": "image/png"}),
+                 403, "image/jpeg")
+    expect(put_file(item, JPEG)[0] == 200)
+    expect_status(stack.post("/images/%s/complete" % item["id"]), 200)
+    # Once complete, the URL takes nothing more.
+    expect_error(stack.request("PUT", path, JPEG, headers={"Content-Type": "image/jpeg"}),
+                 409, "No upload")
+    # Only PUT is allowed there.
+    expect_error(stack.get(path), 405)
+
+
+def test_upload_over_body_limit():
+    item = new_item()
+    big = b"\xff\xd8" + b"\0" * (4 * 1024 * 1024)
+    status, _, body = http_request(item["presigned_url"], "PUT", big,
+                                   {"Content-Type": "image/jpeg"})
+    expect(status == 413, "expected 413, got %d" % status)
+
+
+def test_expired_upload_refused_and_dropped():
+    item = new_item()
+    replaced = new_item("r.jpg")
+    expect(put_file(replaced, JPEG)[0] == 200)
+    ready = stack.post("/images/%s/complete" % replaced["id"]).json
+    again = stack.patch("/images/%s/file" % replaced["id"], {"image": "r2.jpg"}).json
+    time.sleep(5.2)
+    expect_error(stack.request("PUT", urllib.parse.urlsplit(item["presigned_url"]).path,
+                               JPEG, headers={"Content-Type": "image/jpeg"}), 403, "expired")
+    # Completing too late drops an image that never had a file...
+    expect_error(stack.post("/images/%s/complete" % item["id"]), 404, "expired")
+    expect_error(stack.get("/images/" + item["id"]), 404)
+    # ...and forgets a replacement that never came, keeping the image.
+    expect_error(stack.post("/images/%s/complete" % again["id"]), 409, "expired")
+    kept = stack.get("/images/" + replaced["id"]).json
+    expect(kept["status"] == "ready" and kept["sha256"] == ready["sha256"] and
+           kept["filename"] == "r.jpg", repr(kept))
+
+
+def test_workers_expire_uploads_themselves():
+    own = Stack(name="expiry", config={"upload_expires_s": 1, "expire_interval_s": 1})
+    try:
+        own.start()
+        out = own.post("/image_groups", {"name": "late", "images": ["l.jpg"]}).json
+        image_id = out["images"][0]["id"]
+        # Nobody reads the image: only the workers' own pass can end it.
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and \
+                "upload of image %s expired" % image_id not in own.read_logs():
+            time.sleep(0.2)
+        expect("upload of image %s expired: image deleted" % image_id in own.read_logs(),
+               "no expiry in the log: " + own.read_logs()[-2000:])
+        expect_error(own.get("/images/" + image_id), 404)
+        expect(own.get("/image_groups/" + out["group_id"]).json["images"] == [])
+    finally:
+        own.stop()
+        own.check_sanitizers()
+        own.cleanup()
+
+
+def gc(*args):
+    proc = subprocess.run([BIN, "--config", stack.config_path, "--gc"] + list(args),
+                          capture_output=True, text=True, timeout=120, env=stack.env())
+    return proc.returncode, proc.stdout + proc.stderr
+
+
+def age(path, seconds=7200):
+    past = time.time() - seconds
+    os.utime(path, (past, past))
+
+
+def test_gc_finds_and_repairs():
+    files = storage.root
+    group = stack.post("/image_groups", {"name": "gc", "images": ["g.jpg", "h.jpg"]}).json
+    g, h = group["images"]
+    for item in (g, h):
+        expect(put_file(item, JPEG)[0] == 200)
+        expect_status(stack.post("/images/%s/complete" % item["id"]), 200)
+    orphan_id = "a" * 24
+    for key in ("original/" + orphan_id, "thumb/%s.jpg" % orphan_id,
+                "staging/%s/thumb.jpg" % g["id"]):
+        path = os.path.join(files, key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as f:
+            f.write(JPEG)
+        age(path)
+    os.unlink(os.path.join(files, "thumb/%s.jpg" % g["id"]))
+    os.unlink(os.path.join(files, "original/" + h["id"]))
+    for root, _, names in os.walk(files):
+        for name in names:
+            age(os.path.join(root, name))
+    # Records and objects younger than the grace period are left alone.
+    time.sleep(2.2)
+    young = os.path.join(files, "original/" + "b" * 24)
+    with open(young, "wb") as f:
+        f.write(JPEG)
+    before = storage.keys()
+    code, out = gc("--dry-run", "--grace", "2")
+    expect(code == 0, out)
+    expect("(dry run)" in out and "would remove original/" + orphan_id in out, out)
+    expect(storage.keys() == before, "dry run changed files")
+    expect_status(stack.get("/images/" + h["id"]), 200)
+    code, out = gc("--grace", "2")
+    expect(code == 0, out)
+    keys = storage.keys()
+    expect("original/" + orphan_id not in keys and "thumb/%s.jpg" % orphan_id not in keys, out)
+    expect("staging/%s/thumb.jpg" % g["id"] not in keys, out)
+    expect("original/" + "b" * 24 in keys, "a young object was removed")
+    expect("thumb/%s.jpg" % g["id"] in keys, "thumb not made again: " + out)
+    expect(flows.fetch(stack, "/images/%s/thumb" % g["id"])[:2] == b"\xff\xd8")
+    expect_error(stack.get("/images/" + h["id"]), 404)
+    expect("; 0 failures" in out, out)
+    # A second sweep finds nothing more to do.
+    os.unlink(young)
+    code, out = gc("--grace", "2")
+    expect(code == 0 and "0 orphan, 0 stale" in out and "0 repaired, 0 dropped" in out, out)
+
+
+def test_stop():
+    stack.stop()
+    stack.check_sanitizers()
+    stack.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_start, test_group_create_upload_complete, test_add_to_group_and_replace,
+          test_refusals, test_group_delete, test_upload_url_is_this_api, test_token_checks,
+          test_upload_over_body_limit, test_expired_upload_refused_and_dropped,
+          test_gc_finds_and_repairs, test_workers_expire_uploads_themselves, test_stop])
