@@ -55,6 +55,10 @@ struct bp_image_patch {
     bool set_upload;             /* await an upload, or stop awaiting */
     const char *upload_filename; /* NULL stops (upload_expires_at 0) */
     int64_t upload_expires_at;
+    /* Apply only while the image awaits the upload that expires at
+     * if_upload_expires_at (0: awaits none); else BP_ECONFLICT. */
+    bool if_upload;
+    int64_t if_upload_expires_at;
 };
 
 /* Returns true while an upload is awaited for image (status "pending"). */

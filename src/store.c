@@ -146,6 +146,16 @@ enum bp_rc bp_store_image_replace_file(struct bp_store *store,
     return store->ops->image_replace_file(store, file, now, out, err);
 }
 
+enum bp_rc bp_store_image_delete_awaiting(struct bp_store *store,
+                                          const char *id,
+                                          int64_t upload_expires_at,
+                                          struct bp_image *out,
+                                          struct bp_error *err)
+{
+    return store->ops->image_delete_awaiting(store, id, upload_expires_at, out,
+                                             err);
+}
+
 enum bp_rc bp_store_image_delete(struct bp_store *store, const char *id,
                                  struct bp_image *out, struct bp_error *err)
 {

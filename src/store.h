@@ -81,6 +81,11 @@ struct bp_store_ops {
                                      const struct bp_image *file, int64_t now,
                                      struct bp_image *out,
                                      struct bp_error *err);
+    enum bp_rc (*image_delete_awaiting)(struct bp_store *store,
+                                        const char *id,
+                                        int64_t upload_expires_at,
+                                        struct bp_image *out,
+                                        struct bp_error *err);
     enum bp_rc (*image_delete)(struct bp_store *store, const char *id,
                                struct bp_image *out, struct bp_error *err);
     void (*close)(struct bp_store *store);
@@ -206,9 +211,10 @@ enum bp_rc bp_store_image_list(struct bp_store *store,
  * atomically, returning the result in *out (cleared by the caller on
  * BP_OK). With set_upload the image awaits upload_filename until
  * upload_expires_at, or, when upload_filename is NULL (or the expiry 0),
- * awaits nothing (NULL and 0); its file fields stay. BP_ENOTFOUND when
- * the image, or the group it moves to, does not exist; nothing changes
- * then.
+ * awaits nothing (NULL and 0); its file fields stay. With if_upload the
+ * update applies only while the image's upload_expires_at equals
+ * if_upload_expires_at, else BP_ECONFLICT. BP_ENOTFOUND when the image,
+ * or the group it moves to, does not exist; nothing changes then.
  */
 enum bp_rc bp_store_image_update(struct bp_store *store, const char *id,
                                  const struct bp_image_patch *patch,
@@ -222,13 +228,30 @@ enum bp_rc bp_store_image_update(struct bp_store *store, const char *id,
  * result in *out (cleared by the caller on BP_OK). It also ends any
  * awaited upload (upload_filename NULL, upload_expires_at 0; the image
  * is "ready"): this is how a presigned upload completes, the filename
- * becoming file->filename. file's own upload fields are ignored.
+ * becoming file->filename. When file->upload_expires_at is not 0 the
+ * replace is conditional: it happens only while the image awaits
+ * exactly that upload (its upload_expires_at equals it), else
+ * BP_ECONFLICT and nothing changes; 0 replaces unconditionally.
  * Description and group stay. BP_ENOTFOUND when there is no such image.
  */
 enum bp_rc bp_store_image_replace_file(struct bp_store *store,
                                        const struct bp_image *file, int64_t now,
                                        struct bp_image *out,
                                        struct bp_error *err);
+
+/*
+ * Deletes the image with id only if it never had a file and still awaits
+ * the upload that expires at upload_expires_at (an expired upload is
+ * dropped this way without racing a completion), returning what it was
+ * in *out (cleared by the caller on BP_OK). BP_ECONFLICT when the image
+ * has a file or awaits another upload or none, BP_ENOTFOUND when there
+ * is no such image.
+ */
+enum bp_rc bp_store_image_delete_awaiting(struct bp_store *store,
+                                          const char *id,
+                                          int64_t upload_expires_at,
+                                          struct bp_image *out,
+                                          struct bp_error *err);
 
 /*
  * Deletes the image with id and returns what it was in *out (cleared by
