@@ -10,7 +10,8 @@
  * date) and has_taken_at (1 or 0, so that images without a capture time
  * sort last like SQLite's "taken_at_ms IS NULL"). Added for presigned
  * uploads: status ("pending" while an upload is awaited, else "ready")
- * and, only while awaited, upload: {filename, expires_at (a date)}.
+ * and, only while awaited, upload: {filename, expires_at (a date)}, which
+ * the filters of conditional writes name as "upload.expires_at".
  */
 #include <math.h>
 #include <stdlib.h>
@@ -838,6 +839,52 @@ enum bp_rc bp_mongo_image_replace_file_update(const struct bp_image *file,
     ok = ok && BSON_APPEND_UTF8(&unset, "upload", "") &&
          bson_append_document_end(out, &unset);
     return ok ? BP_OK : BP_ENOMEM;
+}
+
+/*
+ * Appends the awaited upload a conditional write requires to filter:
+ * "upload.expires_at": expires_at as a date, or null for none.
+ */
+static bool append_awaited(bson_t *filter, int64_t expires_at)
+{
+    if (expires_at == 0)
+        return BSON_APPEND_NULL(filter, "upload.expires_at");
+    return BSON_APPEND_DATE_TIME(filter, "upload.expires_at", expires_at);
+}
+
+enum bp_rc bp_mongo_image_update_filter(const char *id,
+                                        const struct bp_image_patch *patch,
+                                        bson_t *out)
+{
+    enum bp_rc rc = bp_mongo_id_filter(id, out);
+    if (rc == BP_OK && patch->if_upload &&
+        !append_awaited(out, patch->if_upload_expires_at))
+        rc = BP_ENOMEM;
+    return rc;
+}
+
+enum bp_rc bp_mongo_image_replace_file_filter(const struct bp_image *file,
+                                              bson_t *out)
+{
+    enum bp_rc rc = bp_mongo_id_filter(file->id, out);
+    if (rc == BP_OK && file->upload_expires_at != 0 &&
+        !append_awaited(out, file->upload_expires_at))
+        rc = BP_ENOMEM;
+    return rc;
+}
+
+enum bp_rc bp_mongo_image_delete_awaiting_filter(const char *id,
+                                                 int64_t upload_expires_at,
+                                                 bson_t *out)
+{
+    enum bp_rc rc = bp_mongo_id_filter(id, out);
+    /* A date even for 0 (the epoch, which no awaited upload has): an
+     * image that awaits none is not deleted. */
+    if (rc == BP_OK &&
+        !(BSON_APPEND_UTF8(out, "sha256", "") &&
+          BSON_APPEND_DATE_TIME(out, "upload.expires_at", upload_expires_at)))
+        rc = BP_ENOMEM;
+    return rc;
 }
 
 /*

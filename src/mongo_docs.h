@@ -158,6 +158,35 @@ enum bp_rc bp_mongo_image_replace_file_update(const struct bp_image *file,
                                               int64_t now, bson_t *out);
 
 /*
+ * Builds the filter of an image update: {_id: ObjectId(id)} and, with
+ * patch->if_upload, the awaited upload the update requires:
+ * "upload.expires_at": if_upload_expires_at as a date, or null when it
+ * is 0 (awaits none: a ready image has no upload, see
+ * bp_mongo_image_from_doc). BP_EINVAL for a malformed id.
+ */
+enum bp_rc bp_mongo_image_update_filter(const char *id,
+                                        const struct bp_image_patch *patch,
+                                        bson_t *out);
+
+/*
+ * Builds the filter of a file replace: {_id: ObjectId(file->id)} and,
+ * when file->upload_expires_at is not 0 (a conditional replace),
+ * "upload.expires_at": that date. BP_EINVAL for a malformed id.
+ */
+enum bp_rc bp_mongo_image_replace_file_filter(const struct bp_image *file,
+                                              bson_t *out);
+
+/*
+ * Builds the filter of the delete of an image that never had a file and
+ * awaits the upload expiring at upload_expires_at: {_id: ObjectId(id),
+ * sha256: "", "upload.expires_at": date}; for 0 the date is the epoch,
+ * which selects no image. BP_EINVAL for a malformed id.
+ */
+enum bp_rc bp_mongo_image_delete_awaiting_filter(const char *id,
+                                                 int64_t upload_expires_at,
+                                                 bson_t *out);
+
+/*
  * Builds the createIndexes command for collection (BP_MONGO_GROUPS or
  * BP_MONGO_IMAGES); images get a sparse index on upload.expires_at for
  * the expired-upload filter. Running it again with the same specs

@@ -9,6 +9,11 @@
  * standalone servers are supported): images_insert undoes what it wrote
  * when a later write fails, and group_delete orders its writes so that
  * a retry finishes an interrupted delete (see mongo_group_delete).
+ *
+ * The conditional image writes (an update or file replace that requires
+ * an awaited upload, the delete of an image still awaiting its first
+ * file) put the condition in the findAndModify query; when it matches
+ * nothing, a read of the image tells a missing one from a conflict.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,21 +143,18 @@ static enum bp_rc find_one(mongoc_collection_t *coll, const bson_t *filter,
 }
 
 /*
- * Runs findAndModify on the document with _id id: the update (returning
- * the new document) or, with update NULL, the removal (returning the
- * old one). *doc is the caller's (freed with bson_destroy) when *found.
+ * Runs findAndModify on the first document filter selects: the update
+ * (returning the new document) or, with update NULL, the removal
+ * (returning the old one). *doc is the caller's (freed with
+ * bson_destroy) when *found.
  */
-static enum bp_rc find_and_modify(mongoc_collection_t *coll, const char *id,
-                                  const bson_t *update, const char *what,
-                                  bson_t *doc, bool *found,
-                                  struct bp_error *err)
+static enum bp_rc find_and_modify_where(mongoc_collection_t *coll,
+                                        const bson_t *filter,
+                                        const bson_t *update, const char *what,
+                                        bson_t *doc, bool *found,
+                                        struct bp_error *err)
 {
     *found = false;
-    bson_t filter;
-    if (bp_mongo_id_filter(id, &filter) != BP_OK) {
-        bson_destroy(&filter);
-        return BP_OK; /* a malformed id names nothing */
-    }
     mongoc_find_and_modify_opts_t *opts = mongoc_find_and_modify_opts_new();
     if (update != NULL) {
         mongoc_find_and_modify_opts_set_update(opts, update);
@@ -165,8 +167,8 @@ static enum bp_rc find_and_modify(mongoc_collection_t *coll, const char *id,
     bson_t reply;
     bson_error_t error;
     enum bp_rc rc = BP_OK;
-    if (!mongoc_collection_find_and_modify_with_opts(coll, &filter, opts,
-                                                     &reply, &error)) {
+    if (!mongoc_collection_find_and_modify_with_opts(coll, filter, opts, &reply,
+                                                     &error)) {
         rc = mongo_fail(&error, what, err);
         goto out_free_reply;
     }
@@ -188,6 +190,23 @@ static enum bp_rc find_and_modify(mongoc_collection_t *coll, const char *id,
 out_free_reply:
     bson_destroy(&reply);
     mongoc_find_and_modify_opts_destroy(opts);
+    return rc;
+}
+
+/* find_and_modify_where on the document with _id id. */
+static enum bp_rc find_and_modify(mongoc_collection_t *coll, const char *id,
+                                  const bson_t *update, const char *what,
+                                  bson_t *doc, bool *found,
+                                  struct bp_error *err)
+{
+    *found = false;
+    bson_t filter;
+    enum bp_rc rc = bp_mongo_id_filter(id, &filter);
+    if (rc == BP_OK)
+        rc =
+            find_and_modify_where(coll, &filter, update, what, doc, found, err);
+    else if (rc == BP_EINVAL)
+        rc = BP_OK; /* a malformed id names nothing */
     bson_destroy(&filter);
     return rc;
 }
@@ -710,13 +729,71 @@ static enum bp_rc group_exists(struct store_mongo *s, const char *id,
     return rc == BP_OK && n == 0 ? BP_ENOTFOUND : rc;
 }
 
+/* What a conditional write requires of the image it changes. */
+struct condition {
+    const char *id;
+    int64_t upload_expires_at; /* the awaited upload (0: none) */
+    bool no_file;              /* and that the image never had a file */
+};
+
+/*
+ * Returns why a conditional write under cond matched no document, from
+ * a read of the image: BP_ENOTFOUND when there is none, else
+ * BP_ECONFLICT with the detail the SQLite backend gives.
+ */
+static enum bp_rc explain_unchanged(struct store_mongo *s,
+                                    const struct condition *cond,
+                                    struct bp_error *err)
+{
+    struct bp_image current;
+    enum bp_rc rc = mongo_image_get(&s->base, cond->id, &current, err);
+    if (rc != BP_OK)
+        return rc;
+    bool has_file = bp_image_has_file(&current);
+    bp_image_clear(&current);
+    if (cond->no_file && has_file)
+        return bp_error_set(err, BP_ECONFLICT, "Image %s has a file", cond->id);
+    if (cond->upload_expires_at == 0)
+        return bp_error_set(err, BP_ECONFLICT, "Image %s awaits an upload",
+                            cond->id);
+    return bp_error_set(err, BP_ECONFLICT,
+                        "Image %s no longer awaits this upload", cond->id);
+}
+
+/*
+ * Runs findAndModify with filter and update (NULL: remove) on the
+ * images, reading the document into out. When none matched: BP_ENOTFOUND,
+ * or, for a write under cond (not NULL), what explain_unchanged finds.
+ * filter_rc is what built filter: BP_EINVAL (a malformed id) names no
+ * image, another error is returned as it is.
+ */
+static enum bp_rc modify_image(struct store_mongo *s, enum bp_rc filter_rc,
+                               const bson_t *filter, const bson_t *update,
+                               const struct condition *cond, const char *what,
+                               struct bp_image *out, struct bp_error *err)
+{
+    if (filter_rc == BP_EINVAL)
+        return image_not_found(err);
+    if (filter_rc != BP_OK)
+        return filter_rc;
+    bson_t doc;
+    bool found = false;
+    enum bp_rc rc = find_and_modify_where(s->images, filter, update, what, &doc,
+                                          &found, err);
+    if (rc == BP_OK && !found && cond != NULL)
+        return explain_unchanged(s, cond, err);
+    return image_result(rc, found, &doc, what, out, err);
+}
+
 /*
  * Updates an image's metadata. A move to a group first checks that the
  * group exists; when it does not, nothing is written and the error is
  * the one SQLite gives: "Image with that ID not found" when the image
- * does not exist either, "Group with that ID not found" otherwise. (A
- * group deleted between the check and the update is the one race left;
- * its delete's retry deletes the moved image too.)
+ * does not exist either, "Group with that ID not found" otherwise (even
+ * when the update's upload condition fails too). (A group deleted
+ * between the check and the update is the one race left; its delete's
+ * retry deletes the moved image too.) With if_upload the condition is
+ * part of the findAndModify query.
  */
 static enum bp_rc mongo_image_update(struct bp_store *store, const char *id,
                                      const struct bp_image_patch *patch,
@@ -737,34 +814,70 @@ static enum bp_rc mongo_image_update(struct bp_store *store, const char *id,
         if (rc != BP_OK)
             return rc;
     }
-    bson_t update, doc;
-    bool found = false;
+    bson_t update, filter;
     enum bp_rc rc = bp_mongo_image_update(patch, now, &update);
+    enum bp_rc filter_rc = bp_mongo_image_update_filter(id, patch, &filter);
+    struct condition cond = {.id = id,
+                             .upload_expires_at = patch->if_upload_expires_at};
     if (rc != BP_OK)
         rc = build_fail(rc, "update image", err);
     else
-        rc = find_and_modify(s->images, id, &update, "update image", &doc,
-                             &found, err);
+        rc = modify_image(s, filter_rc, &filter, &update,
+                          patch->if_upload ? &cond : NULL, "update image", out,
+                          err);
+    bson_destroy(&filter);
     bson_destroy(&update);
-    return image_result(rc, found, &doc, "update image", out, err);
+    return rc;
 }
 
+/*
+ * Replaces an image's file fields; a conditional replace (a file whose
+ * upload_expires_at is not 0) has that expiry in its findAndModify
+ * query.
+ */
 static enum bp_rc mongo_image_replace_file(struct bp_store *store,
                                            const struct bp_image *file,
                                            int64_t now, struct bp_image *out,
                                            struct bp_error *err)
 {
     struct store_mongo *s = from_base(store);
-    bson_t update, doc;
-    bool found = false;
+    bson_t update, filter;
     enum bp_rc rc = bp_mongo_image_replace_file_update(file, now, &update);
+    enum bp_rc filter_rc = bp_mongo_image_replace_file_filter(file, &filter);
+    struct condition cond = {.id = file->id,
+                             .upload_expires_at = file->upload_expires_at};
     if (rc != BP_OK)
         rc = build_fail(rc, "replace image file", err);
     else
-        rc = find_and_modify(s->images, file->id, &update, "replace image file",
-                             &doc, &found, err);
+        rc = modify_image(s, filter_rc, &filter, &update,
+                          file->upload_expires_at != 0 ? &cond : NULL,
+                          "replace image file", out, err);
+    bson_destroy(&filter);
     bson_destroy(&update);
-    return image_result(rc, found, &doc, "replace image file", out, err);
+    return rc;
+}
+
+/*
+ * Deletes an image that never had a file and still awaits the upload
+ * expiring at upload_expires_at: one findAndModify whose query says so,
+ * then, when it matched nothing, a read that tells why.
+ */
+static enum bp_rc mongo_image_delete_awaiting(struct bp_store *store,
+                                              const char *id,
+                                              int64_t upload_expires_at,
+                                              struct bp_image *out,
+                                              struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t filter;
+    enum bp_rc filter_rc =
+        bp_mongo_image_delete_awaiting_filter(id, upload_expires_at, &filter);
+    struct condition cond = {
+        .id = id, .upload_expires_at = upload_expires_at, .no_file = true};
+    enum bp_rc rc = modify_image(s, filter_rc, &filter, NULL, &cond,
+                                 "delete awaiting image", out, err);
+    bson_destroy(&filter);
+    return rc;
 }
 
 static enum bp_rc mongo_image_delete(struct bp_store *store, const char *id,
@@ -801,6 +914,7 @@ static const struct bp_store_ops mongo_ops = {
     .image_list = mongo_image_list,
     .image_update = mongo_image_update,
     .image_replace_file = mongo_image_replace_file,
+    .image_delete_awaiting = mongo_image_delete_awaiting,
     .image_delete = mongo_image_delete,
     .close = mongo_close,
 };

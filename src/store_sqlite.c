@@ -468,6 +468,7 @@ static const struct bp_store_ops sqlite_ops = {
     .image_list = bp_sqlite_image_list,
     .image_update = bp_sqlite_image_update,
     .image_replace_file = bp_sqlite_image_replace_file,
+    .image_delete_awaiting = bp_sqlite_image_delete_awaiting,
     .image_delete = bp_sqlite_image_delete,
     .close = sqlite_close,
 };

@@ -73,6 +73,11 @@ enum bp_rc bp_sqlite_image_replace_file(struct bp_store *store,
                                         const struct bp_image *file,
                                         int64_t now, struct bp_image *out,
                                         struct bp_error *err);
+enum bp_rc bp_sqlite_image_delete_awaiting(struct bp_store *store,
+                                           const char *id,
+                                           int64_t upload_expires_at,
+                                           struct bp_image *out,
+                                           struct bp_error *err);
 enum bp_rc bp_sqlite_image_delete(struct bp_store *store, const char *id,
                                   struct bp_image *out, struct bp_error *err);
 

@@ -1,13 +1,19 @@
 /*
  * store_sqlite_images.c: the image operations of the SQLite backend:
  * batch insert, read, filtered listing (capture time, bounding box,
- * distance, expired awaited uploads), metadata and file updates, delete.
+ * distance, expired awaited uploads), metadata and file updates and
+ * deletes, the conditional ones among them.
  *
  * An awaited upload is the pair upload_filename, upload_expires_at; an
  * image awaits none when upload_expires_at is 0, and upload_filename is
  * then NULL. A pending image that never had a file is stored with the
  * neutral file fields it is given ("" content type and "{}" data when
- * they are NULL).
+ * they are NULL), sha256 "" among them.
+ *
+ * The conditional writes (an update or file replace that requires an
+ * awaited upload, the delete of an image still awaiting its first file)
+ * put the condition in the statement's WHERE; when it changes no row, a
+ * read in the same transaction tells a missing image from a conflict.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -138,6 +144,90 @@ static enum bp_rc step_one_image(sqlite3 *db, sqlite3_stmt *stmt,
             bp_image_clear(out);
         return bp_sqlite_fail(db, code, what, err);
     }
+    return rc;
+}
+
+/* What a conditional write requires of the image it changes. */
+struct condition {
+    const char *id;
+    int64_t upload_expires_at; /* the awaited upload (0: none) */
+    bool no_file;              /* and that the image never had a file */
+    const char *group;         /* a group the write moves it to, or NULL */
+};
+
+/*
+ * Returns BP_ECONFLICT with the detail that says why an image refused a
+ * write under cond (has_file: the image has a file).
+ */
+static enum bp_rc upload_conflict(const struct condition *cond, bool has_file,
+                                  struct bp_error *err)
+{
+    if (cond->no_file && has_file)
+        return bp_error_set(err, BP_ECONFLICT, "Image %s has a file", cond->id);
+    if (cond->upload_expires_at == 0)
+        return bp_error_set(err, BP_ECONFLICT, "Image %s awaits an upload",
+                            cond->id);
+    return bp_error_set(err, BP_ECONFLICT,
+                        "Image %s no longer awaits this upload", cond->id);
+}
+
+/*
+ * Returns why a conditional write changed no row, inside its
+ * transaction: BP_ENOTFOUND when the image (or else the group it was to
+ * move to) does not exist, else BP_ECONFLICT.
+ */
+static enum bp_rc explain_unchanged(sqlite3 *db, const struct condition *cond,
+                                    struct bp_error *err)
+{
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(
+        db,
+        "SELECT sha256 != '', ?2 IS NULL OR EXISTS (SELECT 1 FROM"
+        " image_groups WHERE id = ?2) FROM images WHERE id = ?1",
+        -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "check image", err);
+    bp_sqlite_bind_text(stmt, 1, cond->id, 0);
+    bp_sqlite_bind_text(stmt, 2, cond->group, 1);
+    enum bp_rc rc;
+    code = sqlite3_step(stmt);
+    if (code == SQLITE_DONE)
+        rc = bp_error_set(err, BP_ENOTFOUND, "Image with that ID not found");
+    else if (code != SQLITE_ROW)
+        rc = bp_sqlite_fail(db, code, "check image", err);
+    else if (!sqlite3_column_int(stmt, 1))
+        rc = bp_error_set(err, BP_ENOTFOUND, "Group with that ID not found");
+    else
+        rc = upload_conflict(cond, sqlite3_column_int(stmt, 0), err);
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/*
+ * Runs stmt, a write under cond that returns the image row it changed,
+ * into out in one transaction with explain_unchanged when it changes
+ * none. On BP_OK *out is the caller's.
+ */
+static enum bp_rc step_conditional(sqlite3 *db, sqlite3_stmt *stmt,
+                                   const struct condition *cond,
+                                   const char *what, struct bp_image *out,
+                                   struct bp_error *err)
+{
+    enum bp_rc rc = bp_sqlite_exec(db, "BEGIN IMMEDIATE", err);
+    if (rc != BP_OK)
+        return rc;
+    rc = step_one_image(db, stmt, what, out, err);
+    /* No row, or a missing group's foreign key: explained the same way. */
+    if (rc == BP_ENOTFOUND)
+        rc = explain_unchanged(db, cond, err);
+    if (rc != BP_OK)
+        goto out_rollback;
+    rc = bp_sqlite_exec(db, "COMMIT", err);
+    if (rc == BP_OK)
+        return BP_OK;
+    bp_image_clear(out);
+out_rollback:
+    bp_sqlite_rollback(db);
     return rc;
 }
 
@@ -438,7 +528,8 @@ enum bp_rc bp_sqlite_image_update(struct bp_store *store, const char *id,
         " upload_filename = CASE WHEN ?7 THEN ?8 ELSE upload_filename END,"
         " upload_expires_at = CASE WHEN ?7 THEN ?9 ELSE upload_expires_at END,"
         " updated_at = ?5"
-        " WHERE id = ?6 RETURNING " IMAGE_COLUMNS,
+        " WHERE id = ?6 AND (NOT ?10 OR upload_expires_at = ?11)"
+        " RETURNING " IMAGE_COLUMNS,
         -1, &stmt, NULL);
     if (code != SQLITE_OK)
         return bp_sqlite_fail(db, code, "update image", err);
@@ -452,7 +543,19 @@ enum bp_rc bp_sqlite_image_update(struct bp_store *store, const char *id,
     /* A NULL file name stops awaiting, whatever the expiry says. */
     bind_upload(stmt, 8, patch->upload_filename,
                 patch->upload_filename != NULL ? patch->upload_expires_at : 0);
-    enum bp_rc rc = step_one_image(db, stmt, "update image", out, err);
+    sqlite3_bind_int(stmt, 10, patch->if_upload);
+    sqlite3_bind_int64(stmt, 11, patch->if_upload_expires_at);
+    enum bp_rc rc;
+    if (patch->if_upload) {
+        struct condition cond = {
+            .id = id,
+            .upload_expires_at = patch->if_upload_expires_at,
+            .group = patch->set_group ? patch->group : NULL,
+        };
+        rc = step_conditional(db, stmt, &cond, "update image", out, err);
+    } else {
+        rc = step_one_image(db, stmt, "update image", out, err);
+    }
     sqlite3_finalize(stmt);
     return rc;
 }
@@ -470,14 +573,49 @@ enum bp_rc bp_sqlite_image_replace_file(struct bp_store *store,
         " sha256 = ?4, width = ?5, height = ?6, taken_at = ?7,"
         " taken_at_ms = ?8, data = ?9, latitude = ?10, longitude = ?11,"
         " upload_filename = NULL, upload_expires_at = 0,"
-        " updated_at = ?12 WHERE id = ?13 RETURNING " IMAGE_COLUMNS,
+        " updated_at = ?12 WHERE id = ?13"
+        " AND (?14 = 0 OR upload_expires_at = ?14) RETURNING " IMAGE_COLUMNS,
         -1, &stmt, NULL);
     if (code != SQLITE_OK)
         return bp_sqlite_fail(db, code, "replace image file", err);
     bind_file_fields(stmt, 1, file);
     sqlite3_bind_int64(stmt, 12, now);
     bp_sqlite_bind_text(stmt, 13, file->id, 0);
-    enum bp_rc rc = step_one_image(db, stmt, "replace image file", out, err);
+    sqlite3_bind_int64(stmt, 14, file->upload_expires_at);
+    enum bp_rc rc;
+    if (file->upload_expires_at != 0) {
+        struct condition cond = {.id = file->id,
+                                 .upload_expires_at = file->upload_expires_at};
+        rc = step_conditional(db, stmt, &cond, "replace image file", out, err);
+    } else {
+        rc = step_one_image(db, stmt, "replace image file", out, err);
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+enum bp_rc bp_sqlite_image_delete_awaiting(struct bp_store *store,
+                                           const char *id,
+                                           int64_t upload_expires_at,
+                                           struct bp_image *out,
+                                           struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    sqlite3_stmt *stmt;
+    /* "?2 != 0": an expiry of 0 names no awaited upload, so no image. */
+    int code = sqlite3_prepare_v2(
+        db,
+        "DELETE FROM images WHERE id = ?1 AND sha256 = ''"
+        " AND ?2 != 0 AND upload_expires_at = ?2 RETURNING " IMAGE_COLUMNS,
+        -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "delete awaiting image", err);
+    bp_sqlite_bind_text(stmt, 1, id, 0);
+    sqlite3_bind_int64(stmt, 2, upload_expires_at);
+    struct condition cond = {
+        .id = id, .upload_expires_at = upload_expires_at, .no_file = true};
+    enum bp_rc rc =
+        step_conditional(db, stmt, &cond, "delete awaiting image", out, err);
     sqlite3_finalize(stmt);
     return rc;
 }

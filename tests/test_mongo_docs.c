@@ -3,7 +3,8 @@
  * relaxed extended JSON against what the server is meant to receive:
  * records to documents and back, filters (group, capture time, bounding
  * box, across the antimeridian, distance, expired awaited uploads), sorts
- * and paging, updates (with null clears, awaiting and ending uploads)
+ * and paging, updates (with null clears, awaiting and ending uploads),
+ * the filters of conditional writes (an awaited upload, no file yet)
  * and the index specs. No server needed.
  */
 #include <stdarg.h>
@@ -840,6 +841,122 @@ static void test_bp_mongo_image_replace_file_update_bad_data(void **state)
     bson_destroy(&doc);
 }
 
+static void test_bp_mongo_image_update_filter_unconditional(void **state)
+{
+    (void)state;
+    struct bp_image_patch patch = {.set_description = true,
+                                   .if_upload_expires_at = T2};
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_update_filter(IMAGE_ID, &patch, &doc),
+                     BP_OK);
+    assert_json(&doc, "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" } }");
+}
+
+static void test_bp_mongo_image_update_filter_if_upload(void **state)
+{
+    (void)state;
+    struct bp_image_patch patch = {.if_upload = true,
+                                   .if_upload_expires_at = T2};
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_update_filter(IMAGE_ID, &patch, &doc),
+                     BP_OK);
+    assert_json(&doc, "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
+                      "\"upload.expires_at\" : " T2_JSON " }");
+}
+
+static void test_bp_mongo_image_update_filter_if_no_upload(void **state)
+{
+    (void)state;
+    /* Awaiting none: no upload field (null matches a missing one). */
+    struct bp_image_patch patch = {.if_upload = true};
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_update_filter(IMAGE_ID, &patch, &doc),
+                     BP_OK);
+    assert_json(&doc, "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
+                      "\"upload.expires_at\" : null }");
+}
+
+static void test_bp_mongo_image_update_filter_malformed_id(void **state)
+{
+    (void)state;
+    struct bp_image_patch patch = {.if_upload = true};
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_update_filter("nope", &patch, &doc),
+                     BP_EINVAL);
+    bson_destroy(&doc);
+}
+
+static void test_bp_mongo_image_replace_file_filter_unconditional(void **state)
+{
+    (void)state;
+    struct bp_image file = sample_image();
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_replace_file_filter(&file, &doc), BP_OK);
+    assert_json(&doc, "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" } }");
+}
+
+static void test_bp_mongo_image_replace_file_filter_if_awaited(void **state)
+{
+    (void)state;
+    struct bp_image file = sample_image();
+    file.upload_expires_at = T2;
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_replace_file_filter(&file, &doc), BP_OK);
+    assert_json(&doc, "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
+                      "\"upload.expires_at\" : " T2_JSON " }");
+    /* The update is the same either way. */
+    assert_int_equal(bp_mongo_image_replace_file_update(&file, T1, &doc),
+                     BP_OK);
+    assert_json(&doc, "{ \"$set\" : { " SAMPLE_FILE_FIELDS_JSON
+                      ", " SAMPLE_LOCATION_JSON ", \"status\" : \"ready\", "
+                      "\"updated_at\" : " T1_JSON " }, "
+                      "\"$unset\" : { \"upload\" : \"\" } }");
+}
+
+static void test_bp_mongo_image_replace_file_filter_malformed_id(void **state)
+{
+    (void)state;
+    struct bp_image file = sample_image();
+    memcpy(file.id, "nope", 5);
+    file.upload_expires_at = T2;
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_replace_file_filter(&file, &doc),
+                     BP_EINVAL);
+    bson_destroy(&doc);
+}
+
+static void test_bp_mongo_image_delete_awaiting_filter(void **state)
+{
+    (void)state;
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_delete_awaiting_filter(IMAGE_ID, T2, &doc),
+                     BP_OK);
+    assert_json(&doc,
+                "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
+                "\"sha256\" : \"\", \"upload.expires_at\" : " T2_JSON " }");
+}
+
+static void test_bp_mongo_image_delete_awaiting_filter_none(void **state)
+{
+    (void)state;
+    /* Awaiting none is never awaiting: the epoch, which no upload has. */
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_delete_awaiting_filter(IMAGE_ID, 0, &doc),
+                     BP_OK);
+    assert_json(&doc, "{ \"_id\" : { \"$oid\" : \"" IMAGE_ID "\" }, "
+                      "\"sha256\" : \"\", \"upload.expires_at\" : "
+                      "{ \"$date\" : \"1970-01-01T00:00:00Z\" } }");
+}
+
+static void test_bp_mongo_image_delete_awaiting_filter_malformed(void **state)
+{
+    (void)state;
+    bson_t doc;
+    assert_int_equal(bp_mongo_image_delete_awaiting_filter("nope", T2, &doc),
+                     BP_EINVAL);
+    bson_destroy(&doc);
+}
+
 static void test_bp_mongo_index_specs_images(void **state)
 {
     (void)state;
@@ -936,6 +1053,16 @@ int main(void)
         cmocka_unit_test(
             test_bp_mongo_image_replace_file_update_unsets_location),
         cmocka_unit_test(test_bp_mongo_image_replace_file_update_bad_data),
+        cmocka_unit_test(test_bp_mongo_image_update_filter_unconditional),
+        cmocka_unit_test(test_bp_mongo_image_update_filter_if_upload),
+        cmocka_unit_test(test_bp_mongo_image_update_filter_if_no_upload),
+        cmocka_unit_test(test_bp_mongo_image_update_filter_malformed_id),
+        cmocka_unit_test(test_bp_mongo_image_replace_file_filter_unconditional),
+        cmocka_unit_test(test_bp_mongo_image_replace_file_filter_if_awaited),
+        cmocka_unit_test(test_bp_mongo_image_replace_file_filter_malformed_id),
+        cmocka_unit_test(test_bp_mongo_image_delete_awaiting_filter),
+        cmocka_unit_test(test_bp_mongo_image_delete_awaiting_filter_none),
+        cmocka_unit_test(test_bp_mongo_image_delete_awaiting_filter_malformed),
         cmocka_unit_test(test_bp_mongo_index_specs_images),
         cmocka_unit_test(test_bp_mongo_index_specs_groups),
         cmocka_unit_test(test_bp_mongo_index_specs_unknown_collection),

@@ -887,9 +887,10 @@ static void test_bp_store_image_replace_file_completes_upload(void **state)
                      BP_OK);
     make_image(&file, NULL, "arrived.jpg", 9000, 1.5, 2.5, 1);
     memcpy(file.id, image.id, sizeof(file.id));
-    /* The file record's own upload fields are not the image's. */
+    /* The file record's upload name is not the image's; its expiry
+     * names the upload it completes. */
     file.upload_filename = strdup("other.jpg");
-    file.upload_expires_at = 99999;
+    file.upload_expires_at = 8000;
     struct bp_image got;
     assert_int_equal(
         bp_store_image_replace_file(f->store, &file, 7000, &got, &err), BP_OK);
@@ -934,6 +935,368 @@ static void test_bp_store_image_delete_returns_upload(void **state)
     assert_int_equal(list.total, 0);
     bp_image_list_free(&list);
     bp_image_clear(&image);
+}
+
+/* Inserts image and clears it, keeping its id in id. */
+static void insert_one(struct bp_store *store, struct bp_image *image,
+                       char id[BP_ID_LEN + 1])
+{
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(store, NULL, image, 1, &err),
+                     BP_OK);
+    memcpy(id, image->id, BP_ID_LEN + 1);
+    bp_image_clear(image);
+}
+
+/* Inserts a ready image with a file that awaits a new one until expires. */
+static void insert_replacing(struct bp_store *store, int64_t expires,
+                             char id[BP_ID_LEN + 1])
+{
+    struct bp_image image;
+    make_image(&image, NULL, "had.jpg", 1, 0, 0, 0);
+    insert_one(store, &image, id);
+    struct bp_image_patch await = {.set_upload = true,
+                                   .upload_filename = "next.jpg",
+                                   .upload_expires_at = expires};
+    struct bp_image got;
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_image_update(store, id, &await, 1500, &got, &err),
+                     BP_OK);
+    bp_image_clear(&got);
+}
+
+/* Replaces the file of image id with a new one, conditional on expires. */
+static enum bp_rc replace_file(struct bp_store *store, const char *id,
+                               int64_t expires, int64_t now,
+                               struct bp_error *err)
+{
+    struct bp_image file, got;
+    make_image(&file, NULL, "arrived.jpg", 9000, 0, 0, 0);
+    memcpy(file.id, id, sizeof(file.id));
+    file.upload_expires_at = expires;
+    enum bp_rc rc = bp_store_image_replace_file(store, &file, now, &got, err);
+    if (rc == BP_OK)
+        bp_image_clear(&got);
+    bp_image_clear(&file);
+    return rc;
+}
+
+/* Checks that image id reads back as the pending one make_pending made. */
+static void assert_still_pending(struct bp_store *store, const char *id,
+                                 const char *name, int64_t expires)
+{
+    struct bp_image got;
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_image_get(store, id, &got, &err), BP_OK);
+    assert_pending_without_file(&got, name, expires);
+    assert_int_equal(got.updated_at, 1000);
+    bp_image_clear(&got);
+}
+
+/* Checks that err is the conflict of a write to id with text after it. */
+static void assert_conflict(const struct bp_error *err, const char *id,
+                            const char *text)
+{
+    char detail[128];
+    snprintf(detail, sizeof(detail), "Image %s %s", id, text);
+    assert_string_equal(err->detail, detail);
+}
+
+static void test_bp_store_image_replace_file_if_awaited_conflicts(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image;
+    char id[BP_ID_LEN + 1];
+    make_pending(&image, NULL, "awaited.jpg", 8000);
+    insert_one(f->store, &image, id);
+    struct bp_error err = {{0}};
+
+    /* Another upload's completion: refused, nothing changes. */
+    assert_int_equal(replace_file(f->store, id, 7999, 7000, &err),
+                     BP_ECONFLICT);
+    assert_conflict(&err, id, "no longer awaits this upload");
+    assert_still_pending(f->store, id, "awaited.jpg", 8000);
+
+    /* Two completions of the same upload: the second one is refused. */
+    assert_int_equal(replace_file(f->store, id, 8000, 7000, &err), BP_OK);
+    assert_int_equal(replace_file(f->store, id, 8000, 7100, &err),
+                     BP_ECONFLICT);
+    assert_conflict(&err, id, "no longer awaits this upload");
+    struct bp_image got;
+    assert_int_equal(bp_store_image_get(f->store, id, &got, &err), BP_OK);
+    assert_ready(&got);
+    assert_int_equal(got.updated_at, 7000);
+    bp_image_clear(&got);
+
+    /* A replacement's completion racing a newer replacement request. */
+    char replacing[BP_ID_LEN + 1];
+    insert_replacing(f->store, 9000, replacing);
+    struct bp_image_patch newer = {.set_upload = true,
+                                   .upload_filename = "newer.jpg",
+                                   .upload_expires_at = 9500};
+    assert_int_equal(
+        bp_store_image_update(f->store, replacing, &newer, 1600, &got, &err),
+        BP_OK);
+    bp_image_clear(&got);
+    assert_int_equal(replace_file(f->store, replacing, 9000, 1700, &err),
+                     BP_ECONFLICT);
+    assert_conflict(&err, replacing, "no longer awaits this upload");
+    assert_int_equal(bp_store_image_get(f->store, replacing, &got, &err),
+                     BP_OK);
+    assert_string_equal(got.filename, "had.jpg");
+    assert_string_equal(got.upload_filename, "newer.jpg");
+    assert_int_equal(got.upload_expires_at, 9500);
+    assert_int_equal(got.updated_at, 1600);
+    bp_image_clear(&got);
+    assert_int_equal(replace_file(f->store, replacing, 9500, 1800, &err),
+                     BP_OK);
+
+    /* No such image: not found, conditional or not. */
+    char missing[BP_ID_LEN + 1];
+    bp_id_new(missing);
+    assert_int_equal(replace_file(f->store, missing, 8000, 7000, &err),
+                     BP_ENOTFOUND);
+    assert_string_equal(err.detail, "Image with that ID not found");
+    assert_int_equal(replace_file(f->store, missing, 0, 7000, &err),
+                     BP_ENOTFOUND);
+}
+
+static void test_bp_store_image_replace_file_without_expiry_always(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image;
+    char id[BP_ID_LEN + 1];
+    make_pending(&image, NULL, "awaited.jpg", 8000);
+    insert_one(f->store, &image, id);
+    struct bp_error err = {{0}};
+    /* A file sent in place of the awaited one: the wait ends with it. */
+    assert_int_equal(replace_file(f->store, id, 0, 7000, &err), BP_OK);
+    struct bp_image got;
+    assert_int_equal(bp_store_image_get(f->store, id, &got, &err), BP_OK);
+    assert_ready(&got);
+    assert_string_equal(got.filename, "arrived.jpg");
+    bp_image_clear(&got);
+    assert_int_equal(replace_file(f->store, id, 0, 7100, &err), BP_OK);
+}
+
+static void test_bp_store_image_update_if_upload_applies_on_match(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image;
+    char id[BP_ID_LEN + 1];
+    make_pending(&image, NULL, "awaited.jpg", 8000);
+    insert_one(f->store, &image, id);
+    struct bp_error err = {{0}};
+    struct bp_image got;
+
+    /* Stop awaiting exactly the upload that expires at 8000. */
+    struct bp_image_patch stop = {
+        .set_upload = true, .if_upload = true, .if_upload_expires_at = 8000};
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &stop, 2000, &got, &err), BP_OK);
+    assert_ready(&got);
+    assert_int_equal(got.updated_at, 2000);
+    bp_image_clear(&got);
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &stop, 2100, &got, &err),
+        BP_ECONFLICT);
+    assert_conflict(&err, id, "no longer awaits this upload");
+
+    /* Await a new upload only while awaiting none. */
+    struct bp_image_patch await = {.set_upload = true,
+                                   .upload_filename = "next.jpg",
+                                   .upload_expires_at = 9000,
+                                   .if_upload = true};
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &await, 3000, &got, &err), BP_OK);
+    assert_string_equal(got.upload_filename, "next.jpg");
+    assert_int_equal(got.upload_expires_at, 9000);
+    bp_image_clear(&got);
+    await.upload_filename = "racing.jpg";
+    await.upload_expires_at = 9100;
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &await, 3100, &got, &err),
+        BP_ECONFLICT);
+    assert_conflict(&err, id, "awaits an upload");
+    assert_int_equal(bp_store_image_get(f->store, id, &got, &err), BP_OK);
+    assert_string_equal(got.upload_filename, "next.jpg");
+    assert_int_equal(got.upload_expires_at, 9000);
+    assert_int_equal(got.updated_at, 3000);
+    bp_image_clear(&got);
+}
+
+static void test_bp_store_image_update_if_upload_mismatch_keeps(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image;
+    char id[BP_ID_LEN + 1];
+    make_pending(&image, NULL, "awaited.jpg", 8000);
+    insert_one(f->store, &image, id);
+    struct bp_error err = {{0}};
+    struct bp_image got;
+    struct bp_image_patch patch = {.set_description = true,
+                                   .description = "late",
+                                   .set_upload = true,
+                                   .if_upload = true,
+                                   .if_upload_expires_at = 7000};
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &patch, 2000, &got, &err),
+        BP_ECONFLICT);
+    assert_conflict(&err, id, "no longer awaits this upload");
+    /* "Awaits none" does not match an awaited upload either. */
+    patch.if_upload_expires_at = 0;
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &patch, 2000, &got, &err),
+        BP_ECONFLICT);
+    assert_conflict(&err, id, "awaits an upload");
+    assert_int_equal(bp_store_image_get(f->store, id, &got, &err), BP_OK);
+    assert_null(got.description);
+    bp_image_clear(&got);
+    assert_still_pending(f->store, id, "awaited.jpg", 8000);
+
+    /* Without if_upload the same patch applies. */
+    patch.if_upload = false;
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &patch, 2000, &got, &err), BP_OK);
+    assert_string_equal(got.description, "late");
+    assert_ready(&got);
+    bp_image_clear(&got);
+
+    char missing[BP_ID_LEN + 1];
+    bp_id_new(missing);
+    patch.if_upload = true;
+    assert_int_equal(
+        bp_store_image_update(f->store, missing, &patch, 1, &got, &err),
+        BP_ENOTFOUND);
+    assert_string_equal(err.detail, "Image with that ID not found");
+}
+
+static void test_bp_store_image_update_if_upload_and_move(void **state)
+{
+    struct fixture *f = *state;
+    char group[BP_ID_LEN + 1], gone[BP_ID_LEN + 1], id[BP_ID_LEN + 1];
+    insert(f->store, "target", NULL, 1, group);
+    bp_id_new(gone);
+    struct bp_image image;
+    make_pending(&image, NULL, "awaited.jpg", 8000);
+    insert_one(f->store, &image, id);
+    struct bp_error err = {{0}};
+    struct bp_image got;
+    struct bp_image_patch move = {
+        .set_group = true, .if_upload = true, .if_upload_expires_at = 8000};
+
+    /* A missing group is not found, whether the condition holds or not. */
+    memcpy(move.group, gone, sizeof(move.group));
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &move, 2000, &got, &err),
+        BP_ENOTFOUND);
+    assert_string_equal(err.detail, "Group with that ID not found");
+    move.if_upload_expires_at = 7000;
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &move, 2000, &got, &err),
+        BP_ENOTFOUND);
+    assert_string_equal(err.detail, "Group with that ID not found");
+    char missing[BP_ID_LEN + 1];
+    bp_id_new(missing);
+    assert_int_equal(
+        bp_store_image_update(f->store, missing, &move, 2000, &got, &err),
+        BP_ENOTFOUND);
+    assert_string_equal(err.detail, "Image with that ID not found");
+
+    /* An existing group: the condition decides. */
+    memcpy(move.group, group, sizeof(move.group));
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &move, 2000, &got, &err),
+        BP_ECONFLICT);
+    assert_conflict(&err, id, "no longer awaits this upload");
+    assert_int_equal(bp_store_image_get(f->store, id, &got, &err), BP_OK);
+    assert_string_equal(got.group, "");
+    bp_image_clear(&got);
+    assert_still_pending(f->store, id, "awaited.jpg", 8000);
+    move.if_upload_expires_at = 8000;
+    assert_int_equal(
+        bp_store_image_update(f->store, id, &move, 2000, &got, &err), BP_OK);
+    assert_string_equal(got.group, group);
+    assert_int_equal(got.upload_expires_at, 8000);
+    bp_image_clear(&got);
+}
+
+static void test_bp_store_image_delete_awaiting_deletes_on_match(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image;
+    char id[BP_ID_LEN + 1];
+    make_pending(&image, NULL, "never.jpg", 4242);
+    insert_one(f->store, &image, id);
+    struct bp_error err = {{0}};
+    struct bp_image gone;
+    assert_int_equal(
+        bp_store_image_delete_awaiting(f->store, id, 4242, &gone, &err), BP_OK);
+    assert_string_equal(gone.id, id);
+    assert_pending_without_file(&gone, "never.jpg", 4242);
+    bp_image_clear(&gone);
+    assert_int_equal(bp_store_image_get(f->store, id, &gone, &err),
+                     BP_ENOTFOUND);
+    assert_int_equal(
+        bp_store_image_delete_awaiting(f->store, id, 4242, &gone, &err),
+        BP_ENOTFOUND);
+    assert_string_equal(err.detail, "Image with that ID not found");
+}
+
+static void test_bp_store_image_delete_awaiting_refuses(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_image image;
+    char pending[BP_ID_LEN + 1], replacing[BP_ID_LEN + 1];
+    char ready[BP_ID_LEN + 1];
+    make_pending(&image, NULL, "never.jpg", 4242);
+    insert_one(f->store, &image, pending);
+    insert_replacing(f->store, 9000, replacing);
+    make_image(&image, NULL, "ready.jpg", 1, 0, 0, 0);
+    insert_one(f->store, &image, ready);
+    struct bp_error err = {{0}};
+    struct bp_image gone;
+
+    /* Another upload, or none. */
+    assert_int_equal(
+        bp_store_image_delete_awaiting(f->store, pending, 4241, &gone, &err),
+        BP_ECONFLICT);
+    assert_conflict(&err, pending, "no longer awaits this upload");
+    assert_int_equal(
+        bp_store_image_delete_awaiting(f->store, pending, 0, &gone, &err),
+        BP_ECONFLICT);
+    assert_still_pending(f->store, pending, "never.jpg", 4242);
+    assert_int_equal(
+        bp_store_image_delete_awaiting(f->store, ready, 0, &gone, &err),
+        BP_ECONFLICT);
+
+    /* An image with a file, even one that awaits exactly this upload. */
+    assert_int_equal(
+        bp_store_image_delete_awaiting(f->store, replacing, 9000, &gone, &err),
+        BP_ECONFLICT);
+    assert_conflict(&err, replacing, "has a file");
+    struct bp_image got;
+    assert_int_equal(bp_store_image_get(f->store, replacing, &got, &err),
+                     BP_OK);
+    assert_true(bp_image_has_file(&got));
+    assert_int_equal(got.upload_expires_at, 9000);
+    bp_image_clear(&got);
+
+    /* Completed while the expiry was on its way: the file stays. */
+    assert_int_equal(replace_file(f->store, pending, 4242, 5000, &err), BP_OK);
+    assert_int_equal(
+        bp_store_image_delete_awaiting(f->store, pending, 4242, &gone, &err),
+        BP_ECONFLICT);
+    assert_conflict(&err, pending, "has a file");
+    assert_int_equal(bp_store_image_get(f->store, pending, &got, &err), BP_OK);
+    assert_ready(&got);
+    assert_string_equal(got.filename, "arrived.jpg");
+    bp_image_clear(&got);
+
+    /* The unconditional delete still takes any of them. */
+    assert_int_equal(bp_store_image_delete(f->store, replacing, &gone, &err),
+                     BP_OK);
+    bp_image_clear(&gone);
 }
 
 static void test_bp_store_group_delete_returns_pending_images(void **state)
@@ -1187,7 +1550,26 @@ static void test_bp_store_sqlite_open_refuses_newer_schema(void **state)
             test_bp_store_image_delete_returns_upload, setup, teardown),       \
         cmocka_unit_test_setup_teardown(                                       \
             test_bp_store_group_delete_returns_pending_images, setup,          \
-            teardown)
+            teardown),                                                         \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_replace_file_if_awaited_conflicts, setup,      \
+            teardown),                                                         \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_replace_file_without_expiry_always, setup,     \
+            teardown),                                                         \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_update_if_upload_applies_on_match, setup,      \
+            teardown),                                                         \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_update_if_upload_mismatch_keeps, setup,        \
+            teardown),                                                         \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_update_if_upload_and_move, setup, teardown),   \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_delete_awaiting_deletes_on_match, setup,       \
+            teardown),                                                         \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_image_delete_awaiting_refuses, setup, teardown)
 
 #ifdef BP_CONTRACT_MONGO
 int main(void)

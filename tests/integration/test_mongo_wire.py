@@ -17,6 +17,7 @@ import hashlib
 import math
 import signal
 import time
+import urllib.parse
 
 from mongo_peer import ensure_mockupdb
 
@@ -742,6 +743,152 @@ def test_delete_pending_image_returns_it():
     peer.assert_quiet()
 
 
+def replacing_doc(oid=None, expires=None):
+    """An image with a file that awaits a new one until expires."""
+    doc = image_doc(oid, filename="had.jpg")
+    doc.update(status="pending",
+               upload={"filename": "next.jpg", "expires_at": expires or in_minutes(15)})
+    return doc
+
+
+def awaiting_delete(iid, expires):
+    """The conditional delete of an image still awaiting its first file."""
+    return {"query": {"_id": iid, "sha256": "", "upload.expires_at": expires},
+            "remove": True, "update": ABSENT, "new": ABSENT}
+
+
+def test_expired_upload_deletes_the_image_only_while_awaited():
+    # Read after its upload expired, a pending image without a file is
+    # deleted by a findAndModify that requires exactly that upload.
+    iid, expires = ObjectId(), in_minutes(-1)
+    doc = pending_doc(iid, filename="late.jpg", expires=expires)
+    pending = background(stack.get, "/images/%s" % iid)
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([doc], "images"))
+    peer.expect("findAndModify", "images", **awaiting_delete(iid, expires),
+                reply=find_and_modify_reply(doc))
+    expect_error(finish(pending), 404, "expired before a file arrived")
+    peer.assert_quiet()
+    # Completed by another worker meanwhile: nothing matches, a read by _id
+    # tells a conflict from a missing image, and the image stays.
+    ready = image_doc(iid, filename="late.jpg")
+    pending = background(stack.get, "/images/%s" % iid)
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([doc], "images"))
+    peer.expect("findAndModify", "images", **awaiting_delete(iid, expires),
+                reply=find_and_modify_reply(None))
+    for _ in range(2):  # the store's check, then the service's re-read
+        peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                    reply=cursor_reply([ready], "images"))
+    img = finish(pending, 200).json
+    expect(img["id"] == str(iid) and img.get("status", "ready") == "ready", repr(img))
+    peer.assert_quiet()
+    # Deleted by another worker meanwhile: not found.
+    pending = background(stack.get, "/images/%s" % iid)
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([doc], "images"))
+    peer.expect("findAndModify", "images", **awaiting_delete(iid, expires),
+                reply=find_and_modify_reply(None))
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([], "images"))
+    expect_error(finish(pending), 404, "Image with that ID not found")
+    peer.assert_quiet()
+
+
+def test_expired_replacement_is_forgotten_only_while_awaited():
+    # An image with a file whose awaited replacement expired: the upload is
+    # unset by a findAndModify that requires exactly that upload.
+    iid, expires = ObjectId(), in_minutes(-1)
+    doc = replacing_doc(iid, expires)
+    condition = {"_id": iid, "upload.expires_at": expires}
+    pending = background(stack.get, "/images/%s" % iid)
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([doc], "images"))
+    cmd = peer.expect("findAndModify", "images", query=condition, new=True,
+                      remove=ABSENT,
+                      update={"$set": {"status": "ready", "updated_at": recent},
+                              "$unset": {"upload": ""}},
+                      reply=find_and_modify_reply(image_doc(iid, filename="had.jpg")))
+    expect(list(cmd["query"]) == ["_id", "upload.expires_at"], repr(cmd["query"]))
+    expect_status(finish(pending), 200)
+    peer.assert_quiet()
+    # A newer replacement began meanwhile: nothing matches and it stays.
+    newer = replacing_doc(iid, in_minutes(15))
+    pending = background(stack.get, "/images/%s" % iid)
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([doc], "images"))
+    peer.expect("findAndModify", "images", query=condition, new=True,
+                reply=find_and_modify_reply(None))
+    for _ in range(2):  # the store's check, then the service's re-read
+        peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                    reply=cursor_reply([newer], "images"))
+    expect_status(finish(pending), 200)
+    peer.assert_quiet()
+
+
+def test_completion_replaces_the_file_only_while_awaited():
+    # A direct upload: the pending record, the PUT of its file, then the
+    # completion, whose findAndModify requires the upload the URL was for.
+    pending = background(stack.post, "/image_groups", {"name": "Direct",
+                                                       "images": ["w.jpg"]})
+    g = peer.expect("insert", "image_groups", reply={"n": 1})["documents"][0]
+    doc = peer.expect(
+        "insert", "images",
+        documents=[dict(pending_doc(group=g["_id"], filename="w.jpg"), _id=ObjectId,
+                        data={}, created_at=recent, updated_at=recent,
+                        upload={"filename": "w.jpg", "expires_at": datetime.datetime})],
+        reply={"n": 1})["documents"][0]
+    item = finish(pending, 201).json["images"][0]
+    iid, expires = doc["_id"], doc["upload"]["expires_at"]
+    expect(item["id"] == str(iid), repr(item))
+    path = urllib.parse.urlsplit(item["presigned_url"]).path
+    pending = background(stack.request, "PUT", path, JPEG,
+                         headers={"Content-Type": "image/jpeg"})
+    for _ in range(2):  # before taking the file, and after storing it
+        peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                    reply=cursor_reply([doc], "images"))
+    expect_status(finish(pending), 200)
+    # Two workers complete it: the first one's replace matches...
+    condition = {"_id": iid, "upload.expires_at": expires}
+    ready = dict(image_doc(iid, group=g["_id"], filename="w.jpg"),
+                 sha256=hashlib.sha256(JPEG).hexdigest(), size=len(JPEG))
+    pending = background(stack.post, "/images/%s/complete" % iid)
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([doc], "images"))
+    cmd = peer.expect(
+        "findAndModify", "images", query=condition, new=True, remove=ABSENT,
+        update={"$set": {"filename": "w.jpg", "content_type": "image/jpeg",
+                         "size": len(JPEG), "sha256": hashlib.sha256(JPEG).hexdigest(),
+                         "width": 64, "height": 48, "taken_at": None,
+                         "taken_at_ms": None, "has_taken_at": 0, "data": {},
+                         "status": "ready", "updated_at": recent},
+                "$unset": {"location": "", "upload": ""}},
+        reply=find_and_modify_reply(ready))
+    expect(list(cmd["query"]) == ["_id", "upload.expires_at"], repr(cmd["query"]))
+    img = finish(pending, 200).json
+    expect(img["id"] == str(iid) and img.get("status", "ready") == "ready", repr(img))
+    peer.assert_quiet()
+    # ... the second one (which read the record before) matches nothing
+    # and answers the image the first one completed.
+    pending = background(stack.request, "PUT", path, JPEG,
+                         headers={"Content-Type": "image/jpeg"})
+    for _ in range(2):
+        peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                    reply=cursor_reply([doc], "images"))
+    expect_status(finish(pending), 200)
+    pending = background(stack.post, "/images/%s/complete" % iid)
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([doc], "images"))
+    peer.expect("findAndModify", "images", query=condition, new=True,
+                reply=find_and_modify_reply(None))
+    for _ in range(2):  # the store's check, then the service's re-read
+        peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                    reply=cursor_reply([ready], "images"))
+    img = finish(pending, 200).json
+    expect(img["id"] == str(iid) and img["sha256"] == ready["sha256"], repr(img))
+    peer.assert_quiet()
+
+
 # -- errors
 
 def test_duplicate_key_on_group_insert_is_409():
@@ -938,6 +1085,9 @@ if __name__ == "__main__":
           test_delete_image, test_upload_sweeps_use_the_indexed_filter,
           test_get_pending_image_reads_upload,
           test_replace_file_completes_awaited_upload, test_delete_pending_image_returns_it,
+          test_expired_upload_deletes_the_image_only_while_awaited,
+          test_expired_replacement_is_forgotten_only_while_awaited,
+          test_completion_replaces_the_file_only_while_awaited,
           test_duplicate_key_on_group_insert_is_409,
           test_not_primary_on_insert_is_503, test_duplicate_key_on_find_and_modify_is_409,
           test_dropped_connection_on_read_is_503, test_dropped_connection_on_write_is_503,
