@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -223,6 +224,26 @@ enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
     return BP_OK;
 }
 
+/*
+ * Returns a descriptor holding the exclusive lock on
+ * <data_dir>/expiry.lock (closing it releases the lock), or -1 when
+ * another process holds it or it cannot be had.
+ */
+static int open_expiry_lock(const struct bp_config *cfg)
+{
+    struct bp_buf path;
+    bp_buf_init(&path, 4096);
+    int fd = -1;
+    if (bp_buf_printf(&path, "%s/expiry.lock", cfg->data_dir) == BP_OK)
+        fd = open(path.data, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    bp_buf_free(&path);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
 int bp_app_maintain(struct bp_ctx *ctx)
 {
     int64_t interval_ms = ctx->config->expire_interval_s * 1000;
@@ -232,6 +253,11 @@ int bp_app_maintain(struct bp_ctx *ctx)
     if (now < ctx->next_expiry_ms)
         return (int)(ctx->next_expiry_ms - now);
     ctx->next_expiry_ms = now + interval_ms;
+    /* One worker of the machine sweeps at a time; the others skip this
+     * round (the store's conditional updates keep hosts apart). */
+    int lock = open_expiry_lock(ctx->config);
+    if (lock < 0)
+        return (int)interval_ms;
     struct bp_store *store;
     struct bp_error err = {{0}};
     struct bp_direct_upload_sweep sweep;
@@ -239,6 +265,7 @@ int bp_app_maintain(struct bp_ctx *ctx)
         bp_direct_upload_expire(ctx, store, now, 100, false, stderr, &sweep,
                                 &err) != BP_OK)
         fprintf(stderr, "bandpics: expiring uploads: %s\n", err.detail);
+    close(lock);
     return (int)interval_ms;
 }
 

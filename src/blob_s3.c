@@ -39,6 +39,8 @@
 #define MAX_LIST_BODY (16L * 1024 * 1024) /* one ListObjectsV2 page */
 #define MIN_CONNECT_TIMEOUT_MS 100L
 #define MAX_CONNECT_TIMEOUT_MS 10000L
+/* A file transfer slower than this for s3_timeout_ms has stalled. */
+#define MIN_TRANSFER_BYTES_PER_S 1024L
 #define HASH_CHUNK 65536
 #define ERROR_CODE_LEN 64
 
@@ -225,7 +227,15 @@ static CURLcode configure(struct blob_s3 *s, struct request *req,
     SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
     SET(CURLOPT_NOSIGNAL, 1L);
-    SET(CURLOPT_TIMEOUT_MS, s->timeout_ms);
+    if (req->upload_fd >= 0 || req->download_fd >= 0) {
+        /* A file's transfer may take longer than timeout_ms on a slow
+         * link: it fails when it stalls (under 1 KiB/s for as long)
+         * instead. */
+        SET(CURLOPT_LOW_SPEED_LIMIT, MIN_TRANSFER_BYTES_PER_S);
+        SET(CURLOPT_LOW_SPEED_TIME, (s->timeout_ms + 999) / 1000);
+    } else {
+        SET(CURLOPT_TIMEOUT_MS, s->timeout_ms);
+    }
     SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms(s->timeout_ms));
     SET(CURLOPT_ERRORBUFFER, s->curl_error);
     SET(CURLOPT_AWS_SIGV4, s->sigv4);

@@ -257,27 +257,35 @@ static enum bp_rc load_env(struct bp_config *cfg, char *const *env,
     return BP_OK;
 }
 
-/* Fills empty S3 credential keys from AWS's variables in env. */
+/* Returns the value of variable in env, or NULL. */
+static const char *env_value(char *const *env, const char *variable)
+{
+    size_t len = strlen(variable);
+    for (; env != NULL && *env != NULL; env++)
+        if (strncmp(*env, variable, len) == 0 && (*env)[len] == '=')
+            return *env + len + 1;
+    return NULL;
+}
+
+/*
+ * Fills the S3 credentials from AWS's variables in env when the
+ * configuration sets no access key: all of them from one place, so a
+ * session token never joins a key pair it does not belong to.
+ */
 static enum bp_rc load_aws_env(struct bp_config *cfg, char *const *env,
                                struct bp_error *err)
 {
+    if (cfg->s3_access_key_id[0] != '\0')
+        return BP_OK;
     for (size_t i = 0; i < sizeof(aws_env) / sizeof(aws_env[0]); i++) {
-        const struct key_spec *spec =
-            find_key(aws_env[i].key, strlen(aws_env[i].key));
-        char **slot = (char **)(void *)((char *)cfg + spec->offset);
-        if ((*slot)[0] != '\0')
+        const char *value = env_value(env, aws_env[i].variable);
+        if (value == NULL)
             continue;
-        size_t len = strlen(aws_env[i].variable);
-        for (char *const *entry = env; entry != NULL && *entry != NULL;
-             entry++) {
-            if (strncmp(*entry, aws_env[i].variable, len) != 0 ||
-                (*entry)[len] != '=')
-                continue;
-            enum bp_rc rc =
-                set_key(cfg, spec, *entry + len + 1, aws_env[i].variable, err);
-            if (rc != BP_OK)
-                return rc;
-        }
+        enum bp_rc rc =
+            set_key(cfg, find_key(aws_env[i].key, strlen(aws_env[i].key)),
+                    value, aws_env[i].variable, err);
+        if (rc != BP_OK)
+            return rc;
     }
     return BP_OK;
 }
@@ -287,6 +295,60 @@ static bool has_scheme(const char *url, const char *prefix)
 {
     size_t len = strlen(prefix);
     return strncmp(url, prefix, len) == 0 && url[len] != '\0';
+}
+
+/*
+ * Returns what is wrong with the S3 bucket name of len bytes at name
+ * (AWS's rules: 3 to 63 of a-z 0-9 . -, a letter or digit at both ends,
+ * no "..", not an IPv4 address), or NULL when nothing is.
+ */
+static const char *bucket_problem(const char *name, size_t len)
+{
+    if (len < 3 || len > 63)
+        return "3 to 63 characters";
+    for (size_t i = 0; i < len; i++)
+        if (!islower((unsigned char)name[i]) &&
+            !isdigit((unsigned char)name[i]) && name[i] != '.' &&
+            name[i] != '-')
+            return "only a-z, 0-9, '.' and '-'";
+    if (!isalnum((unsigned char)name[0]) ||
+        !isalnum((unsigned char)name[len - 1]))
+        return "a letter or digit first and last";
+    for (size_t i = 0; i + 1 < len; i++)
+        if (name[i] == '.' && name[i + 1] == '.')
+            return "no '..'";
+    if (strspn(name, "0123456789.") >= len)
+        return "not an IP address";
+    return NULL;
+}
+
+/* Returns true for "" or an http(s) URL without query or fragment. */
+static bool base_url_valid(const char *url)
+{
+    return url[0] == '\0' ||
+           ((has_scheme(url, "http://") || has_scheme(url, "https://")) &&
+            strpbrk(url, "?# \t\r\n") == NULL);
+}
+
+/* Checks the bucket of an s3:// blob_url against the other S3 keys. */
+static enum bp_rc check_bucket(const struct bp_config *cfg,
+                               struct bp_error *err)
+{
+    const char *bucket = cfg->blob_url + 5;
+    size_t len = strcspn(bucket, "/");
+    const char *problem = bucket_problem(bucket, len);
+    if (problem != NULL)
+        return bp_error_set(err, BP_EINVAL,
+                            "blob_url: bucket '%.*s' is not a valid S3 "
+                            "bucket name (%s)",
+                            (int)(len > 80 ? 80 : len), bucket, problem);
+    /* TLS certificates of bucket.host names cover one label only. */
+    if (memchr(bucket, '.', len) != NULL && !bp_config_s3_path_style(cfg) &&
+        strncmp(cfg->s3_endpoint, "http://", 7) != 0)
+        return bp_error_set(err, BP_EINVAL,
+                            "blob_url: a bucket name with '.' needs "
+                            "s3_addressing = path over HTTPS");
+    return BP_OK;
 }
 
 /* Checks the blob store keys. */
@@ -314,14 +376,27 @@ static enum bp_rc check_blob_keys(const struct bp_config *cfg,
                             "upload_secret: must be at least 16 characters");
     if (cfg->s3_region[0] == '\0')
         return bp_error_set(err, BP_EINVAL, "s3_region: must not be empty");
-    if (has_scheme(cfg->blob_url, "s3://") &&
-        (cfg->s3_access_key_id[0] == '\0' ||
-         cfg->s3_secret_access_key[0] == '\0'))
+    if (!base_url_valid(cfg->public_base_url))
+        return bp_error_set(err, BP_EINVAL,
+                            "public_base_url: expected http(s)://HOST[/PATH] "
+                            "without query");
+    if (!base_url_valid(cfg->api_base_url))
+        return bp_error_set(err, BP_EINVAL,
+                            "api_base_url: expected http(s)://HOST[/PATH] "
+                            "without query");
+    if (!has_scheme(cfg->blob_url, "s3://"))
+        return cfg->public_base_url[0] == '\0'
+                   ? BP_OK
+                   : bp_error_set(err, BP_EINVAL,
+                                  "public_base_url: only used with an s3:// "
+                                  "blob_url");
+    if (cfg->s3_access_key_id[0] == '\0' ||
+        cfg->s3_secret_access_key[0] == '\0')
         return bp_error_set(err, BP_EINVAL,
                             "blob_url: s3:// needs s3_access_key_id and "
                             "s3_secret_access_key (or AWS_ACCESS_KEY_ID and "
                             "AWS_SECRET_ACCESS_KEY)");
-    return BP_OK;
+    return check_bucket(cfg, err);
 }
 
 bool bp_config_s3_path_style(const struct bp_config *cfg)

@@ -36,9 +36,9 @@ struct bp_config {
     char *s3_endpoint;           /* "" for AWS; http(s)://host[:port] */
     char *s3_region;             /* signing region */
     char *s3_addressing;         /* "auto", "path" or "virtual" */
-    char *s3_access_key_id;      /* "" falls back to AWS_ACCESS_KEY_ID */
-    char *s3_secret_access_key;  /* ... AWS_SECRET_ACCESS_KEY */
-    char *s3_session_token;      /* ... AWS_SESSION_TOKEN */
+    char *s3_access_key_id;      /* "": all three from AWS_ACCESS_KEY_ID, */
+    char *s3_secret_access_key;  /* AWS_SECRET_ACCESS_KEY and */
+    char *s3_session_token;      /* AWS_SESSION_TOKEN */
     long s3_timeout_ms;          /* one request to the object store */
     char *public_base_url;       /* CDN in front of the bucket, or "" */
     long presign_get_expires_s;  /* life of a file redirect URL */

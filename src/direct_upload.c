@@ -124,13 +124,36 @@ enum bp_rc bp_direct_upload_records(const struct bp_ctx *ctx,
     return BP_OK;
 }
 
-/* Returns true when host is a plausible Host header (name or address). */
+/*
+ * Returns true when host is a plausible Host header: a name or IPv4
+ * address of letters, digits, '.' and '-', or a bracketed IPv6 address,
+ * then an optional ":port".
+ */
 static bool host_valid(const char *host)
 {
     size_t len = strlen(host);
-    return len > 0 && len <= MAX_HOST_LEN &&
-           strspn(host, "abcdefghijklmnopqrstuvwxyz"
-                        "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == len;
+    if (len == 0 || len > MAX_HOST_LEN)
+        return false;
+    const char *port;
+    if (host[0] == '[') {
+        const char *close = strchr(host, ']');
+        if (close == NULL || close == host + 1 ||
+            strspn(host + 1, "0123456789abcdefABCDEF:.") !=
+                (size_t)(close - host - 1))
+            return false;
+        port = close + 1;
+    } else {
+        size_t name = strspn(host, "abcdefghijklmnopqrstuvwxyz"
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-");
+        if (name == 0 || host[0] == '-' || host[0] == '.')
+            return false;
+        port = host + name;
+    }
+    if (*port == '\0')
+        return true;
+    size_t digits = strspn(port + 1, "0123456789");
+    return port[0] == ':' && digits >= 1 && digits <= 5 &&
+           port[1 + digits] == '\0';
 }
 
 /*
@@ -162,7 +185,7 @@ static enum bp_rc api_base(const struct bp_ctx *ctx,
     /* nginx passes the Host without its port ($host): add the port the
      * request came in on, unless it is the scheme's own. */
     const char *port = bp_request_param(req, "SERVER_PORT");
-    const char *bracket = strrchr(host, ']');
+    const char *bracket = strchr(host, ']');
     bool has_port = strchr(bracket != NULL ? bracket : host, ':') != NULL;
     if (rc == BP_OK && !has_port && port != NULL && port[0] != '\0' &&
         strspn(port, "0123456789") == strlen(port) && strlen(port) <= 5 &&
@@ -178,22 +201,24 @@ static enum bp_rc upload_url(struct bp_ctx *ctx, const struct bp_request *req,
 {
     const char *type = bp_direct_upload_type(image->upload_filename);
     char key[BP_IMAGE_KEY_LEN];
-    bp_image_incoming_key(image->id, key);
+    bp_image_incoming_key(image, key);
     int64_t left_ms = image->upload_expires_at - bp_time_now_ms();
     long expires_s = left_ms > 1000 ? (long)(left_ms / 1000) : 1;
     struct bp_error why = {{0}};
     enum bp_rc rc =
         bp_blob_presign_put(ctx->blobs, key, type, expires_s, url, &why);
     if (rc != BP_EUNSUPPORTED)
-        return rc == BP_OK ? rc : bp_error_set(err, rc, "%s", why.detail);
+        return rc == BP_OK ? rc
+                           : bp_error_set(err, BP_EINTERNAL,
+                                          "cannot presign: %s", why.detail);
     /* The local store: this API receives the file itself. */
     rc = api_base(ctx, req, url, err);
     if (rc == BP_OK)
         rc = bp_buf_printf(url, "/uploads/");
-    if (rc == BP_OK)
-        rc = bp_upload_token_make(ctx->upload_secret, ctx->upload_secret_len,
-                                  image->id, image->upload_expires_at / 1000,
-                                  url);
+    if (rc == BP_OK &&
+        bp_upload_token_make(ctx->upload_secret, ctx->upload_secret_len,
+                             image->id, image->upload_expires_at, url) != BP_OK)
+        rc = bp_error_set(err, BP_EINTERNAL, "cannot sign an upload URL");
     return rc;
 }
 
@@ -279,30 +304,40 @@ enum bp_rc bp_direct_upload_start(
 }
 
 /*
- * Ends the wait for an upload that did not come: an image that never
- * had a file is deleted, a replacement is forgotten.
+ * Ends the wait for the upload that image awaits, which did not come: an
+ * image that never had a file is deleted, a replacement is forgotten.
+ * Both only while the image still awaits that very upload: BP_ECONFLICT
+ * when another worker completed it, or a newer upload began, meanwhile.
  */
 static enum bp_rc drop_upload(struct bp_ctx *ctx, struct bp_store *store,
                               const struct bp_image *image,
                               struct bp_error *err)
 {
     struct bp_image gone;
+    enum bp_rc rc;
     if (!bp_image_has_file(image)) {
-        enum bp_rc rc = bp_store_image_delete(store, image->id, &gone, err);
-        if (rc != BP_OK)
-            return rc;
-        bp_image_clear(&gone);
-        return bp_image_files_remove(ctx->blobs, image->id, err);
+        rc = bp_store_image_delete_awaiting(
+            store, image->id, image->upload_expires_at, &gone, err);
+    } else {
+        struct bp_image_patch stop = {
+            .set_upload = true,
+            .if_upload = true,
+            .if_upload_expires_at = image->upload_expires_at,
+        };
+        rc = bp_store_image_update(store, image->id, &stop, bp_time_now_ms(),
+                                   &gone, err);
     }
-    struct bp_image_patch stop = {.set_upload = true};
-    enum bp_rc rc = bp_store_image_update(store, image->id, &stop,
-                                          bp_time_now_ms(), &gone, err);
     if (rc != BP_OK)
         return rc;
     bp_image_clear(&gone);
+    /* Whatever a late client sent is no longer wanted. */
     char key[BP_IMAGE_KEY_LEN];
-    bp_image_incoming_key(image->id, key);
-    return bp_blob_remove(ctx->blobs, key, err);
+    bp_image_incoming_key(image, key);
+    struct bp_error ignored;
+    if (bp_blob_remove(ctx->blobs, key, &ignored) != BP_OK)
+        fprintf(stderr, "bandpics: orphan upload %s: %s\n", key,
+                ignored.detail);
+    return BP_OK;
 }
 
 /* Copies image into out (a deep copy). */
@@ -327,6 +362,47 @@ static enum bp_rc copy_image(const struct bp_image *image, struct bp_image *out)
     return BP_OK;
 }
 
+/*
+ * After another worker changed image while this one was completing or
+ * dropping its upload: answers the image as it is now when that upload
+ * was completed, else BP_ECONFLICT (a newer upload began) or
+ * BP_ENOTFOUND (the image is gone).
+ */
+static enum bp_rc lost_race(struct bp_store *store,
+                            const struct bp_image *image, struct bp_image *out,
+                            struct bp_error *err)
+{
+    enum bp_rc rc = bp_store_image_get(store, image->id, out, err);
+    if (rc != BP_OK)
+        return rc;
+    if (!bp_image_upload_awaited(out))
+        return BP_OK;
+    bp_image_clear(out);
+    return bp_error_set(err, BP_ECONFLICT,
+                        "A newer upload of image %s has begun", image->id);
+}
+
+/* Ends image's upload that never arrived, answering as complete would. */
+static enum bp_rc nothing_arrived(struct bp_ctx *ctx, struct bp_store *store,
+                                  const struct bp_image *image,
+                                  struct bp_image *out, struct bp_error *err)
+{
+    if (image->upload_expires_at >= bp_time_now_ms())
+        return bp_error_set(err, BP_ECONFLICT,
+                            "The file of image %s has not been uploaded yet",
+                            image->id);
+    enum bp_rc rc = drop_upload(ctx, store, image, err);
+    if (rc == BP_ECONFLICT)
+        return lost_race(store, image, out, err);
+    if (rc != BP_OK)
+        return rc;
+    return bp_error_set(err,
+                        bp_image_has_file(image) ? BP_ECONFLICT : BP_ENOTFOUND,
+                        "The upload URL of image %s expired before a file "
+                        "arrived",
+                        image->id);
+}
+
 enum bp_rc bp_direct_upload_complete(struct bp_ctx *ctx, struct bp_store *store,
                                      const struct bp_image *image,
                                      struct bp_image *out, struct bp_error *err)
@@ -334,7 +410,7 @@ enum bp_rc bp_direct_upload_complete(struct bp_ctx *ctx, struct bp_store *store,
     if (!bp_image_upload_awaited(image))
         return copy_image(image, out);
     char key[BP_IMAGE_KEY_LEN];
-    bp_image_incoming_key(image->id, key);
+    bp_image_incoming_key(image, key);
     struct bp_upload up;
     struct bp_ingest in = {0};
     struct bp_error why = {{0}};
@@ -342,38 +418,29 @@ enum bp_rc bp_direct_upload_complete(struct bp_ctx *ctx, struct bp_store *store,
     enum bp_rc rc = bp_upload_read_blob(ctx->blobs, key, &limits, ctx->tmp_dir,
                                         image->upload_filename, &up, &why);
     if (rc == BP_ENOTFOUND) {
-        /* Nothing arrived: still waiting, or too late. */
-        if (image->upload_expires_at >= bp_time_now_ms()) {
-            rc = bp_error_set(err, BP_ECONFLICT,
-                              "The file of image %s has not been uploaded "
-                              "yet",
-                              image->id);
-        } else {
-            bool had_file = bp_image_has_file(image);
-            rc = drop_upload(ctx, store, image, err);
-            if (rc == BP_OK)
-                rc = bp_error_set(err, had_file ? BP_ECONFLICT : BP_ENOTFOUND,
-                                  "The upload URL of image %s expired before "
-                                  "a file arrived",
-                                  image->id);
-        }
+        rc = nothing_arrived(ctx, store, image, out, err);
         goto out_free;
     }
     if (rc == BP_OK)
         rc = bp_ingest_prepare(ctx, &up, image->group, image->description,
                                bp_time_now_ms(), &in, &why);
+    /* Only while the image still awaits this upload: two workers may
+     * complete it at once, or a newer upload may have begun. */
     if (rc == BP_OK)
-        rc = bp_ingest_replace(ctx, store, image->id, &up, &in, out, &why);
-    if (rc == BP_OK || rc == BP_EUNSUPPORTED || rc == BP_EINVAL ||
-        rc == BP_ETOOBIG || rc == BP_EBADREQUEST) {
-        /* Processed, or refused as a direct upload would be: either
-         * way the received copy has served its purpose. */
+        rc = bp_ingest_replace(ctx, store, image->id, &up, &in,
+                               image->upload_expires_at, out, &why);
+    if (rc == BP_OK || rc == BP_ECONFLICT || rc == BP_EUNSUPPORTED ||
+        rc == BP_EINVAL || rc == BP_ETOOBIG || rc == BP_EBADREQUEST) {
+        /* Processed, superseded, or refused as a direct upload would
+         * be: either way the received copy has served its purpose. */
         struct bp_error ignored;
         if (bp_blob_remove(ctx->blobs, key, &ignored) != BP_OK)
             fprintf(stderr, "bandpics: orphan upload %s: %s\n", key,
                     ignored.detail);
     }
-    if (rc != BP_OK)
+    if (rc == BP_ECONFLICT)
+        rc = lost_race(store, image, out, err);
+    else if (rc != BP_OK)
         bp_error_set(err, rc, "%s",
                      why.detail[0] ? why.detail : bp_rc_name(rc));
 out_free:
@@ -396,7 +463,7 @@ static void expire_one(struct bp_ctx *ctx, struct bp_store *store,
                        struct bp_direct_upload_sweep *sweep)
 {
     char key[BP_IMAGE_KEY_LEN];
-    bp_image_incoming_key(image->id, key);
+    bp_image_incoming_key(image, key);
     struct bp_blob_entry entry;
     struct bp_error why = {{0}};
     enum bp_rc arrived = bp_blob_stat(ctx->blobs, key, &entry, &why);
@@ -422,14 +489,17 @@ static void expire_one(struct bp_ctx *ctx, struct bp_store *store,
         return;
     }
     bool had_file = bp_image_has_file(image);
-    report(log, dry_run, image->id,
-           had_file ? "replacement forgotten" : "image deleted");
-    if (!dry_run && drop_upload(ctx, store, image, &why) != BP_OK) {
+    enum bp_rc rc = dry_run ? BP_OK : drop_upload(ctx, store, image, &why);
+    if (rc == BP_ECONFLICT)
+        return; /* completed, or uploading again, meanwhile */
+    if (rc != BP_OK) {
         if (log != NULL)
             fprintf(log, "bandpics: image %s: %s\n", image->id, why.detail);
         sweep->failed++;
         return;
     }
+    report(log, dry_run, image->id,
+           had_file ? "replacement forgotten" : "image deleted");
     if (had_file)
         sweep->reverted++;
     else

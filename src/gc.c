@@ -30,7 +30,7 @@ struct object_set {
 /* The kinds of key Bandpics writes. */
 enum key_kind {
     KEY_FILE,     /* original/<id>, fullsize/<id>.jpg, thumb/<id>.jpg */
-    KEY_INCOMING, /* incoming/<id> */
+    KEY_INCOMING, /* incoming/<id>/<upload_expires_at> */
     KEY_STAGING,  /* staging/<id>/<name> */
     KEY_UNKNOWN,
 };
@@ -91,7 +91,7 @@ static enum key_kind parse_key(const char *key, char id[BP_ID_LEN + 1])
         enum key_kind kind;
     } layouts[] = {
         {"original/", "", KEY_FILE},     {"fullsize/", ".jpg", KEY_FILE},
-        {"thumb/", ".jpg", KEY_FILE},    {"incoming/", "", KEY_INCOMING},
+        {"thumb/", ".jpg", KEY_FILE},    {"incoming/", "/*", KEY_INCOMING},
         {"staging/", "/*", KEY_STAGING},
     };
     for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
@@ -103,7 +103,7 @@ static enum key_kind parse_key(const char *key, char id[BP_ID_LEN + 1])
         memcpy(text, key + plen, BP_ID_LEN);
         text[BP_ID_LEN] = '\0';
         const char *rest = key + plen + BP_ID_LEN;
-        bool tail_ok = layouts[i].kind == KEY_STAGING
+        bool tail_ok = strcmp(layouts[i].suffix, "/*") == 0
                            ? rest[0] == '/' && rest[1] != '\0'
                            : strcmp(rest, layouts[i].suffix) == 0;
         if (tail_ok && bp_id_parse(text, id))
@@ -125,7 +125,12 @@ static void remove_object(struct bp_ctx *ctx, const char *key, bool dry_run,
     }
 }
 
-/* Finds objects that no record needs, and removes the old ones. */
+/*
+ * Finds objects that no record needs, and removes the old ones. Orphans
+ * are removed only when some object does belong to a record (or there
+ * are no records): a listing in which nothing matches is more likely a
+ * wrong blob_url or database_url than a store of orphans.
+ */
 static enum bp_rc sweep_objects(struct bp_ctx *ctx, struct bp_store *store,
                                 const struct object_set *set, bool dry_run,
                                 int64_t cutoff_ms, FILE *log,
@@ -133,6 +138,11 @@ static enum bp_rc sweep_objects(struct bp_ctx *ctx, struct bp_store *store,
                                 struct bp_error *err)
 {
     const char *verb = dry_run ? "would remove" : "removing";
+    size_t *orphans = calloc(set->count + 1, sizeof(*orphans));
+    if (orphans == NULL)
+        return BP_ENOMEM;
+    size_t matched = 0;
+    enum bp_rc rc = BP_OK;
     for (size_t i = 0; i < set->count; i++) {
         const struct object *object = &set->items[i];
         char id[BP_ID_LEN + 1];
@@ -143,30 +153,56 @@ static enum bp_rc sweep_objects(struct bp_ctx *ctx, struct bp_store *store,
             report->unknown_objects++;
             continue;
         }
-        if (object->modified_ms > cutoff_ms)
-            continue;
         struct bp_image image;
-        enum bp_rc rc = bp_store_image_get(store, id, &image, err);
+        rc = bp_store_image_get(store, id, &image, err);
         if (rc == BP_ENOTFOUND) {
-            fprintf(log, "bandpics: gc: %s %s: no image record\n", verb,
-                    object->key);
-            report->orphan_objects++;
-            remove_object(ctx, object->key, dry_run, log, report);
+            rc = BP_OK;
+            if (object->modified_ms <= cutoff_ms)
+                orphans[report->orphan_objects++] = i;
             continue;
         }
         if (rc != BP_OK)
-            return rc;
-        bool stale = kind == KEY_STAGING ||
-                     (kind == KEY_INCOMING && !bp_image_upload_awaited(&image));
+            goto out_free;
+        matched++;
+        char current[BP_IMAGE_KEY_LEN];
+        bp_image_incoming_key(&image, current);
+        bool stale =
+            kind == KEY_STAGING ||
+            (kind == KEY_INCOMING && (!bp_image_upload_awaited(&image) ||
+                                      strcmp(object->key, current) != 0));
         bp_image_clear(&image);
-        if (stale) {
+        if (stale && object->modified_ms <= cutoff_ms) {
             fprintf(log, "bandpics: gc: %s %s: no longer needed\n", verb,
                     object->key);
             report->stale_objects++;
             remove_object(ctx, object->key, dry_run, log, report);
         }
     }
-    return BP_OK;
+    if (report->orphan_objects > 0 && matched == 0) {
+        struct bp_image_query any = {.limit = 1};
+        struct bp_image_list list;
+        rc = bp_store_image_list(store, &any, &list, err);
+        if (rc != BP_OK)
+            goto out_free;
+        bool has_records = list.total > 0;
+        bp_image_list_free(&list);
+        if (has_records) {
+            rc = bp_error_set(err, BP_EINVAL,
+                              "no object in the %s blob store belongs to an "
+                              "image record: is blob_url (or database_url) "
+                              "right? Nothing was removed",
+                              bp_blob_store_name(ctx->blobs));
+            goto out_free;
+        }
+    }
+    for (size_t n = 0; n < report->orphan_objects; n++) {
+        const char *key = set->items[orphans[n]].key;
+        fprintf(log, "bandpics: gc: %s %s: no image record\n", verb, key);
+        remove_object(ctx, key, dry_run, log, report);
+    }
+out_free:
+    free(orphans);
+    return rc;
 }
 
 /* Makes the missing gallery sizes of image again from its original. */
@@ -237,7 +273,7 @@ static void check_image(struct bp_ctx *ctx, struct bp_store *store,
             return;
         if (bp_store_image_delete(store, image->id, &gone, &why) == BP_OK) {
             bp_image_clear(&gone);
-            if (bp_image_files_remove(ctx->blobs, image->id, &why) == BP_OK)
+            if (bp_image_files_remove(ctx->blobs, image, &why) == BP_OK)
                 return;
         }
     } else {
@@ -292,6 +328,22 @@ static enum bp_rc sweep_records(struct bp_ctx *ctx, struct bp_store *store,
             break;
     }
     report->images = all.count;
+    /* Records with files but not one original in the listing: more
+     * likely a wrong blob_url than a store that lost everything. */
+    size_t with_files = 0;
+    bool any_original = false;
+    for (size_t i = 0; i < all.count; i++)
+        with_files += bp_image_has_file(&all.items[i]);
+    for (size_t i = 0; i < set->count && !any_original; i++)
+        any_original = strncmp(set->items[i].key, "original/", 9) == 0;
+    if (with_files > 0 && !any_original) {
+        rc = bp_error_set(err, BP_EINVAL,
+                          "%zu images have files but the %s blob store "
+                          "holds no original: is blob_url right? No record "
+                          "was changed",
+                          with_files, bp_blob_store_name(ctx->blobs));
+        goto out_free;
+    }
     for (size_t i = 0; i < all.count; i++)
         check_image(ctx, store, set, &all.items[i], dry_run, cutoff_ms, log,
                     report);
@@ -322,7 +374,8 @@ enum bp_rc bp_gc_run(struct bp_ctx *ctx, bool dry_run, int64_t grace_ms,
     rc = bp_blob_list(ctx->blobs, "", add_object, &set, err);
     if (rc == BP_OK) {
         report->objects = set.count;
-        qsort(set.items, set.count, sizeof(*set.items), compare_objects);
+        if (set.count > 0)
+            qsort(set.items, set.count, sizeof(*set.items), compare_objects);
         rc = sweep_objects(ctx, store, &set, dry_run, now - grace_ms, log,
                            report, err);
     }

@@ -263,7 +263,8 @@ static struct json_object *take_image_names(struct json_object *body)
     if (!json_object_is_type(fields, json_type_object) ||
         !json_object_object_get_ex(fields, "images", &names))
         return NULL;
-    json_object_get(names);
+    /* null is kept as an array of nothing, which is refused. */
+    names = names != NULL ? json_object_get(names) : json_object_new_array();
     json_object_object_del(fields, "images");
     return names;
 }
@@ -369,14 +370,20 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
     if (rc != BP_OK)
         return rc;
     /* The records are gone; now their files. A file that cannot be
-     * removed is an orphan for the log, never a dangling record. */
+     * removed is an orphan for the log, never a dangling record; once
+     * storage fails, the rest are left to the orphan sweep rather than
+     * waited for one by one. */
     struct json_object *names = json_object_new_array();
+    struct bp_error why = {{0}};
+    bool storage_failed = false;
     for (size_t i = 0; i < removed.count; i++) {
-        struct bp_error why = {{0}};
-        if (bp_image_files_remove(ctx->blobs, removed.items[i].id, &why) !=
-            BP_OK)
+        if (storage_failed ||
+            bp_image_files_remove(ctx->blobs, &removed.items[i], &why) !=
+                BP_OK) {
+            storage_failed = true;
             fprintf(stderr, "bandpics: orphan files of image %s: %s\n",
                     removed.items[i].id, why.detail);
+        }
         json_object_array_add(
             names, json_object_new_string(removed.items[i].filename));
     }

@@ -193,8 +193,9 @@ static enum bp_rc load_image(struct bp_ctx *ctx,
 /*
  * Completes the awaited upload of *image when its file has arrived,
  * replacing *image by the ready record. Returns BP_ENOTFOUND when the
- * upload expired and took the image with it; any other failure leaves
- * *image as it was (still pending) and is only logged.
+ * image is gone (its upload expired and took it along). A replacement
+ * that expired was forgotten: *image then shows it ready again. Other
+ * failures to complete are only logged, and *image stays pending.
  */
 static enum bp_rc settle_upload(struct bp_ctx *ctx, struct bp_store *store,
                                 struct bp_image *image, struct bp_error *err)
@@ -210,6 +211,11 @@ static enum bp_rc settle_upload(struct bp_ctx *ctx, struct bp_store *store,
     } else if (rc == BP_ENOTFOUND) {
         bp_image_clear(image);
         return bp_error_set(err, rc, "%s", why.detail);
+    } else if (image->upload_expires_at < bp_time_now_ms() &&
+               bp_image_has_file(image)) {
+        free(image->upload_filename);
+        image->upload_filename = NULL;
+        image->upload_expires_at = 0;
     } else if (rc != BP_ECONFLICT) {
         fprintf(stderr, "bandpics: image %s: upload not completed: %s\n",
                 image->id, why.detail);
@@ -243,7 +249,8 @@ static enum bp_rc serve_variant(struct bp_ctx *ctx,
     struct bp_store *store;
     struct bp_image image;
     enum bp_rc rc = load_image(ctx, match, &store, &image, err);
-    if (rc == BP_OK)
+    /* An image with a file serves it while a new one is awaited. */
+    if (rc == BP_OK && !bp_image_has_file(&image))
         rc = settle_upload(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
@@ -480,22 +487,28 @@ await_replacement(struct bp_ctx *ctx, const struct bp_request *req,
         json_object_array_add(one, json_object_get(value));
         rc = bp_direct_upload_names_read(one, 1, &names, err);
     }
+    if (rc != BP_OK)
+        goto out_free;
+    /* The URL first (a shallow copy that awaits the new upload): a
+     * request that cannot be answered changes nothing. */
+    struct bp_image awaiting = *image;
+    awaiting.upload_filename = names.names[0];
+    awaiting.upload_expires_at = now + ctx->config->upload_expires_s * 1000;
+    struct bp_image_list list = {.items = &awaiting, .count = 1};
+    rc = bp_direct_upload_items(ctx, req, &list, &items, err);
     if (rc == BP_OK) {
         struct bp_image_patch patch = {
             .set_upload = true,
-            .upload_filename = names.names[0],
-            .upload_expires_at = now + ctx->config->upload_expires_s * 1000,
+            .upload_filename = awaiting.upload_filename,
+            .upload_expires_at = awaiting.upload_expires_at,
         };
         rc =
             bp_store_image_update(store, image->id, &patch, now, &updated, err);
     }
-    if (rc == BP_OK) {
-        struct bp_image_list list = {.items = &updated, .count = 1};
-        rc = bp_direct_upload_items(ctx, req, &list, &items, err);
-    }
     if (rc == BP_OK)
         rc = bp_handler_send_json(
             res, 200, json_object_get(json_object_array_get_idx(items, 0)));
+out_free:
     json_object_put(items);
     bp_image_clear(&updated);
     bp_direct_upload_names_free(&names);
@@ -616,7 +629,7 @@ enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
         rc = bp_ingest_prepare(ctx, &up, old.group, NULL, bp_time_now_ms(), &in,
                                err);
     if (rc == BP_OK)
-        rc = bp_ingest_replace(ctx, store, old.id, &up, &in, &updated, err);
+        rc = bp_ingest_replace(ctx, store, old.id, &up, &in, 0, &updated, err);
     if (rc == BP_OK) {
         rc = bp_handler_send_json(res, 200, bp_image_to_json(&updated));
         bp_image_clear(&updated);
@@ -644,7 +657,7 @@ enum bp_rc bp_handle_image_delete(struct bp_ctx *ctx,
     if (rc != BP_OK)
         return rc;
     struct bp_error why = {{0}};
-    if (bp_image_files_remove(ctx->blobs, image.id, &why) != BP_OK)
+    if (bp_image_files_remove(ctx->blobs, &image, &why) != BP_OK)
         fprintf(stderr, "bandpics: orphan files of image %s: %s\n", image.id,
                 why.detail);
     rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));

@@ -25,27 +25,44 @@ static bool media_type_is(const char *content_type, const char *type)
             content_type[len] == ' ');
 }
 
+/*
+ * Checks that image awaits the upload that expires at expires_ms, the
+ * one the URL was signed for.
+ */
+static enum bp_rc check_awaited(const struct bp_image *image,
+                                int64_t expires_ms, struct bp_error *err)
+{
+    if (!bp_image_upload_awaited(image))
+        return bp_error_set(err, BP_ECONFLICT,
+                            "No upload is awaited for image %s", image->id);
+    if (image->upload_expires_at != expires_ms)
+        return bp_error_set(err, BP_EFORBIDDEN,
+                            "This upload URL was replaced by a newer one");
+    return BP_OK;
+}
+
 enum bp_rc bp_handle_upload_put(struct bp_ctx *ctx,
                                 const struct bp_request *req,
                                 const struct bp_route_match *match,
                                 struct bp_response *res, struct bp_error *err)
 {
     char id[BP_ID_LEN + 1];
+    int64_t expires_ms;
     struct bp_store *store;
-    struct bp_image image = {0};
+    struct bp_image image = {0}, now = {0};
     struct bp_upload up = {0};
+    char key[BP_IMAGE_KEY_LEN];
     enum bp_rc rc = bp_upload_token_verify(
         ctx->upload_secret, ctx->upload_secret_len, match->captures[0],
-        bp_time_now_ms() / 1000, id, err);
+        bp_time_now_ms(), id, &expires_ms, err);
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
         rc = bp_store_image_get(store, id, &image, err);
-    if (rc == BP_OK && !bp_image_upload_awaited(&image))
-        rc = bp_error_set(err, BP_ECONFLICT,
-                          "No upload is awaited for image %s", id);
+    if (rc == BP_OK)
+        rc = check_awaited(&image, expires_ms, err);
     if (rc != BP_OK)
-        goto out_free;
+        goto out_clear;
     /* S3 refuses a body whose type differs from the signed one. */
     const char *type = bp_direct_upload_type(image.upload_filename);
     if (!media_type_is(req->content_type, type)) {
@@ -53,22 +70,32 @@ enum bp_rc bp_handle_upload_put(struct bp_ctx *ctx,
                           "Content-Type must be %s, as the upload URL was "
                           "signed for",
                           type);
-        goto out_free;
+        goto out_clear;
     }
     struct bp_upload_limits limits = bp_upload_limits_of(ctx->config);
     rc = bp_upload_read_raw(req, &limits, ctx->tmp_dir, image.upload_filename,
                             &up, err);
-    char key[BP_IMAGE_KEY_LEN];
-    bp_image_incoming_key(id, key);
+    bp_image_incoming_key(&image, key);
     if (rc == BP_OK)
         rc = bp_blob_put_file(ctx->blobs, key, up.files[0].path, type, err);
-    if (rc == BP_OK) {
-        res->status = 200;
-        res->content_type = NULL;
-        rc = bp_response_header(res, "ETag", "\"%s\"", up.files[0].sha256);
+    if (rc != BP_OK)
+        goto out_clear;
+    /* A slow upload may have been overtaken (completed without it,
+     * expired, replaced): then nobody will ever read it. */
+    rc = bp_store_image_get(store, id, &now, err);
+    if (rc == BP_OK)
+        rc = check_awaited(&now, expires_ms, err);
+    if (rc != BP_OK) {
+        struct bp_error ignored;
+        bp_blob_remove(ctx->blobs, key, &ignored);
+        goto out_clear;
     }
-out_free:
+    res->status = 200;
+    res->content_type = NULL;
+    rc = bp_response_header(res, "ETag", "\"%s\"", up.files[0].sha256);
+out_clear:
     bp_upload_free(&up);
+    bp_image_clear(&now);
     bp_image_clear(&image);
     return rc;
 }

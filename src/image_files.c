@@ -11,6 +11,10 @@
 #include <json-c/json.h>
 
 #include "image_files.h"
+#include "timeutil.h"
+
+/* A storage failure faster than this is worth one retry. */
+#define QUICK_FAILURE_MS 1000
 
 static const char *const variant_names[] = {
     [BP_VARIANT_ORIGINAL] = "file",
@@ -34,38 +38,43 @@ void bp_image_key(const char *id, enum bp_image_variant variant,
     }
 }
 
-/* The staging key of variant of image id ("staging/<id>/thumb.jpg"). */
-static void staging_key(const char *id, enum bp_image_variant variant,
-                        char out[BP_IMAGE_KEY_LEN])
+/*
+ * Writes the key of variant of image id to out: its own key when
+ * attempt is NULL, else its staging key for that replace attempt
+ * ("staging/<id>/<attempt>/thumb.jpg").
+ */
+static void file_key(const char *id, const char *attempt,
+                     enum bp_image_variant variant, char out[BP_IMAGE_KEY_LEN])
 {
     static const char *const names[] = {
         [BP_VARIANT_ORIGINAL] = "original",
         [BP_VARIANT_FULLSIZE] = "fullsize.jpg",
         [BP_VARIANT_THUMB] = "thumb.jpg",
     };
-    snprintf(out, BP_IMAGE_KEY_LEN, "staging/%s/%s", id, names[variant]);
+    if (attempt == NULL)
+        bp_image_key(id, variant, out);
+    else
+        snprintf(out, BP_IMAGE_KEY_LEN, "staging/%s/%.24s/%s", id, attempt,
+                 names[variant]);
 }
 
 /*
- * Puts the three files of image under the keys that key_of gives, the
- * original with the image's content type; all or none.
+ * Puts the three files of image under its own keys (attempt NULL) or its
+ * staging keys, the original with the image's content type; all or none.
  */
 static enum bp_rc put_three(struct bp_blob_store *blobs,
-                            const struct bp_image *image,
-                            void (*key_of)(const char *, enum bp_image_variant,
-                                           char[BP_IMAGE_KEY_LEN]),
+                            const struct bp_image *image, const char *attempt,
                             const char *const paths[3], struct bp_error *err)
 {
-    const char *id = image->id;
     for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
         char key[BP_IMAGE_KEY_LEN];
-        key_of(id, (enum bp_image_variant)v, key);
+        file_key(image->id, attempt, (enum bp_image_variant)v, key);
         const char *type =
             v == BP_VARIANT_ORIGINAL ? image->content_type : "image/jpeg";
         enum bp_rc rc = bp_blob_put_file(blobs, key, paths[v], type, err);
         if (rc != BP_OK) {
             for (int k = BP_VARIANT_ORIGINAL; k < v; k++) {
-                key_of(id, (enum bp_image_variant)k, key);
+                file_key(image->id, attempt, (enum bp_image_variant)k, key);
                 bp_blob_remove(blobs, key, NULL);
             }
             return rc;
@@ -80,24 +89,25 @@ enum bp_rc bp_image_files_put(struct bp_blob_store *blobs,
                               const char *thumb, struct bp_error *err)
 {
     const char *const paths[] = {original, fullsize, thumb};
-    return put_three(blobs, image, bp_image_key, paths, err);
+    return put_three(blobs, image, NULL, paths, err);
 }
 
 enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs,
                                 const struct bp_image *image,
-                                const char *original, const char *fullsize,
-                                const char *thumb, struct bp_error *err)
+                                const char *attempt, const char *original,
+                                const char *fullsize, const char *thumb,
+                                struct bp_error *err)
 {
     const char *const paths[] = {original, fullsize, thumb};
-    return put_three(blobs, image, staging_key, paths, err);
+    return put_three(blobs, image, attempt, paths, err);
 }
 
 enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
-                                  struct bp_error *err)
+                                  const char *attempt, struct bp_error *err)
 {
     for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
         char from[BP_IMAGE_KEY_LEN], to[BP_IMAGE_KEY_LEN];
-        staging_key(id, (enum bp_image_variant)v, from);
+        file_key(id, attempt, (enum bp_image_variant)v, from);
         bp_image_key(id, (enum bp_image_variant)v, to);
         enum bp_rc rc = bp_blob_move(blobs, from, to, err);
         if (rc != BP_OK)
@@ -106,46 +116,57 @@ enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
     return BP_OK;
 }
 
-void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id)
+void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id,
+                            const char *attempt)
 {
     for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
         char key[BP_IMAGE_KEY_LEN];
-        staging_key(id, (enum bp_image_variant)v, key);
+        file_key(id, attempt, (enum bp_image_variant)v, key);
         bp_blob_remove(blobs, key, NULL);
     }
 }
 
-void bp_image_incoming_key(const char *id, char out[BP_IMAGE_KEY_LEN])
+void bp_image_incoming_key(const struct bp_image *image,
+                           char out[BP_IMAGE_KEY_LEN])
 {
-    snprintf(out, BP_IMAGE_KEY_LEN, "incoming/%s", id);
+    snprintf(out, BP_IMAGE_KEY_LEN, "incoming/%s/%lld", image->id,
+             (long long)image->upload_expires_at);
 }
 
-/* Deletes the blob under key, trying once more when storage failed. */
+/*
+ * Deletes the blob under key, once more when storage failed quickly (a
+ * refused connection, an error answer) but not after a timeout, which
+ * would only double the wait.
+ */
 static enum bp_rc remove_retrying(struct bp_blob_store *blobs, const char *key,
                                   struct bp_error *err)
 {
+    int64_t started = bp_time_now_ms();
     enum bp_rc rc = bp_blob_remove(blobs, key, err);
-    if (rc == BP_EUNAVAILABLE)
+    if (rc == BP_EUNAVAILABLE && bp_time_now_ms() - started < QUICK_FAILURE_MS)
         rc = bp_blob_remove(blobs, key, err);
     return rc;
 }
 
-enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs, const char *id,
+enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs,
+                                 const struct bp_image *image,
                                  struct bp_error *err)
 {
-    char incoming[BP_IMAGE_KEY_LEN];
-    bp_image_incoming_key(id, incoming);
-    enum bp_rc first = remove_retrying(blobs, incoming, err);
-    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
-        char key[BP_IMAGE_KEY_LEN];
-        bp_image_key(id, (enum bp_image_variant)v, key);
-        struct bp_error ignored;
-        enum bp_rc rc =
-            remove_retrying(blobs, key, first == BP_OK ? err : &ignored);
-        if (rc != BP_OK && first == BP_OK)
-            first = rc;
+    enum bp_rc rc = BP_OK;
+    if (bp_image_upload_awaited(image)) {
+        char incoming[BP_IMAGE_KEY_LEN];
+        bp_image_incoming_key(image, incoming);
+        rc = remove_retrying(blobs, incoming, err);
     }
-    return first;
+    /* Storage that fails once is left alone: what remains is for the
+     * orphan sweep, not for a request that waits on every key. */
+    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB && rc == BP_OK;
+         v++) {
+        char key[BP_IMAGE_KEY_LEN];
+        bp_image_key(image->id, (enum bp_image_variant)v, key);
+        rc = remove_retrying(blobs, key, err);
+    }
+    return rc;
 }
 
 /*

@@ -26,10 +26,12 @@ void bp_image_key(const char *id, enum bp_image_variant variant,
                   char out[BP_IMAGE_KEY_LEN]);
 
 /*
- * Writes the key a direct upload of image id's file is received under
- * ("incoming/<id>") to out; the file stays there until it is processed.
+ * Writes the key an awaited upload of image is received under
+ * ("incoming/<id>/<upload_expires_at>") to out: each upload of an image
+ * has its own, so a stale upload URL never writes over a newer upload.
  */
-void bp_image_incoming_key(const char *id, char out[BP_IMAGE_KEY_LEN]);
+void bp_image_incoming_key(const struct bp_image *image,
+                           char out[BP_IMAGE_KEY_LEN]);
 
 /*
  * Stores the three files of image (its id, and its content type for the
@@ -44,25 +46,30 @@ enum bp_rc bp_image_files_put(struct bp_blob_store *blobs,
 /*
  * Replacing an image's files without a window where the record and the
  * files disagree: bp_image_files_stage puts the new files under staging
- * keys ("staging/<id>/..."), the caller updates the record, then
- * bp_image_files_promote moves them over the image's own keys (or
- * bp_image_files_unstage drops them when the update failed).
+ * keys of one attempt ("staging/<id>/<attempt>/...", attempt an id made
+ * for it, so concurrent attempts never share keys), the caller updates
+ * the record, then bp_image_files_promote moves them over the image's
+ * own keys (or bp_image_files_unstage drops them when the update
+ * failed).
  */
 enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs,
                                 const struct bp_image *image,
-                                const char *original, const char *fullsize,
-                                const char *thumb, struct bp_error *err);
+                                const char *attempt, const char *original,
+                                const char *fullsize, const char *thumb,
+                                struct bp_error *err);
 enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
-                                  struct bp_error *err);
-void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id);
+                                  const char *attempt, struct bp_error *err);
+void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id,
+                            const char *attempt);
 
 /*
- * Deletes the three files of image id and a received direct upload.
- * Every file is tried, twice when storage fails; the first failure is
- * returned. Deleting missing
- * files succeeds.
+ * Deletes the three files of image and the upload it awaits. The first
+ * storage failure stops it (the rest is left for the orphan sweep, not
+ * waited for); a quick failure is retried once. Deleting missing files
+ * succeeds.
  */
-enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs, const char *id,
+enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs,
+                                 const struct bp_image *image,
                                  struct bp_error *err);
 
 /*

@@ -118,7 +118,7 @@ static enum bp_rc store_files(struct bp_ctx *ctx, const struct bp_upload *up,
                                in->fullsize_paths[i], in->thumb_paths[i], err);
         if (rc != BP_OK) {
             for (size_t k = 0; k < i; k++)
-                bp_image_files_remove(ctx->blobs, in->images[k].id, NULL);
+                bp_image_files_remove(ctx->blobs, &in->images[k], NULL);
             return rc;
         }
     }
@@ -132,7 +132,7 @@ void bp_ingest_discard_files(struct bp_ctx *ctx, struct bp_ingest *in)
         return;
     for (size_t i = 0; i < in->count; i++) {
         struct bp_error err = {{0}};
-        if (bp_image_files_remove(ctx->blobs, in->images[i].id, &err) != BP_OK)
+        if (bp_image_files_remove(ctx->blobs, &in->images[i], &err) != BP_OK)
             fprintf(stderr, "bandpics: orphan files of image %s: %s\n",
                     in->images[i].id, err.detail);
     }
@@ -155,27 +155,30 @@ enum bp_rc bp_ingest_commit(struct bp_ctx *ctx, struct bp_store *store,
 
 enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
                              const char *id, const struct bp_upload *up,
-                             struct bp_ingest *in, struct bp_image *out,
-                             struct bp_error *err)
+                             struct bp_ingest *in, int64_t if_upload_expires_at,
+                             struct bp_image *out, struct bp_error *err)
 {
-    /* New files go to staging keys, the record changes, then the files
-     * move over the image's own: a failure before the move changes
-     * nothing, and readers never see a record and files that disagree
-     * for longer than the moves take. */
-    memcpy(in->images[0].id, id, sizeof(in->images[0].id));
+    /* New files go to staging keys of this attempt, the record changes,
+     * then the files move over the image's own: a failure before the
+     * move changes nothing, and readers never see a record and files
+     * that disagree for longer than the moves take. */
+    struct bp_image *image = &in->images[0];
+    memcpy(image->id, id, sizeof(image->id));
+    image->upload_expires_at = if_upload_expires_at;
+    char attempt[BP_ID_LEN + 1];
+    bp_id_new(attempt);
     enum bp_rc rc =
-        bp_image_files_stage(ctx->blobs, &in->images[0], up->files[0].path,
+        bp_image_files_stage(ctx->blobs, image, attempt, up->files[0].path,
                              in->fullsize_paths[0], in->thumb_paths[0], err);
     if (rc != BP_OK)
         return rc;
-    rc = bp_store_image_replace_file(store, &in->images[0], bp_time_now_ms(),
-                                     out, err);
+    rc = bp_store_image_replace_file(store, image, bp_time_now_ms(), out, err);
     if (rc != BP_OK) {
-        bp_image_files_unstage(ctx->blobs, id);
+        bp_image_files_unstage(ctx->blobs, id, attempt);
         return rc;
     }
     struct bp_error why = {{0}};
-    if (bp_image_files_promote(ctx->blobs, id, &why) != BP_OK)
+    if (bp_image_files_promote(ctx->blobs, id, attempt, &why) != BP_OK)
         fprintf(stderr, "bandpics: image %s: new files not in place: %s\n", id,
                 why.detail);
     return BP_OK;

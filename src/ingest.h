@@ -53,13 +53,15 @@ enum bp_rc bp_ingest_commit(struct bp_ctx *ctx, struct bp_store *store,
  * Makes the one prepared image of in the new file of the existing image
  * id: its files are staged, the record's file fields replaced (which
  * also ends an awaited upload), then the files moved over the image's
- * own. On failure the image and its files are as they were. On BP_OK
- * *out holds the updated record (cleared by the caller).
+ * own. When if_upload_expires_at is not 0 this happens only while the
+ * image awaits that upload (BP_ECONFLICT otherwise). On failure the
+ * image and its files are as they were. On BP_OK *out holds the updated
+ * record (cleared by the caller).
  */
 enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
                              const char *id, const struct bp_upload *up,
-                             struct bp_ingest *in, struct bp_image *out,
-                             struct bp_error *err);
+                             struct bp_ingest *in, int64_t if_upload_expires_at,
+                             struct bp_image *out, struct bp_error *err);
 
 /* Removes the temporary renders and frees the records; in may be NULL. */
 void bp_ingest_free(struct bp_ingest *in);

@@ -27,6 +27,9 @@
 
 extern char **environ;
 
+/* The longest --grace accepted: ten years. */
+#define MAX_GRACE_S (10L * 366 * 24 * 3600)
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -92,6 +95,12 @@ static int run_gc(const struct bp_config *cfg, bool dry_run, long grace_s)
         fprintf(stderr, "bandpics: %s\n", err.detail);
         return 1;
     }
+    char store_url[512];
+    bp_config_redact_url(cfg->database_url, store_url, sizeof(store_url));
+    printf("bandpics: gc%s: files in %s%s, records in %s\n",
+           dry_run ? " (dry run)" : "",
+           cfg->blob_url[0] != '\0' ? cfg->blob_url : cfg->data_dir,
+           cfg->blob_url[0] != '\0' ? "" : "/files", store_url);
     struct bp_gc_report r;
     enum bp_rc rc =
         bp_gc_run(&ctx, dry_run, (int64_t)grace_s * 1000, stdout, &r, &err);
@@ -181,9 +190,11 @@ int main(int argc, char **argv)
         case 'G': {
             char *end;
             grace_s = strtol(optarg, &end, 10);
-            if (*end != '\0' || grace_s < 0) {
-                fprintf(stderr, "bandpics: --grace needs seconds (0 or "
-                                "more)\n");
+            if (*end != '\0' || grace_s < 0 || grace_s > MAX_GRACE_S) {
+                fprintf(stderr,
+                        "bandpics: --grace needs seconds (0 to "
+                        "%ld)\n",
+                        MAX_GRACE_S);
                 return 2;
             }
             break;

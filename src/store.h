@@ -81,8 +81,7 @@ struct bp_store_ops {
                                      const struct bp_image *file, int64_t now,
                                      struct bp_image *out,
                                      struct bp_error *err);
-    enum bp_rc (*image_delete_awaiting)(struct bp_store *store,
-                                        const char *id,
+    enum bp_rc (*image_delete_awaiting)(struct bp_store *store, const char *id,
                                         int64_t upload_expires_at,
                                         struct bp_image *out,
                                         struct bp_error *err);

@@ -139,6 +139,83 @@ static void test_bp_config_parse_size_units(void **state)
     assert_int_equal(bp_config_parse_size("9999999999999999G", &v), BP_EINVAL);
 }
 
+/* Loads cfg from the file text and the environment env (BP_OK expected). */
+static void load_with(const char *text, char **env, struct bp_config *cfg)
+{
+    char path[64];
+    write_file(path, text);
+    struct bp_config_source src = {
+        .path = path, .path_required = true, .env = env};
+    struct bp_error err = {{0}};
+    if (bp_config_load(cfg, &src, &err) != BP_OK)
+        fail_msg("config refused: %s", err.detail);
+    unlink(path);
+}
+
+static void test_bp_config_load_s3_credentials_from_aws_env(void **state)
+{
+    char *env[] = {(char[]){"AWS_ACCESS_KEY_ID=AKIDENV"},
+                   (char[]){"AWS_SECRET_ACCESS_KEY=secret"},
+                   (char[]){"AWS_SESSION_TOKEN=token"}, NULL};
+    struct bp_config cfg;
+    load_with("blob_url = s3://photos/live\n", env, &cfg);
+    assert_string_equal(cfg.s3_access_key_id, "AKIDENV");
+    assert_string_equal(cfg.s3_secret_access_key, "secret");
+    assert_string_equal(cfg.s3_session_token, "token");
+    bp_config_free(&cfg);
+    /* A key pair in the file wins whole: no token from elsewhere. */
+    load_with("blob_url = s3://photos\ns3_access_key_id = AKIDFILE\n"
+              "s3_secret_access_key = file-secret\n",
+              env, &cfg);
+    assert_string_equal(cfg.s3_access_key_id, "AKIDFILE");
+    assert_string_equal(cfg.s3_secret_access_key, "file-secret");
+    assert_string_equal(cfg.s3_session_token, "");
+    bp_config_free(&cfg);
+}
+
+static void test_bp_config_s3_path_style_auto(void **state)
+{
+    char *env[] = {NULL};
+    struct bp_config cfg;
+    load_with("s3_endpoint = http://127.0.0.1:9000\n", env, &cfg);
+    assert_true(bp_config_s3_path_style(&cfg));
+    bp_config_free(&cfg);
+    load_with("s3_region = eu-west-1\n", env, &cfg);
+    assert_false(bp_config_s3_path_style(&cfg));
+    bp_config_free(&cfg);
+    load_with("s3_addressing = path\n", env, &cfg);
+    assert_true(bp_config_s3_path_style(&cfg));
+    bp_config_free(&cfg);
+}
+
+static void test_bp_config_load_rejects_bad_blob_settings(void **state)
+{
+    static const char keys[] =
+        "s3_access_key_id = AKID\ns3_secret_access_key = s\n";
+    char text[512];
+    expect_invalid("blob_url = ftp://x\n", "blob_url");
+    expect_invalid("blob_url = s3:///prefix\n", "blob_url");
+    expect_invalid("blob_url = s3://photos\n", "s3_access_key_id");
+    static const char *const buckets[] = {
+        "ab", "Photos", "-photos", "photos-", "a..b", "192.168.1.1", "ph_otos"};
+    for (size_t i = 0; i < sizeof(buckets) / sizeof(buckets[0]); i++) {
+        snprintf(text, sizeof(text), "%sblob_url = s3://%s/live\n", keys,
+                 buckets[i]);
+        expect_invalid(text, "bucket");
+    }
+    snprintf(text, sizeof(text), "%sblob_url = s3://my.photos\n", keys);
+    expect_invalid(text, "s3_addressing = path");
+    expect_invalid("s3_addressing = sideways\n", "s3_addressing");
+    expect_invalid("s3_endpoint = minio:9000\n", "s3_endpoint");
+    expect_invalid("upload_secret = short\n", "upload_secret");
+    expect_invalid("api_base_url = https://x/?a=b\n", "api_base_url");
+    expect_invalid("public_base_url = https://cdn.example\n",
+                   "public_base_url");
+    snprintf(text, sizeof(text),
+             "%sblob_url = s3://photos\npublic_base_url = cdn.example\n", keys);
+    expect_invalid(text, "public_base_url");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +226,9 @@ int main(void)
         cmocka_unit_test(test_bp_config_load_missing_file),
         cmocka_unit_test(test_bp_config_parse_size_units),
         cmocka_unit_test(test_bp_config_redact_url_hides_credentials),
+        cmocka_unit_test(test_bp_config_load_s3_credentials_from_aws_env),
+        cmocka_unit_test(test_bp_config_s3_path_style_auto),
+        cmocka_unit_test(test_bp_config_load_rejects_bad_blob_settings),
     };
     return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

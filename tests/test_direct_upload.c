@@ -166,13 +166,15 @@ static char *url_for(struct fixture *f, char **params, enum bp_rc *rc)
         url = strdup(json_object_get_string(field));
         assert_true(json_object_object_get_ex(item, "type", &field));
         assert_string_equal(json_object_get_string(field), "image/jpeg");
-        /* The token in the URL is valid for this image. */
+        /* The token in the URL is valid for this image's upload. */
         const char *token = strstr(url, "/uploads/") + strlen("/uploads/");
         char id[BP_ID_LEN + 1];
+        int64_t expires = 0;
         assert_int_equal(bp_upload_token_verify(secret, sizeof(secret) - 1,
-                                                token, now / 1000, id, &err),
+                                                token, now, id, &expires, &err),
                          BP_OK);
         assert_string_equal(id, list.items[0].id);
+        assert_int_equal(expires, list.items[0].upload_expires_at);
     }
     json_object_put(items);
     bp_image_list_free(&list);
@@ -224,9 +226,21 @@ static void test_bp_direct_upload_items_needs_a_host(void **state)
     char *none[] = {NULL};
     assert_null(url_for(f, none, &rc));
     assert_int_equal(rc, BP_EINVAL);
-    char *bad[] = {P("HTTP_HOST=evil.example/path?"), NULL};
-    assert_null(url_for(f, bad, &rc));
-    assert_int_equal(rc, BP_EINVAL);
+    static const char *const bad_hosts[] = {"HTTP_HOST=evil.example/path?",
+                                            "HTTP_HOST=a]b",
+                                            "HTTP_HOST=x:1:2",
+                                            "HTTP_HOST=-x",
+                                            "HTTP_HOST=[zz]",
+                                            "HTTP_HOST=host:",
+                                            "HTTP_HOST=a_b",
+                                            "HTTP_HOST=h:123456"};
+    for (size_t i = 0; i < sizeof(bad_hosts) / sizeof(bad_hosts[0]); i++) {
+        char param[64];
+        snprintf(param, sizeof(param), "%s", bad_hosts[i]);
+        char *bad[] = {param, NULL};
+        assert_null(url_for(f, bad, &rc));
+        assert_int_equal(rc, BP_EINVAL);
+    }
 }
 
 int main(void)

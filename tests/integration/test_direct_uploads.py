@@ -5,6 +5,7 @@ token's checks, expiry, and the orphan sweep (bandpics-fcgi --gc).
 """
 import os
 import subprocess
+import threading
 import time
 import urllib.parse
 
@@ -137,6 +138,85 @@ def test_workers_expire_uploads_themselves():
         own.cleanup()
 
 
+def test_completions_and_expiry_race_safely():
+    """Workers' expiry passes, auto-completing reads and explicit
+    completions all at once on the same uploads: every image ends up
+    ready with its file, once."""
+    own = Stack(name="race", workers=4,
+                config={"upload_expires_s": 2, "expire_interval_s": 1, "max_files": 50})
+    try:
+        own.start()
+        names = ["r%d.jpg" % i for i in range(12)]
+        out = own.post("/image_groups", {"name": "race", "images": names}).json
+        for item in out["images"]:
+            expect(put_file(item, JPEG)[0] == 200)
+        errors = []
+
+        def hammer(item):
+            for _ in range(3):
+                for resp in (own.post("/images/%s/complete" % item["id"]),
+                             own.get("/images/" + item["id"])):
+                    if resp.status != 200:
+                        errors.append((item["id"], resp.status, resp.body[:200]))
+
+        threads = [threading.Thread(target=hammer, args=(item,))
+                   for item in out["images"] for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        time.sleep(3.5)  # the uploads expire and the workers sweep
+        expect(errors == [], repr(errors[:5]))
+        images = own.get("/image_groups/" + out["group_id"]).json["images"]
+        expect(sorted(i["filename"] for i in images) == sorted(names), repr(images))
+        expect(all(i["status"] == "ready" and i["sha256"] for i in images), repr(images))
+        for image in images:
+            expect(flows.fetch(own, image["urls"]["thumb"])[:2] == b"\xff\xd8")
+        leftovers = [k for k in LocalStorage(own).keys()
+                     if k.startswith(("staging/", "incoming/"))]
+        expect(leftovers == [], repr(leftovers))
+        expect("not in place" not in own.read_logs(), own.read_logs()[-2000:])
+    finally:
+        own.stop()
+        own.check_sanitizers()
+        own.cleanup()
+
+
+def test_old_upload_url_cannot_be_replayed():
+    item = new_item("first.jpg")
+    first_path = urllib.parse.urlsplit(item["presigned_url"]).path
+    expect(put_file(item, JPEG)[0] == 200)
+    expect_status(stack.post("/images/%s/complete" % item["id"]), 200)
+    again = stack.patch("/images/%s/file" % item["id"], {"image": "second.jpg"}).json
+    resp = stack.request("PUT", first_path, JPEG, headers={"Content-Type": "image/jpeg"})
+    expect_error(resp, 403, "replaced")
+    expect(put_file(again, JPEG)[0] == 200)
+    done = stack.post("/images/%s/complete" % item["id"]).json
+    expect(done["filename"] == "second.jpg" and done["status"] == "ready", repr(done))
+
+
+def test_failed_replacement_request_changes_nothing():
+    item = new_item("keep.jpg")
+    expect(put_file(item, JPEG)[0] == 200)
+    ready = stack.post("/images/%s/complete" % item["id"]).json
+    resp = stack.patch("/images/%s/file" % item["id"], {"image": "new.jpg"},
+                       headers={"Host": "bad_host"})
+    expect_error(resp, 422, "Host")
+    expect(stack.get("/images/" + item["id"]).json == ready, "the image changed")
+    expect_error(stack.post("/image_groups", {"name": "n", "images": None}), 422)
+
+
+def test_gc_refuses_a_store_that_matches_nothing():
+    empty = os.path.join(stack.dir, "empty-files")
+    os.makedirs(empty)
+    before = stack.get("/images?limit=1").header("x-total-count")
+    proc = subprocess.run([BIN, "--config", stack.config_path, "--gc", "--grace", "0"],
+                          capture_output=True, text=True, timeout=120,
+                          env=stack.env({"BANDPICS_BLOB_URL": "file://" + empty}))
+    expect(proc.returncode == 1 and "is blob_url" in proc.stderr, proc.stdout + proc.stderr)
+    expect(stack.get("/images?limit=1").header("x-total-count") == before)
+
+
 def gc(*args):
     proc = subprocess.run([BIN, "--config", stack.config_path, "--gc"] + list(args),
                           capture_output=True, text=True, timeout=120, env=stack.env())
@@ -205,4 +285,7 @@ if __name__ == "__main__":
     main([test_start, test_group_create_upload_complete, test_add_to_group_and_replace,
           test_refusals, test_group_delete, test_upload_url_is_this_api, test_token_checks,
           test_upload_over_body_limit, test_expired_upload_refused_and_dropped,
-          test_gc_finds_and_repairs, test_workers_expire_uploads_themselves, test_stop])
+          test_gc_finds_and_repairs, test_workers_expire_uploads_themselves,
+          test_completions_and_expiry_race_safely, test_old_upload_url_cannot_be_replayed,
+          test_failed_replacement_request_changes_nothing,
+          test_gc_refuses_a_store_that_matches_nothing, test_stop])

@@ -9,6 +9,7 @@ fault_proxy.py, which fails chosen requests.
 """
 import hashlib
 import os
+import re
 import subprocess
 import time
 import urllib.parse
@@ -137,8 +138,10 @@ def test_presigned_urls_are_s3():
     url = urllib.parse.urlsplit(out["images"][0]["presigned_url"])
     query = urllib.parse.parse_qs(url.query)
     expect(url.netloc == "127.0.0.1:%d" % proxy.port, url.netloc)
-    expect(url.path == "/%s/%s/incoming/%s" % (BUCKET, PREFIX, out["images"][0]["id"]),
-           url.path)
+    # Each upload has its own key: incoming/<id>/<expiry in ms>.
+    expect(re.fullmatch("/%s/%s/incoming/%s/[0-9]{13}" % (BUCKET, PREFIX,
+                                                         out["images"][0]["id"]),
+                        url.path), url.path)
     expect(query["X-Amz-SignedHeaders"] == ["content-type;host"], url.query)
     expect(query["X-Amz-Expires"][0] in ("3599", "3600"), url.query)
 
@@ -232,6 +235,46 @@ def test_failed_delete_is_retried_then_swept():
     expect("thumb/%s.jpg" % img["id"] in storage.keys(), out)
 
 
+def test_stale_presigned_url_is_ignored_then_swept():
+    out = stack.post("/image_groups", {"name": "stale", "images": ["s.jpg"]}).json
+    first = out["images"][0]
+    expect(put_file(first, JPEG)[0] == 200)
+    expect_status(stack.post("/images/%s/complete" % first["id"]), 200)
+    second = stack.patch("/images/%s/file" % first["id"], {"image": "t.png"}).json
+    # The old presigned PUT still lands in S3, but under its own key...
+    expect(put_file(first, GPS_JPEG)[0] == 200)
+    expect_error(stack.post("/images/%s/complete" % first["id"]), 409, "not been uploaded")
+    expect(put_file(second, PNG)[0] == 200)
+    done = stack.post("/images/%s/complete" % first["id"]).json
+    expect(done["sha256"] == hashlib.sha256(PNG).hexdigest(), repr(done))
+    # ...and the orphan sweep removes it.
+    stale = [k for k in storage.keys() if k.startswith("incoming/" + first["id"])]
+    expect(len(stale) == 1, repr(stale))
+    code, out = gc("--grace", "0")
+    expect(code == 0 and "no longer needed" in out, out)
+    expect(not any(k.startswith("incoming/" + first["id"]) for k in storage.keys()), out)
+
+
+def test_stalled_storage_does_not_hold_a_delete():
+    ct, body = multipart([("name", "stall")],
+                         [("images", "%d.jpg" % i, JPEG, "image/jpeg") for i in range(3)])
+    group = stack.post("/image_groups", body, headers={"Content-Type": ct}).json
+    s3.pause()
+    try:
+        started = time.monotonic()
+        resp = stack.delete("/image_groups/" + group["id"])
+        took = time.monotonic() - started
+    finally:
+        s3.resume()
+    # One timeout (s3_timeout_ms = 3 s), not one per object.
+    expect_status(resp, 200)
+    expect(took < 6.5, "the delete took %.1f s" % took)
+    ids = [i["id"] for i in group["images"]]
+    code, out = gc("--grace", "0")
+    expect(code == 0, out)
+    expect(not any(any(i in k for i in ids) for k in storage.keys()), out)
+
+
 def test_cdn_base_url():
     global stack
     cdn = "http://127.0.0.1:%d/%s/" % (s3.port, BUCKET)
@@ -270,4 +313,5 @@ if __name__ == "__main__":
           test_presigned_add_and_replace, test_presigned_refusals,
           test_presigned_group_delete, test_storage_down_is_503_and_stores_nothing,
           test_failed_put_half_way_leaves_nothing, test_failed_delete_is_retried_then_swept,
-          test_cdn_base_url, test_stop])
+          test_stale_presigned_url_is_ignored_then_swept,
+          test_stalled_storage_does_not_hold_a_delete, test_cdn_base_url, test_stop])
