@@ -15,6 +15,7 @@
 
 #include <wand/MagickWand.h>
 
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 
 #include "app.h"
@@ -67,6 +68,16 @@ static void sweep_tmp(const char *tmp_dir)
     closedir(dir);
 }
 
+/* Wipes and frees the upload secret of ctx. */
+static void free_secret(struct bp_ctx *ctx)
+{
+    if (ctx->upload_secret != NULL)
+        OPENSSL_cleanse(ctx->upload_secret, ctx->upload_secret_len);
+    free(ctx->upload_secret);
+    ctx->upload_secret = NULL;
+    ctx->upload_secret_len = 0;
+}
+
 /* Reads the secret in the file at path into ctx (at most 128 bytes). */
 static enum bp_rc read_secret(struct bp_ctx *ctx, const char *path,
                               struct bp_error *err)
@@ -79,7 +90,11 @@ static enum bp_rc read_secret(struct bp_ctx *ctx, const char *path,
                                               strerror(errno));
     unsigned char text[128];
     ssize_t got = read(fd, text, sizeof(text));
+    int saved = errno;
     close(fd);
+    if (got < 0)
+        return bp_error_set(err, BP_EUNAVAILABLE, "cannot read %.200s: %s",
+                            path, strerror(saved));
     while (got > 0 && (text[got - 1] == '\n' || text[got - 1] == ' '))
         got--;
     if (got < BP_UPLOAD_SECRET_MIN)
@@ -90,6 +105,7 @@ static enum bp_rc read_secret(struct bp_ctx *ctx, const char *path,
         return BP_ENOMEM;
     memcpy(ctx->upload_secret, text, (size_t)got);
     ctx->upload_secret_len = (size_t)got;
+    OPENSSL_cleanse(text, sizeof(text));
     return BP_OK;
 }
 
@@ -193,7 +209,7 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
     MagickWandTerminus();
 out_free:
     bp_blob_store_close(ctx->blobs);
-    free(ctx->upload_secret);
+    free_secret(ctx);
     free(ctx->tmp_dir);
     memset(ctx, 0, sizeof(*ctx));
     return rc;
@@ -205,8 +221,7 @@ void bp_app_close(struct bp_ctx *ctx)
     ctx->store = NULL;
     bp_blob_store_close(ctx->blobs);
     ctx->blobs = NULL;
-    free(ctx->upload_secret);
-    ctx->upload_secret = NULL;
+    free_secret(ctx);
     free(ctx->tmp_dir);
     ctx->tmp_dir = NULL;
     MagickWandTerminus();
