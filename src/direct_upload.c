@@ -468,7 +468,6 @@ static void expire_one(struct bp_ctx *ctx, struct bp_store *store,
     struct bp_error why = {{0}};
     enum bp_rc arrived = bp_blob_stat(ctx->blobs, key, &entry, &why);
     if (arrived == BP_OK) {
-        report(log, dry_run, image->id, "file arrived, completed");
         struct bp_image done;
         enum bp_rc rc =
             dry_run ? BP_OK
@@ -476,9 +475,12 @@ static void expire_one(struct bp_ctx *ctx, struct bp_store *store,
         if (rc == BP_OK && !dry_run)
             bp_image_clear(&done);
         if (rc == BP_OK) {
+            report(log, dry_run, image->id, "file arrived, completed");
             sweep->completed++;
             return;
         }
+        if (rc == BP_ECONFLICT || rc == BP_ENOTFOUND)
+            return; /* changed or deleted meanwhile: not ours to end */
         /* A file that was refused: the upload ends as if none came. */
         if (rc != BP_EUNSUPPORTED && rc != BP_EINVAL && rc != BP_ETOOBIG) {
             sweep->failed++;
@@ -490,8 +492,8 @@ static void expire_one(struct bp_ctx *ctx, struct bp_store *store,
     }
     bool had_file = bp_image_has_file(image);
     enum bp_rc rc = dry_run ? BP_OK : drop_upload(ctx, store, image, &why);
-    if (rc == BP_ECONFLICT)
-        return; /* completed, or uploading again, meanwhile */
+    if (rc == BP_ECONFLICT || rc == BP_ENOTFOUND)
+        return; /* completed, uploading again or deleted, meanwhile */
     if (rc != BP_OK) {
         if (log != NULL)
             fprintf(log, "bandpics: image %s: %s\n", image->id, why.detail);

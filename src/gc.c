@@ -112,6 +112,45 @@ static enum key_kind parse_key(const char *key, char id[BP_ID_LEN + 1])
     return KEY_UNKNOWN;
 }
 
+/*
+ * Returns the image's own key for the staging key of set->items[i]
+ * ("staging/<id>/<attempt>/thumb.jpg" → "thumb/<id>.jpg") in own, when
+ * that key is missing from the listing and no later attempt staged the
+ * same file: a move into place that failed, to be finished. Else false.
+ */
+static bool unfinished_move(const struct object_set *set, size_t i,
+                            const char *id, char own[BP_IMAGE_KEY_LEN])
+{
+    static const struct {
+        const char *name;
+        enum bp_image_variant variant;
+    } names[] = {
+        {"original", BP_VARIANT_ORIGINAL},
+        {"fullsize.jpg", BP_VARIANT_FULLSIZE},
+        {"thumb.jpg", BP_VARIANT_THUMB},
+    };
+    const char *key = set->items[i].key;
+    const char *name = strrchr(key, '/') + 1;
+    size_t n = 0;
+    while (n < 3 && strcmp(name, names[n].name) != 0)
+        n++;
+    if (n == 3)
+        return false;
+    bp_image_key(id, names[n].variant, own);
+    if (has_object(set, own))
+        return false;
+    /* The attempts of one image are neighbours in the sorted listing. */
+    size_t block = strlen("staging/") + BP_ID_LEN + 1;
+    for (size_t k = 0; k < set->count; k++) {
+        const struct object *other = &set->items[k];
+        if (k != i && strncmp(other->key, key, block) == 0 &&
+            strcmp(strrchr(other->key, '/') + 1, name) == 0 &&
+            other->modified_ms > set->items[i].modified_ms)
+            return false;
+    }
+    return true;
+}
+
 /* Removes key unless dry_run, counting a failure in report. */
 static void remove_object(struct bp_ctx *ctx, const char *key, bool dry_run,
                           FILE *log, struct bp_gc_report *report)
@@ -170,7 +209,24 @@ static enum bp_rc sweep_objects(struct bp_ctx *ctx, struct bp_store *store,
             kind == KEY_STAGING ||
             (kind == KEY_INCOMING && (!bp_image_upload_awaited(&image) ||
                                       strcmp(object->key, current) != 0));
+        char own[BP_IMAGE_KEY_LEN];
+        bool finish_move = kind == KEY_STAGING && bp_image_has_file(&image) &&
+                           object->modified_ms <= cutoff_ms &&
+                           unfinished_move(set, i, id, own);
         bp_image_clear(&image);
+        if (finish_move) {
+            fprintf(log, "bandpics: gc: %s %s to %s: its move failed\n",
+                    dry_run ? "would move" : "moving", object->key, own);
+            report->images_repaired++;
+            struct bp_error why = {{0}};
+            if (!dry_run &&
+                bp_blob_move(ctx->blobs, object->key, own, &why) != BP_OK) {
+                fprintf(log, "bandpics: gc: cannot move %s: %s\n", object->key,
+                        why.detail);
+                report->failures++;
+            }
+            continue;
+        }
         if (stale && object->modified_ms <= cutoff_ms) {
             fprintf(log, "bandpics: gc: %s %s: no longer needed\n", verb,
                     object->key);
@@ -334,8 +390,13 @@ static enum bp_rc sweep_records(struct bp_ctx *ctx, struct bp_store *store,
     bool any_original = false;
     for (size_t i = 0; i < all.count; i++)
         with_files += bp_image_has_file(&all.items[i]);
-    for (size_t i = 0; i < set->count && !any_original; i++)
-        any_original = strncmp(set->items[i].key, "original/", 9) == 0;
+    for (size_t i = 0; i < set->count && !any_original; i++) {
+        const char *key = set->items[i].key;
+        size_t len = strlen(key);
+        any_original = strncmp(key, "original/", 9) == 0 ||
+                       (strncmp(key, "staging/", 8) == 0 && len > 9 &&
+                        strcmp(key + len - 9, "/original") == 0);
+    }
     if (with_files > 0 && !any_original) {
         rc = bp_error_set(err, BP_EINVAL,
                           "%zu images have files but the %s blob store "

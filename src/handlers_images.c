@@ -505,6 +505,13 @@ await_replacement(struct bp_ctx *ctx, const struct bp_request *req,
         rc =
             bp_store_image_update(store, image->id, &patch, now, &updated, err);
     }
+    /* What arrived for the upload this one replaces will never be read. */
+    if (rc == BP_OK && bp_image_upload_awaited(image)) {
+        char stale[BP_IMAGE_KEY_LEN];
+        bp_image_incoming_key(image, stale);
+        struct bp_error ignored;
+        bp_blob_remove(ctx->blobs, stale, &ignored);
+    }
     if (rc == BP_OK)
         rc = bp_handler_send_json(
             res, 200, json_object_get(json_object_array_get_idx(items, 0)));

@@ -19,7 +19,8 @@ enum bp_image_variant {
     BP_VARIANT_THUMB,
 };
 
-#define BP_IMAGE_KEY_LEN 64
+/* Room for the longest key: staging/<id>/<attempt id>/fullsize.jpg. */
+#define BP_IMAGE_KEY_LEN 96
 
 /* Writes the blob key of variant of image id ("thumb/<id>.jpg") to out. */
 void bp_image_key(const char *id, enum bp_image_variant variant,

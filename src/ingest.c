@@ -178,10 +178,32 @@ enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
         return rc;
     }
     struct bp_error why = {{0}};
-    if (bp_image_files_promote(ctx->blobs, id, attempt, &why) != BP_OK)
+    rc = bp_image_files_promote(ctx->blobs, id, attempt, &why);
+    if (rc != BP_OK)
+        rc = bp_image_files_promote(ctx->blobs, id, attempt, &why);
+    if (rc != BP_OK) {
+        /* The record is saved; its files wait under the staging keys,
+         * where the orphan sweep finishes the move. */
         fprintf(stderr, "bandpics: image %s: new files not in place: %s\n", id,
                 why.detail);
-    return BP_OK;
+        bp_image_clear(out);
+        return bp_error_set(err, BP_EUNAVAILABLE,
+                            "Image %s is saved but storage failed while its "
+                            "files were moved into place: %s",
+                            id, why.detail);
+    }
+    /* Deleted while the files moved? Then they belong to nobody. */
+    struct bp_image now;
+    rc = bp_store_image_get(store, id, &now, err);
+    if (rc == BP_OK) {
+        bp_image_clear(&now);
+    } else if (rc == BP_ENOTFOUND) {
+        bp_image_files_remove(ctx->blobs, out, &why);
+        bp_image_clear(out);
+    } else {
+        rc = BP_OK; /* the record said ready a moment ago */
+    }
+    return rc;
 }
 
 void bp_ingest_free(struct bp_ingest *in)

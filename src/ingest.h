@@ -55,8 +55,11 @@ enum bp_rc bp_ingest_commit(struct bp_ctx *ctx, struct bp_store *store,
  * also ends an awaited upload), then the files moved over the image's
  * own. When if_upload_expires_at is not 0 this happens only while the
  * image awaits that upload (BP_ECONFLICT otherwise). On failure the
- * image and its files are as they were. On BP_OK *out holds the updated
- * record (cleared by the caller).
+ * image and its files are as they were, except BP_EUNAVAILABLE after the
+ * record changed but the files could not be moved (they wait under
+ * their staging keys for the orphan sweep) and BP_ENOTFOUND when the
+ * image was deleted meanwhile (its new files are removed). On BP_OK *out
+ * holds the updated record (cleared by the caller).
  */
 enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
                              const char *id, const struct bp_upload *up,

@@ -190,7 +190,8 @@ int main(int argc, char **argv)
         case 'G': {
             char *end;
             grace_s = strtol(optarg, &end, 10);
-            if (*end != '\0' || grace_s < 0 || grace_s > MAX_GRACE_S) {
+            if (end == optarg || *end != '\0' || grace_s < 0 ||
+                grace_s > MAX_GRACE_S) {
                 fprintf(stderr,
                         "bandpics: --grace needs seconds (0 to "
                         "%ld)\n",

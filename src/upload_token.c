@@ -75,6 +75,9 @@ enum bp_rc bp_upload_token_verify(const unsigned char *secret,
         return bp_error_set(err, BP_EFORBIDDEN, "Malformed upload token");
     memcpy(id_text, token, BP_ID_LEN);
     id_text[BP_ID_LEN] = '\0';
+    /* One spelling only: lower-case hex, no leading zero. */
+    if (strspn(id_text, "0123456789abcdef") != BP_ID_LEN || dot1[1] == '0')
+        return bp_error_set(err, BP_EFORBIDDEN, "Malformed upload token");
     int64_t expiry = 0;
     for (const char *p = dot1 + 1; p < dot2; p++) {
         if (*p < '0' || *p > '9')

@@ -5,11 +5,14 @@ can make storage break half way through a batch or refuse deletes.
     proxy = FaultProxy(upstream_port)
     proxy.fail(method="PUT", after=4)   # the 5th PUT from now on answers 500
     proxy.fail(method="DELETE")         # every DELETE answers 500
+    proxy.fail("PUT", header="x-amz-copy-source")  # every server-side copy
+    proxy.delay("PUT", 2, header="x-amz-copy-source")  # held for 2 s
     proxy.clear()
 """
 import http.client
 import http.server
 import threading
+import time
 
 
 class FaultProxy:
@@ -17,6 +20,7 @@ class FaultProxy:
         self.upstream_port = upstream_port
         self.lock = threading.Lock()
         self.rules = []
+        self.delays = []
         self.seen = []
         proxy = self
 
@@ -29,7 +33,9 @@ class FaultProxy:
             def forward(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
-                if proxy.should_fail(self.command):
+                names = [k.lower() for k in self.headers.keys()]
+                time.sleep(proxy.delay_for(self.command, names))
+                if proxy.should_fail(self.command, names):
                     payload = (b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"
                                b"<Code>InternalError</Code><Message>injected</Message>"
                                b"</Error>")
@@ -77,11 +83,12 @@ class FaultProxy:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def should_fail(self, method):
+    def should_fail(self, method, headers=()):
         with self.lock:
             self.seen.append(method)
             for rule in self.rules:
-                if rule["method"] != method:
+                if rule["method"] != method or (
+                        rule["header"] and rule["header"] not in headers):
                     continue
                 if rule["after"] > 0:
                     rule["after"] -= 1
@@ -89,13 +96,29 @@ class FaultProxy:
                 return True
             return False
 
-    def fail(self, method, after=0):
+    def delay_for(self, method, headers):
         with self.lock:
-            self.rules.append({"method": method, "after": after})
+            for rule in self.delays:
+                if rule["method"] == method and (
+                        not rule["header"] or rule["header"] in headers):
+                    return rule["seconds"]
+            return 0
+
+    def delay(self, method, seconds, header=None):
+        """Holds requests of method (carrying header) for seconds."""
+        with self.lock:
+            self.delays.append({"method": method, "seconds": seconds, "header": header})
+
+    def fail(self, method, after=0, header=None):
+        """Fails requests of method (only those carrying header, lower
+        case, when given) from the (after+1)th on."""
+        with self.lock:
+            self.rules.append({"method": method, "after": after, "header": header})
 
     def clear(self):
         with self.lock:
             self.rules = []
+            self.delays = []
             self.seen = []
 
     def close(self):

@@ -195,6 +195,19 @@ def test_old_upload_url_cannot_be_replayed():
     expect(done["filename"] == "second.jpg" and done["status"] == "ready", repr(done))
 
 
+def test_new_upload_url_drops_what_came_for_the_old_one():
+    item = new_item("x.jpg")
+    expect(put_file(item, JPEG)[0] == 200)
+    received = [k for k in storage.keys() if k.startswith("incoming/" + item["id"] + "/")]
+    expect(len(received) == 1, repr(received))
+    again = stack.patch("/images/%s/file" % item["id"], {"image": "y.jpg"}).json
+    expect(received[0] not in storage.keys(), "the old upload was kept")
+    expect(put_file(again, JPEG)[0] == 200)
+    done = stack.post("/images/%s/complete" % item["id"]).json
+    expect(done["filename"] == "y.jpg" and done["status"] == "ready", repr(done))
+    expect(not any(k.startswith("incoming/" + item["id"]) for k in storage.keys()))
+
+
 def test_failed_replacement_request_changes_nothing():
     item = new_item("keep.jpg")
     expect(put_file(item, JPEG)[0] == 200)
@@ -287,5 +300,6 @@ if __name__ == "__main__":
           test_upload_over_body_limit, test_expired_upload_refused_and_dropped,
           test_gc_finds_and_repairs, test_workers_expire_uploads_themselves,
           test_completions_and_expiry_race_safely, test_old_upload_url_cannot_be_replayed,
+          test_new_upload_url_drops_what_came_for_the_old_one,
           test_failed_replacement_request_changes_nothing,
           test_gc_refuses_a_store_that_matches_nothing, test_stop])

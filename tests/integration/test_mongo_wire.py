@@ -727,6 +727,10 @@ def test_replace_file_completes_awaited_upload():
                 "$unset": {"location": "", "upload": ""}},
         reply=find_and_modify_reply(image_doc(iid, group=gid, filename="arrived.jpg")))
     expect(list(cmd["update"]) == ["$set", "$unset"], "update %r" % cmd["update"])
+    # After the files moved into place: is the image still there?
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([image_doc(iid, group=gid, filename="arrived.jpg")],
+                                   "images"))
     img = finish(pending, 200).json
     expect(img["filename"] == "arrived.jpg" and img["group"] == str(gid), repr(img))
     expect(img.get("status", "ready") == "ready", repr(img))
@@ -865,6 +869,9 @@ def test_completion_replaces_the_file_only_while_awaited():
                 "$unset": {"location": "", "upload": ""}},
         reply=find_and_modify_reply(ready))
     expect(list(cmd["query"]) == ["_id", "upload.expires_at"], repr(cmd["query"]))
+    # After the files moved into place: is the image still there?
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([ready], "images"))
     img = finish(pending, 200).json
     expect(img["id"] == str(iid) and img.get("status", "ready") == "ready", repr(img))
     peer.assert_quiet()

@@ -11,6 +11,7 @@ import hashlib
 import os
 import re
 import subprocess
+import threading
 import time
 import urllib.parse
 
@@ -255,6 +256,49 @@ def test_stale_presigned_url_is_ignored_then_swept():
     expect(not any(k.startswith("incoming/" + first["id"]) for k in storage.keys()), out)
 
 
+def test_failed_move_into_place_is_reported_then_finished_by_gc():
+    out = stack.post("/image_groups", {"name": "move", "images": ["m.jpg"]}).json
+    item = out["images"][0]
+    expect(put_file(item, GPS_JPEG)[0] == 200)
+    # Moving the staged files into place is a server-side copy: fail it.
+    proxy.fail("PUT", header="x-amz-copy-source")
+    try:
+        resp = stack.post("/images/%s/complete" % item["id"])
+    finally:
+        proxy.clear()
+    expect_error(resp, 503, "moved into place")
+    code, out_text = gc("--grace", "0")
+    expect(code == 0 and "its move failed" in out_text, out_text)
+    expect(fetch(stack, "/images/%s/file" % item["id"]) == GPS_JPEG, "original not in place")
+    expect(fetch(stack, "/images/%s/thumb" % item["id"])[:2] == b"\xff\xd8")
+    expect(not any(k.startswith("staging/") for k in storage.keys()), repr(storage.keys()))
+
+
+def test_delete_while_files_move_leaves_no_files():
+    out = stack.post("/image_groups", {"name": "race", "images": ["d.jpg"]}).json
+    item = out["images"][0]
+    expect(put_file(item, JPEG)[0] == 200)
+    proxy.delay("PUT", 1.5, header="x-amz-copy-source")
+    try:
+        done = {}
+        worker = threading.Thread(target=lambda: done.update(
+            resp=stack.post("/images/%s/complete" % item["id"])))
+        worker.start()
+        # The record turns ready before the moves; delete it then.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and \
+                stack.get("/images/" + item["id"]).json.get("status") != "ready":
+            time.sleep(0.05)
+        expect_status(stack.delete("/images/" + item["id"]), 200)
+        worker.join()
+    finally:
+        proxy.clear()
+    expect(done["resp"].status in (200, 404), repr(done["resp"]))
+    expect_error(stack.get("/images/" + item["id"]), 404)
+    left = [k for k in storage.keys() if item["id"] in k and not k.startswith("staging/")]
+    expect(left == [], "files without a record: %r" % left)
+
+
 def test_stalled_storage_does_not_hold_a_delete():
     ct, body = multipart([("name", "stall")],
                          [("images", "%d.jpg" % i, JPEG, "image/jpeg") for i in range(3)])
@@ -314,4 +358,6 @@ if __name__ == "__main__":
           test_presigned_group_delete, test_storage_down_is_503_and_stores_nothing,
           test_failed_put_half_way_leaves_nothing, test_failed_delete_is_retried_then_swept,
           test_stale_presigned_url_is_ignored_then_swept,
+          test_failed_move_into_place_is_reported_then_finished_by_gc,
+          test_delete_while_files_move_leaves_no_files,
           test_stalled_storage_does_not_hold_a_delete, test_cdn_base_url, test_stop])
