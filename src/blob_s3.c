@@ -667,8 +667,8 @@ static enum bp_rc s3_move(struct bp_blob_store *store, const char *from,
 /* Appends the presigned URL of method on key to url. */
 static enum bp_rc presign(struct blob_s3 *s, const char *method,
                           const char *key, const char *content_type,
-                          long expires_s, struct bp_buf *url,
-                          struct bp_error *err)
+                          const char *disposition, long expires_s,
+                          struct bp_buf *url, struct bp_error *err)
 {
     struct bp_buf path;
     bp_buf_init(&path, MAX_URL_BYTES);
@@ -690,6 +690,7 @@ static enum bp_rc presign(struct blob_s3 *s, const char *method,
         .now_s = (int64_t)time(NULL),
         .expires_s = expires_s,
         .content_type = content_type,
+        .response_content_disposition = disposition,
     };
     rc = bp_sigv4_presign_url(&creds, &p, url, err);
 out_free:
@@ -698,12 +699,12 @@ out_free:
 }
 
 static enum bp_rc s3_presign_get(struct bp_blob_store *store, const char *key,
-                                 long expires_s, struct bp_buf *url,
-                                 struct bp_error *err)
+                                 long expires_s, const char *disposition,
+                                 struct bp_buf *url, struct bp_error *err)
 {
     struct blob_s3 *s = from_base(store);
     if (s->public_base_url[0] == '\0')
-        return presign(s, "GET", key, NULL, expires_s, url, err);
+        return presign(s, "GET", key, NULL, disposition, expires_s, url, err);
     size_t base_len = strlen(s->public_base_url);
     enum bp_rc rc = bp_buf_append_str(url, s->public_base_url);
     if (rc == BP_OK && s->public_base_url[base_len - 1] != '/')
@@ -717,8 +718,8 @@ static enum bp_rc s3_presign_put(struct bp_blob_store *store, const char *key,
                                  const char *content_type, long expires_s,
                                  struct bp_buf *url, struct bp_error *err)
 {
-    return presign(from_base(store), "PUT", key, content_type, expires_s, url,
-                   err);
+    return presign(from_base(store), "PUT", key, content_type, NULL, expires_s,
+                   url, err);
 }
 
 /* Builds the canonical query of one ListObjectsV2 page (sorted names). */

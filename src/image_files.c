@@ -222,6 +222,19 @@ static const char *content_type_of(const struct bp_image *image,
     return variant == BP_VARIANT_ORIGINAL ? image->content_type : "image/jpeg";
 }
 
+/*
+ * Appends the Content-Disposition of image's original to out:
+ * inline; filename*=UTF-8''<its name, percent-encoded>.
+ */
+static enum bp_rc disposition_of(const struct bp_image *image,
+                                 struct bp_buf *out)
+{
+    enum bp_rc rc = bp_buf_printf(out, "inline; filename*=UTF-8''");
+    if (rc == BP_OK)
+        rc = bp_buf_append_uri_component(out, image->filename);
+    return rc;
+}
+
 /* Adds the headers every answer for a file carries. */
 static enum bp_rc common_headers(struct bp_response *res,
                                  const struct bp_image *image,
@@ -230,30 +243,31 @@ static enum bp_rc common_headers(struct bp_response *res,
     enum bp_rc rc =
         bp_response_header(res, "Cache-Control", "public, max-age=300");
     if (rc == BP_OK && variant == BP_VARIANT_ORIGINAL) {
-        struct bp_buf name;
-        bp_buf_init(&name, 1024);
-        rc = bp_buf_append_uri_component(&name, image->filename);
+        struct bp_buf disposition;
+        bp_buf_init(&disposition, 2048);
+        rc = disposition_of(image, &disposition);
         if (rc == BP_OK)
-            rc = bp_response_header(res, "Content-Disposition",
-                                    "inline; filename*=UTF-8''%s", name.data);
-        bp_buf_free(&name);
+            rc = bp_response_header(res, "Content-Disposition", "%s",
+                                    disposition.data);
+        bp_buf_free(&disposition);
     }
     return rc;
 }
 
 /*
  * Answers 302 to a URL from which the client fetches the blob under key
- * itself (presigned, or on a CDN), when the backend offers one; else
- * BP_EUNSUPPORTED and res untouched.
+ * itself (presigned, asking for disposition when not NULL, or on a CDN),
+ * when the backend offers one; else BP_EUNSUPPORTED and res untouched.
  */
 static enum bp_rc redirect(struct bp_blob_store *blobs, const char *key,
-                           long expires_s, struct bp_response *res,
-                           struct bp_error *err)
+                           const char *disposition, long expires_s,
+                           struct bp_response *res, struct bp_error *err)
 {
     struct bp_buf url;
     bp_buf_init(&url, 8192);
     struct bp_error why = {{0}};
-    enum bp_rc rc = bp_blob_presign_get(blobs, key, expires_s, &url, &why);
+    enum bp_rc rc =
+        bp_blob_presign_get(blobs, key, expires_s, disposition, &url, &why);
     if (rc == BP_EUNSUPPORTED) {
         bp_buf_free(&url);
         return rc;
@@ -282,7 +296,17 @@ enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
 {
     char key[BP_IMAGE_KEY_LEN];
     bp_image_key(image->id, variant, key);
-    enum bp_rc rc = redirect(blobs, key, redirect_expires_s, res, err);
+    /* The original keeps its name, as when it is sent from here. */
+    struct bp_buf disposition;
+    bp_buf_init(&disposition, 2048);
+    enum bp_rc rc = variant == BP_VARIANT_ORIGINAL
+                        ? disposition_of(image, &disposition)
+                        : BP_OK;
+    if (rc == BP_OK)
+        rc = redirect(blobs, key,
+                      variant == BP_VARIANT_ORIGINAL ? disposition.data : NULL,
+                      redirect_expires_s, res, err);
+    bp_buf_free(&disposition);
     if (rc != BP_EUNSUPPORTED)
         return rc;
     bp_response_set_type(res, content_type_of(image, variant));

@@ -292,6 +292,9 @@ static enum bp_rc append_query(const struct bp_sigv4_credentials *creds,
     }
     rc = append_param(query, "X-Amz-SignedHeaders",
                       p->content_type != NULL ? "content-type;host" : "host");
+    if (rc == BP_OK && p->response_content_disposition != NULL)
+        rc = append_param(query, "response-content-disposition",
+                          p->response_content_disposition);
 out_free_credential:
     bp_buf_free(&credential);
     return rc;

@@ -37,6 +37,9 @@ struct bp_sigv4_presign {
     int64_t now_s;       /* signing time, Unix seconds */
     long expires_s;      /* X-Amz-Expires, 1 to 604800 */
     const char *content_type; /* signed as a header when not NULL */
+    /* S3's response-content-disposition, signed as a query parameter
+     * (sorting after the X-Amz- ones) when not NULL. */
+    const char *response_content_disposition;
 };
 
 /*
@@ -62,7 +65,8 @@ void bp_sigv4_signing_key(const char *secret, const char *date,
 /*
  * Appends to canonical the canonical request of p as a presigned URL
  * would be signed (query parameters X-Amz-Algorithm, -Credential, -Date,
- * -Expires, -Security-Token when present, -SignedHeaders, sorted;
+ * -Expires, -Security-Token when present, -SignedHeaders, then
+ * response-content-disposition when set: sorted;
  * headers host and, when set, content-type; payload UNSIGNED-PAYLOAD).
  * Exposed for tests. BP_ENOMEM when the buffer cannot grow.
  */

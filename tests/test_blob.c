@@ -405,16 +405,18 @@ static void test_bp_blob_store_open_picks_backend(void **state)
     assert_string_equal(bp_blob_store_name(store), "s3");
     struct bp_buf link;
     bp_buf_init(&link, 0);
-    assert_int_equal(bp_blob_presign_get(store, "thumb/a.jpg", 60, &link, &err),
-                     BP_OK);
+    assert_int_equal(
+        bp_blob_presign_get(store, "thumb/a.jpg", 60, NULL, &link, &err),
+        BP_OK);
     assert_string_equal(link.data,
                         "https://cdn.example/photos/2026/thumb/a.jpg");
     bp_blob_store_close(store);
 
     assert_int_equal(open_url("s3://bp-bucket/", dir, &store), BP_OK);
     bp_buf_reset(&link);
-    assert_int_equal(bp_blob_presign_get(store, "thumb/a.jpg", 60, &link, &err),
-                     BP_OK);
+    assert_int_equal(
+        bp_blob_presign_get(store, "thumb/a.jpg", 60, NULL, &link, &err),
+        BP_OK);
     assert_string_equal(link.data, "https://cdn.example/thumb/a.jpg");
     bp_blob_store_close(store);
     bp_buf_free(&link);
@@ -512,7 +514,7 @@ static void assert_presigned(struct bp_blob_store *store, const char *method,
         strcmp(method, "PUT") == 0
             ? bp_blob_presign_put(store, "original/abc", "image/jpeg", 600,
                                   &url, &err)
-            : bp_blob_presign_get(store, "original/abc", 600, &url, &err);
+            : bp_blob_presign_get(store, "original/abc", 600, NULL, &url, &err);
     assert_int_equal(rc, BP_OK);
     if (strncmp(url.data, expected_start, strlen(expected_start)) != 0)
         fail_msg("%s does not start with %s", url.data, expected_start);
@@ -557,10 +559,11 @@ static void test_bp_blob_s3_presign_urls(void **state)
     bp_buf_init(&url, 0);
     struct bp_error err = {{0}};
     assert_int_equal(
-        bp_blob_presign_get(store, "thumb/abc.jpg", 600, &url, &err), BP_OK);
+        bp_blob_presign_get(store, "thumb/abc.jpg", 600, NULL, &url, &err),
+        BP_OK);
     assert_string_equal(url.data,
                         "https://cdn.example/media/photos/2026/thumb/abc.jpg");
-    assert_int_equal(bp_blob_presign_get(store, "../x", 600, &url, &err),
+    assert_int_equal(bp_blob_presign_get(store, "../x", 600, NULL, &url, &err),
                      BP_EINVAL);
     assert_presigned(store, "PUT",
                      "https://bp-bucket.s3.eu-west-1.amazonaws.com/photos/"
@@ -994,7 +997,7 @@ static void test_bp_blob_presign_unsupported_locally(void **state)
     bp_buf_init(&url, 0);
     struct bp_error err = {{0}};
     assert_int_equal(
-        bp_blob_presign_get(f->store, "thumb/a.jpg", 60, &url, &err),
+        bp_blob_presign_get(f->store, "thumb/a.jpg", 60, NULL, &url, &err),
         BP_EUNSUPPORTED);
     assert_int_equal(bp_blob_presign_put(f->store, "original/a", "image/jpeg",
                                          60, &url, &err),

@@ -326,6 +326,26 @@ static void test_bp_sigv4_presign_url_signature_covers_inputs(void **state)
     bp_buf_free(&c);
 }
 
+static void test_bp_sigv4_presign_url_response_disposition(void **state)
+{
+    /* Signed as a query parameter after the X-Amz- ones; the expected
+     * URL was computed by a separate Python presigner (hmac, hashlib). */
+    struct bp_sigv4_presign p = aws_get;
+    p.response_content_disposition = "inline; filename*=UTF-8''a%20b.jpg";
+    expect_url(
+        &aws_creds, &p,
+        "https://examplebucket.s3.amazonaws.com/test.txt"
+        "?X-Amz-Algorithm=AWS4-HMAC-SHA256"
+        "&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1"
+        "%2Fs3%2Faws4_request"
+        "&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400"
+        "&X-Amz-SignedHeaders=host"
+        "&response-content-disposition=inline%3B%20filename%2A%3DUTF-8"
+        "%27%27a%2520b.jpg"
+        "&X-Amz-Signature="
+        "3244e0c85a25c1b3aa7540b11e6382a75a22fc829ec0be49131c785e964c9c08");
+}
+
 static void test_bp_sigv4_presign_url_appends(void **state)
 {
     struct bp_buf url;
@@ -468,6 +488,7 @@ int main(void)
             test_bp_sigv4_presign_canonical_request_token_and_type),
         cmocka_unit_test(test_bp_sigv4_presign_url_token_and_type),
         cmocka_unit_test(test_bp_sigv4_presign_url_signature_covers_inputs),
+        cmocka_unit_test(test_bp_sigv4_presign_url_response_disposition),
         cmocka_unit_test(test_bp_sigv4_presign_url_appends),
         cmocka_unit_test(test_bp_sigv4_presign_url_over_cap_leaves_buffer),
         cmocka_unit_test(test_bp_sigv4_presign_url_rejects_missing_fields),

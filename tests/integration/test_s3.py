@@ -91,6 +91,11 @@ def test_upload_and_redirects():
         expect(query["X-Amz-Credential"][0].startswith("S3RVER/"), url.query)
         expect(r.header("cache-control") == "private, max-age=150", r.header("cache-control"))
     expect(fetch(stack, img["urls"]["file"]) == GPS_JPEG, "original differs")
+    # The original keeps its name through the redirect.
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(
+        stack.get(img["urls"]["file"]).header("location")).query)
+    expect(query["response-content-disposition"] ==
+           ["inline; filename*=UTF-8''photo.jpg"], repr(query))
     # Metadata routes do not touch storage but must agree with it.
     expect(stack.get("/images/" + img["id"]).json == img)
     patched = stack.patch("/images/" + img["id"], {"description": "closer"}).json
