@@ -25,6 +25,7 @@
 #include "routes.h"
 #include "timeutil.h"
 #include "upload_token.h"
+#include "urldecode.h"
 
 /* Returns a new string "<data_dir>/<name>", created as a directory. */
 static enum bp_rc data_subdir(const struct bp_config *cfg, const char *name,
@@ -120,8 +121,7 @@ static enum bp_rc create_secret(const char *path, struct bp_error *err)
     if (RAND_bytes(random, sizeof(random)) != 1)
         return bp_error_set(err, BP_EINTERNAL, "no random bytes for a secret");
     char hex[2 * sizeof(random) + 2];
-    for (size_t i = 0; i < sizeof(random); i++)
-        snprintf(hex + 2 * i, 3, "%02x", random[i]);
+    bp_hex_encode(random, sizeof(random), hex);
     hex[2 * sizeof(random)] = '\n';
     struct bp_buf tmp;
     bp_buf_init(&tmp, 4096);

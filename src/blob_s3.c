@@ -29,6 +29,7 @@
 #include "blob.h"
 #include "s3_xml.h"
 #include "sigv4.h"
+#include "urldecode.h"
 
 /* The SHA-256 of zero bytes: the payload hash of bodiless requests. */
 #define EMPTY_SHA256                                                           \
@@ -425,12 +426,7 @@ static int hash_fd(int fd, char hex[BP_SIGV4_HEX_LEN + 1])
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int len = 0;
     if (rc == 0 && EVP_DigestFinal_ex(md, digest, &len) == 1 && len == 32) {
-        static const char digits[] = "0123456789abcdef";
-        for (unsigned int i = 0; i < len; i++) {
-            hex[2 * i] = digits[digest[i] >> 4];
-            hex[2 * i + 1] = digits[digest[i] & 15];
-        }
-        hex[2 * len] = '\0';
+        bp_hex_encode(digest, len, hex);
     } else if (rc == 0) {
         errno = EIO;
         rc = -1;

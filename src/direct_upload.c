@@ -340,28 +340,6 @@ static enum bp_rc drop_upload(struct bp_ctx *ctx, struct bp_store *store,
     return BP_OK;
 }
 
-/* Copies image into out (a deep copy). */
-static enum bp_rc copy_image(const struct bp_image *image, struct bp_image *out)
-{
-    *out = *image;
-    out->filename = image->filename ? strdup(image->filename) : NULL;
-    out->description = image->description ? strdup(image->description) : NULL;
-    out->content_type =
-        image->content_type ? strdup(image->content_type) : NULL;
-    out->data_json = image->data_json ? strdup(image->data_json) : NULL;
-    out->upload_filename =
-        image->upload_filename ? strdup(image->upload_filename) : NULL;
-    if ((image->filename && !out->filename) ||
-        (image->description && !out->description) ||
-        (image->content_type && !out->content_type) ||
-        (image->data_json && !out->data_json) ||
-        (image->upload_filename && !out->upload_filename)) {
-        bp_image_clear(out);
-        return BP_ENOMEM;
-    }
-    return BP_OK;
-}
-
 /*
  * After another worker changed image while this one was completing or
  * dropping its upload: answers the image as it is now when that upload
@@ -408,7 +386,8 @@ enum bp_rc bp_direct_upload_complete(struct bp_ctx *ctx, struct bp_store *store,
                                      struct bp_image *out, struct bp_error *err)
 {
     if (!bp_image_upload_awaited(image))
-        return copy_image(image, out);
+        return bp_error_set(err, BP_ECONFLICT,
+                            "No upload is awaited for image %s", image->id);
     char key[BP_IMAGE_KEY_LEN];
     bp_image_incoming_key(image, key);
     struct bp_upload up;

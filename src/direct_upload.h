@@ -90,8 +90,8 @@ enum bp_rc bp_direct_upload_start(
  * Completes the awaited upload of image: the received file is checked
  * and processed as a direct upload is, its files stored, the record
  * made ready, and the received copy removed. On BP_OK *out holds the
- * ready record (cleared by the caller); an image that awaits nothing is
- * returned as it is. BP_ECONFLICT when the file has not arrived,
+ * ready record (cleared by the caller). BP_ECONFLICT when image awaits
+ * no upload or its file has not arrived,
  * BP_ENOTFOUND when the upload expired and the image was dropped with
  * it; for a file that is not an acceptable image the errors of
  * bp_ingest_prepare, and the file is removed (the image stays pending

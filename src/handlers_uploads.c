@@ -6,7 +6,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "direct_upload.h"
 #include "handlers.h"
@@ -15,15 +14,6 @@
 #include "timeutil.h"
 #include "upload.h"
 #include "upload_token.h"
-
-/* Returns true when content_type is type, parameters aside. */
-static bool media_type_is(const char *content_type, const char *type)
-{
-    size_t len = strlen(type);
-    return strncasecmp(content_type, type, len) == 0 &&
-           (content_type[len] == '\0' || content_type[len] == ';' ||
-            content_type[len] == ' ');
-}
 
 /*
  * Checks that image awaits the upload that expires at expires_ms, the
@@ -65,7 +55,7 @@ enum bp_rc bp_handle_upload_put(struct bp_ctx *ctx,
         goto out_clear;
     /* S3 refuses a body whose type differs from the signed one. */
     const char *type = bp_direct_upload_type(image.upload_filename);
-    if (!media_type_is(req->content_type, type)) {
+    if (!bp_media_type_is(req->content_type, type)) {
         rc = bp_error_set(err, BP_EFORBIDDEN,
                           "Content-Type must be %s, as the upload URL was "
                           "signed for",
@@ -116,11 +106,16 @@ enum bp_rc bp_handle_image_complete(struct bp_ctx *ctx,
         rc = bp_store_image_get(store, id, &image, err);
     if (rc != BP_OK)
         return rc;
-    rc = bp_direct_upload_complete(ctx, store, &image, &done, err);
+    /* Completing again (or an image uploaded directly) answers the
+     * image as it is. */
+    if (bp_image_upload_awaited(&image)) {
+        rc = bp_direct_upload_complete(ctx, store, &image, &done, err);
+        bp_image_clear(&image);
+        if (rc != BP_OK)
+            return rc;
+        image = done;
+    }
+    rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
     bp_image_clear(&image);
-    if (rc != BP_OK)
-        return rc;
-    rc = bp_handler_send_json(res, 200, bp_image_to_json(&done));
-    bp_image_clear(&done);
     return rc;
 }

@@ -1,14 +1,36 @@
 /*
  * request.c: building a request from CGI-style variables, and reading
- * its body with a size cap.
+ * its body (from any source, or a file descriptor) with a size cap.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "request.h"
 #include "urldecode.h"
+
+ssize_t bp_body_read_fd(void *source, char *dst, size_t len)
+{
+    int fd = *(const int *)source;
+    for (;;) {
+        ssize_t got = read(fd, dst, len);
+        if (got >= 0 || errno != EINTR)
+            return got;
+    }
+}
+
+bool bp_media_type_is(const char *content_type, const char *type)
+{
+    while (isspace((unsigned char)*content_type))
+        content_type++;
+    size_t len = strcspn(content_type, ";");
+    while (len > 0 && isspace((unsigned char)content_type[len - 1]))
+        len--;
+    return len == strlen(type) && strncasecmp(content_type, type, len) == 0;
+}
 
 const char *bp_request_param(const struct bp_request *req, const char *name)
 {

@@ -6,6 +6,7 @@
 #ifndef BP_REQUEST_H
 #define BP_REQUEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -33,6 +34,19 @@ struct bp_request {
     char *const *params;      /* CGI-style variables, NULL-terminated */
     struct bp_body body;
 };
+
+/*
+ * A bp_body read function over a file descriptor: source points to the
+ * int descriptor (borrowed). Retries reads interrupted by a signal.
+ */
+ssize_t bp_body_read_fd(void *source, char *dst, size_t len);
+
+/*
+ * Returns true when the media type of content_type (a Content-Type
+ * value: surrounding spaces and ";" parameters aside) is type, in any
+ * letter case.
+ */
+bool bp_media_type_is(const char *content_type, const char *type);
 
 /*
  * Returns the value of the CGI-style variable name ("HTTP_ACCEPT", ...)

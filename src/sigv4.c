@@ -14,6 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "sigv4.h"
+#include "urldecode.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"
@@ -53,17 +54,6 @@ enum bp_rc bp_sigv4_uri_encode(const char *text, bool keep_slash,
     return BP_OK;
 }
 
-/* Writes the lower-case hex form of len bytes at bytes into out. */
-static void to_hex(const unsigned char *bytes, size_t len, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = hex[bytes[i] >> 4];
-        out[2 * i + 1] = hex[bytes[i] & 15];
-    }
-    out[2 * len] = '\0';
-}
-
 /* SHA-256 of len bytes at data into hex; false when OpenSSL fails. */
 static bool sha256_hex(const void *data, size_t len,
                        char hex[BP_SIGV4_HEX_LEN + 1])
@@ -75,7 +65,7 @@ static bool sha256_hex(const void *data, size_t len,
         hex[0] = '\0';
         return false;
     }
-    to_hex(md, md_len, hex);
+    bp_hex_encode(md, md_len, hex);
     return true;
 }
 
@@ -380,7 +370,7 @@ enum bp_rc bp_sigv4_presign_url(const struct bp_sigv4_credentials *creds,
         rc = bp_error_set(err, BP_EINTERNAL, "presign: HMAC failed");
         goto out_cleanse_key;
     }
-    to_hex(sig, sizeof(sig), sig_hex);
+    bp_hex_encode(sig, sizeof(sig), sig_hex);
     rc = bp_buf_printf(url, "%s://%s%s?%s&X-Amz-Signature=%s", p->scheme,
                        p->host, p->path, query.data, sig_hex);
 out_cleanse_key:

@@ -13,16 +13,6 @@
 #include "http_error.h"
 #include "transport.h"
 
-static ssize_t read_fd(void *source, char *dst, size_t len)
-{
-    int fd = *(int *)source;
-    for (;;) {
-        ssize_t got = read(fd, dst, len);
-        if (got >= 0 || errno != EINTR)
-            return got;
-    }
-}
-
 static ssize_t write_fd(void *sink, const char *data, size_t len)
 {
     int fd = *(int *)sink;
@@ -115,7 +105,7 @@ static int serve(struct bp_ctx *ctx, char *const *params,
         else
             rc = open_body_file(&req, &body_fd, &err);
         if (body_fd >= 0) {
-            req.body.read = read_fd;
+            req.body.read = bp_body_read_fd;
             req.body.source = &body_fd;
         }
     }
@@ -143,5 +133,5 @@ void bp_transport_fcgi_serve(struct bp_ctx *ctx, FCGX_Request *request)
 int bp_transport_cgi_serve(struct bp_ctx *ctx, char *const *env)
 {
     int in = STDIN_FILENO, out = STDOUT_FILENO;
-    return serve(ctx, env, read_fd, &in, write_fd, &out);
+    return serve(ctx, env, bp_body_read_fd, &in, write_fd, &out);
 }

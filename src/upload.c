@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -145,8 +144,7 @@ static enum bp_rc file_end(struct receiver *r, struct bp_error *err)
                             "temporary storage unavailable");
     if (EVP_DigestFinal_ex(r->hash, digest, &len) != 1 || len != 32)
         return BP_EINTERNAL;
-    for (unsigned int i = 0; i < len; i++)
-        snprintf(file->sha256 + 2 * i, 3, "%02x", digest[i]);
+    bp_hex_encode(digest, len, file->sha256);
     return BP_OK;
 }
 
@@ -313,17 +311,6 @@ enum bp_rc bp_upload_read_raw(const struct bp_request *req,
     return rc;
 }
 
-/* Reads from the file descriptor that source points to. */
-static ssize_t read_fd(void *source, char *dst, size_t len)
-{
-    int fd = *(const int *)source;
-    ssize_t got;
-    do
-        got = read(fd, dst, len);
-    while (got < 0 && errno == EINTR);
-    return got;
-}
-
 enum bp_rc bp_upload_read_blob(struct bp_blob_store *blobs, const char *key,
                                const struct bp_upload_limits *limits,
                                const char *tmp_dir, const char *filename,
@@ -348,7 +335,9 @@ enum bp_rc bp_upload_read_blob(struct bp_blob_store *blobs, const char *key,
         .query = "",
         .content_type = "",
         .request_id = "",
-        .body = {.read = read_fd, .source = &reader.fd, .length = reader.size},
+        .body = {.read = bp_body_read_fd,
+                 .source = &reader.fd,
+                 .length = reader.size},
     };
     rc = bp_upload_read_raw(&source, limits, tmp_dir, filename, out, err);
     bp_blob_close(&reader);
@@ -368,11 +357,7 @@ struct bp_upload_limits bp_upload_limits_of(const struct bp_config *cfg)
 
 bool bp_upload_is_multipart(const char *content_type)
 {
-    static const char type[] = "multipart/form-data";
-    return strncasecmp(content_type, type, sizeof(type) - 1) == 0 &&
-           (content_type[sizeof(type) - 1] == '\0' ||
-            content_type[sizeof(type) - 1] == ';' ||
-            content_type[sizeof(type) - 1] == ' ');
+    return bp_media_type_is(content_type, "multipart/form-data");
 }
 
 const char *bp_upload_field(const struct bp_upload *up, const char *name)

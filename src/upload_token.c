@@ -12,6 +12,7 @@
 #include <openssl/hmac.h>
 
 #include "upload_token.h"
+#include "urldecode.h"
 
 #define MAC_LEN 32
 /* Expiry times are at most 15 digits of ms (year 33658). */
@@ -35,12 +36,7 @@ static enum bp_rc mac_hex(const unsigned char *secret, size_t secret_len,
              &mac_len) == NULL ||
         mac_len != MAC_LEN)
         return BP_EINTERNAL;
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < MAC_LEN; i++) {
-        out[2 * i] = digits[mac[i] >> 4];
-        out[2 * i + 1] = digits[mac[i] & 15];
-    }
-    out[MAC_HEX_LEN] = '\0';
+    bp_hex_encode(mac, MAC_LEN, out);
     return BP_OK;
 }
 

@@ -1,6 +1,6 @@
 /*
- * urldecode.c: percent-decoding and UTF-8 checks for text that comes
- * from URLs.
+ * urldecode.c: percent-decoding, hex digits and UTF-8 checks for text
+ * that comes from URLs.
  */
 #include <string.h>
 
@@ -15,6 +15,16 @@ int bp_hex_value(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+void bp_hex_encode(const unsigned char *bytes, size_t len, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 15];
+    }
+    out[2 * len] = '\0';
 }
 
 enum bp_rc bp_url_decode(const char *text, size_t len, bool plus_is_space,

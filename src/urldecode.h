@@ -1,5 +1,6 @@
 /*
- * urldecode.h: percent-decoding of URI paths and query components.
+ * urldecode.h: percent-decoding of URI paths and query components, and
+ * the hex digits it (and digests) are written in.
  */
 #ifndef BP_URLDECODE_H
 #define BP_URLDECODE_H
@@ -20,6 +21,12 @@ enum bp_rc bp_url_decode(const char *text, size_t len, bool plus_is_space,
 
 /* Returns the value of the hex digit c, or -1 when c is not one. */
 int bp_hex_value(char c);
+
+/*
+ * Writes the lower-case hex form of the len bytes at bytes into out,
+ * which has room for 2 * len + 1 characters, and terminates it.
+ */
+void bp_hex_encode(const unsigned char *bytes, size_t len, char *out);
 
 /* Returns true when the len bytes at text are valid UTF-8. */
 bool bp_utf8_valid(const char *text, size_t len);
