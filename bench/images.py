@@ -70,7 +70,7 @@ INPUTS = [
                   offset="-03:00", lat=-22.9519173, lon=-43.2104870, alt=-12.25)},
 ]
 
-# Longest edge of the fullsize gallery image (src/image_proc.h).
+# Longest edge of the fullsize gallery image (src/media/image_proc.h).
 BP_FULLSIZE_EDGE = 2880
 
 # Goals of issue 3.

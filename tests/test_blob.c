@@ -36,7 +36,7 @@
 #include <cmocka.h>
 #include <curl/curl.h>
 
-#include "blob.h"
+#include "blob/blob.h"
 #include "config.h"
 
 #define DEFAULT_BIG_BYTES (4L * 1024 * 1024)

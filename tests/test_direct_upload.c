@@ -15,8 +15,8 @@
 
 #include <cmocka.h>
 
-#include "direct_upload.h"
-#include "upload_token.h"
+#include "api/direct_upload.h"
+#include "blob/upload_token.h"
 
 /* Writable copies of string literals, as the params array wants. */
 #define P(text) ((char[]){text})

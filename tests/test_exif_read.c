@@ -23,7 +23,7 @@
 #include <libexif/exif-tag.h>
 
 #include "corpus.h"
-#include "exif_read.h"
+#include "media/exif_read.h"
 
 #define N(array) (sizeof(array) / sizeof((array)[0]))
 #define NUMS(...) (sizeof((uint32_t[]){__VA_ARGS__}) / sizeof(uint32_t))

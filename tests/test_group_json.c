@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "group_json.h"
-#include "json_input.h"
+#include "http/json_input.h"
+#include "model/group_json.h"
 
 static const struct bp_group_limits limits = {
     .max_name_length = 200,

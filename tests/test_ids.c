@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "ids.h"
+#include "model/ids.h"
 
 /* Fails unless text is exactly BP_ID_LEN lower-case hex digits. */
 static void assert_lower_hex_id(const char *text)

@@ -28,7 +28,7 @@
 #include <zlib.h>
 
 #include "corpus.h"
-#include "image_proc.h"
+#include "media/image_proc.h"
 
 #define N(array) (sizeof(array) / sizeof((array)[0]))
 

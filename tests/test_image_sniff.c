@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <json-c/json.h>
 
-#include "image_sniff.h"
+#include "media/image_sniff.h"
 
 #define SNIFF(bytes)                                                           \
     bp_image_sniff((const unsigned char *)(bytes), sizeof(bytes) - 1)

@@ -16,8 +16,8 @@
 
 #include <cmocka.h>
 
-#include "image_json.h"
-#include "mongo_docs.h"
+#include "model/image_json.h"
+#include "store/mongo_docs.h"
 
 #define GROUP_ID "5f0c1a2b3c4d5e6f70819203"
 #define IMAGE_ID "5f0c1a2b3c4d5e6f70819aa1"

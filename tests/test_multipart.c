@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "buf.h"
-#include "multipart.h"
+#include "http/multipart.h"
 
 /* A string literal and its length, which counts embedded NULs. */
 #define LIT(s) (s), (sizeof(s) - 1)

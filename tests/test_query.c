@@ -7,7 +7,7 @@
 
 #include <cmocka.h>
 
-#include "query.h"
+#include "http/query.h"
 
 /*
  * Looks name up in query, expecting BP_OK and found; fails unless the

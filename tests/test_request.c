@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "request.h"
+#include "http/request.h"
 
 /* Writable copies of string literals, as the params array wants. */
 #define P(text) ((char[]){text})

@@ -11,8 +11,8 @@
 
 #include <cmocka.h>
 
-#include "http_error.h"
-#include "response.h"
+#include "http/http_error.h"
+#include "http/response.h"
 
 /* A write callback target: collects output, or fails on call fail_at. */
 struct sink {

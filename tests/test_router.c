@@ -6,7 +6,7 @@
 
 #include <cmocka.h>
 
-#include "router.h"
+#include "http/router.h"
 
 /* Dummy handlers: the router only compares and returns them. */
 #define DUMMY_HANDLER(fn)                                                      \

@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "s3_xml.h"
+#include "blob/s3_xml.h"
 
 #define XML_DECL "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 #define LIST_OPEN                                                              \

@@ -15,7 +15,7 @@
 
 #include <cmocka.h>
 
-#include "sigv4.h"
+#include "blob/sigv4.h"
 
 #define AWS_KEY_ID "AKIAIOSFODNN7EXAMPLE"
 #define AWS_S3_SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"

@@ -25,8 +25,8 @@
 #endif
 
 #include "config.h"
-#include "ids.h"
-#include "store.h"
+#include "model/ids.h"
+#include "store/store.h"
 
 struct fixture {
     char dir[64];

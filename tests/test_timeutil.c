@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "timeutil.h"
+#include "model/timeutil.h"
 
 /* 2024-05-01T20:15:03.123Z */
 #define MAY_FIRST_MS INT64_C(1714594503123)

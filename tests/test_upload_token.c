@@ -9,7 +9,7 @@
 
 #include <openssl/hmac.h>
 
-#include "upload_token.h"
+#include "blob/upload_token.h"
 
 static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
 #define SECRET_LEN (sizeof(secret) - 1)

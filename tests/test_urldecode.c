@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "urldecode.h"
+#include "http/urldecode.h"
 
 /* Fails unless decoding text gives BP_OK and exactly want. */
 static void expect_decoded(const char *text, bool plus_is_space,

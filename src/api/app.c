@@ -18,14 +18,14 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "app.h"
-#include "direct_upload.h"
-#include "http_error.h"
-#include "image_proc.h"
-#include "routes.h"
-#include "timeutil.h"
-#include "upload_token.h"
-#include "urldecode.h"
+#include "api/app.h"
+#include "api/direct_upload.h"
+#include "api/routes.h"
+#include "blob/upload_token.h"
+#include "http/http_error.h"
+#include "http/urldecode.h"
+#include "media/image_proc.h"
+#include "model/timeutil.h"
 
 /* Returns a new string "<data_dir>/<name>", created as a directory. */
 static enum bp_rc data_subdir(const struct bp_config *cfg, const char *name,

@@ -9,11 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "blob.h"
+#include "blob/blob.h"
 #include "config.h"
-#include "request.h"
-#include "response.h"
-#include "store.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "store/store.h"
 
 /* What one worker process owns while it serves requests. */
 struct bp_ctx {

@@ -8,12 +8,12 @@
 #include <string.h>
 #include <strings.h>
 
-#include "direct_upload.h"
-#include "image_files.h"
-#include "ingest.h"
-#include "timeutil.h"
-#include "upload.h"
-#include "upload_token.h"
+#include "api/direct_upload.h"
+#include "api/image_files.h"
+#include "api/ingest.h"
+#include "api/upload.h"
+#include "blob/upload_token.h"
+#include "model/timeutil.h"
 
 /* The longest Host header used in a local upload URL. */
 #define MAX_HOST_LEN 255

@@ -16,11 +16,11 @@
 
 #include <json-c/json.h>
 
-#include "app.h"
-#include "filename.h"
-#include "group.h"
-#include "image.h"
-#include "request.h"
+#include "api/app.h"
+#include "http/request.h"
+#include "model/filename.h"
+#include "model/group.h"
+#include "model/image.h"
 
 /* The file names a client asks upload URLs for. */
 struct bp_direct_upload_names {

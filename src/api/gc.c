@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "direct_upload.h"
-#include "gc.h"
-#include "image_files.h"
-#include "ingest.h"
-#include "timeutil.h"
-#include "upload.h"
+#include "api/direct_upload.h"
+#include "api/gc.h"
+#include "api/image_files.h"
+#include "api/ingest.h"
+#include "api/upload.h"
+#include "model/timeutil.h"
 
 /* Records read per page when checking records against objects. */
 #define PAGE 500

@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "app.h"
+#include "api/app.h"
 
 /* What a sweep found, and did unless it was a dry run. */
 struct bp_gc_report {

@@ -7,9 +7,9 @@
 
 #include <json-c/json.h>
 
-#include "app.h"
-#include "ids.h"
-#include "router.h"
+#include "api/app.h"
+#include "http/router.h"
+#include "model/ids.h"
 
 /*
  * Reads capture index of match as an id into id. BP_EINVAL when it is

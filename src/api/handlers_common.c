@@ -4,8 +4,8 @@
  */
 #include <string.h>
 
-#include "handlers.h"
-#include "ids.h"
+#include "api/handlers.h"
+#include "model/ids.h"
 
 enum bp_rc bp_handler_path_id(const struct bp_route_match *match, size_t index,
                               char id[BP_ID_LEN + 1], struct bp_error *err)

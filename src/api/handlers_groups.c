@@ -10,17 +10,17 @@
 
 #include <json-c/json.h>
 
-#include "direct_upload.h"
-#include "group_json.h"
-#include "handlers.h"
-#include "ids.h"
-#include "image_files.h"
-#include "image_json.h"
-#include "ingest.h"
-#include "json_body.h"
-#include "query.h"
-#include "timeutil.h"
-#include "upload.h"
+#include "api/direct_upload.h"
+#include "api/handlers.h"
+#include "api/image_files.h"
+#include "api/ingest.h"
+#include "api/upload.h"
+#include "http/json_body.h"
+#include "http/query.h"
+#include "model/group_json.h"
+#include "model/ids.h"
+#include "model/image_json.h"
+#include "model/timeutil.h"
 
 static struct bp_group_limits limits_of(const struct bp_ctx *ctx)
 {

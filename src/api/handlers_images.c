@@ -13,16 +13,16 @@
 
 #include <json-c/json.h>
 
-#include "direct_upload.h"
-#include "handlers.h"
-#include "image_files.h"
-#include "image_json.h"
-#include "ingest.h"
-#include "json_body.h"
-#include "query.h"
-#include "timeutil.h"
-#include "urldecode.h"
-#include "upload.h"
+#include "api/direct_upload.h"
+#include "api/handlers.h"
+#include "api/image_files.h"
+#include "api/ingest.h"
+#include "api/upload.h"
+#include "http/json_body.h"
+#include "http/query.h"
+#include "http/urldecode.h"
+#include "model/image_json.h"
+#include "model/timeutil.h"
 
 /* The metres of half the Earth's circumference: the largest radius. */
 #define MAX_RADIUS_M 20037509.0

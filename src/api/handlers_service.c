@@ -4,7 +4,7 @@
  */
 #include <json-c/json.h>
 
-#include "handlers.h"
+#include "api/handlers.h"
 
 /* Sends a JSON object built by the caller, releasing it. */
 static enum bp_rc send_object(struct bp_response *res, int status,

@@ -7,13 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "direct_upload.h"
-#include "handlers.h"
-#include "image_files.h"
-#include "image_json.h"
-#include "timeutil.h"
-#include "upload.h"
-#include "upload_token.h"
+#include "api/direct_upload.h"
+#include "api/handlers.h"
+#include "api/image_files.h"
+#include "api/upload.h"
+#include "blob/upload_token.h"
+#include "model/image_json.h"
+#include "model/timeutil.h"
 
 /*
  * Checks that image awaits the upload that expires at expires_ms, the

@@ -10,8 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "image_files.h"
-#include "timeutil.h"
+#include "api/image_files.h"
+#include "model/timeutil.h"
 
 /* A storage failure faster than this is worth one retry. */
 #define QUICK_FAILURE_MS 1000

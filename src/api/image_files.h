@@ -8,10 +8,10 @@
 #ifndef BP_IMAGE_FILES_H
 #define BP_IMAGE_FILES_H
 
-#include "blob.h"
-#include "image.h"
-#include "request.h"
-#include "response.h"
+#include "blob/blob.h"
+#include "http/request.h"
+#include "http/response.h"
+#include "model/image.h"
 
 enum bp_image_variant {
     BP_VARIANT_ORIGINAL,

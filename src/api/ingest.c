@@ -7,12 +7,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "image_files.h"
-#include "image_json.h"
-#include "image_proc.h"
-#include "image_sniff.h"
-#include "ingest.h"
-#include "timeutil.h"
+#include "api/image_files.h"
+#include "api/ingest.h"
+#include "media/image_proc.h"
+#include "media/image_sniff.h"
+#include "model/image_json.h"
+#include "model/timeutil.h"
 
 /* Returns a new temporary path "<tmp_dir>/<id>-<what>.jpg". */
 static char *render_path(const struct bp_ctx *ctx, const char *id,

@@ -11,9 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "app.h"
-#include "image.h"
-#include "upload.h"
+#include "api/app.h"
+#include "api/upload.h"
+#include "model/image.h"
 
 struct bp_ingest {
     struct bp_image *images; /* owned; count records, ready to insert */

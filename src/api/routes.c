@@ -2,8 +2,8 @@
  * routes.c: the route table. Adding an endpoint means adding a line
  * here and a handler in handlers_*.c.
  */
-#include "handlers.h"
-#include "routes.h"
+#include "api/handlers.h"
+#include "api/routes.h"
 
 static const struct bp_route routes[] = {
     {"GET", "/", bp_handle_service_info},

@@ -6,7 +6,7 @@
 
 #include <stddef.h>
 
-#include "router.h"
+#include "http/router.h"
 
 /* Returns the static route table and stores its length in *count. */
 const struct bp_route *bp_routes(size_t *count);

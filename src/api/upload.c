@@ -12,9 +12,9 @@
 
 #include <openssl/evp.h>
 
-#include "multipart.h"
-#include "upload.h"
-#include "urldecode.h"
+#include "api/upload.h"
+#include "http/multipart.h"
+#include "http/urldecode.h"
 
 #define MAX_PART_HEADER_BYTES 8192
 

@@ -12,11 +12,11 @@
 
 #include <stdbool.h>
 
-#include "blob.h"
+#include "blob/blob.h"
 #include "config.h"
-#include "filename.h"
-#include "image.h"
-#include "request.h"
+#include "http/request.h"
+#include "model/filename.h"
+#include "model/image.h"
 
 struct bp_upload_limits {
     size_t max_body_bytes;  /* the whole body */

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "blob.h"
+#include "blob/blob.h"
 #include "config.h"
 
 #define MAX_KEY_LEN 200

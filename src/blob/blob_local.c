@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "blob.h"
+#include "blob/blob.h"
 
 /* Appended to a key for its temporary file; '~' is not a key character. */
 #define TEMP_SUFFIX "~tmp-XXXXXX"

@@ -26,10 +26,10 @@
 #include <curl/curl.h>
 #include <openssl/evp.h>
 
-#include "blob.h"
-#include "s3_xml.h"
-#include "sigv4.h"
-#include "urldecode.h"
+#include "blob/blob.h"
+#include "blob/s3_xml.h"
+#include "blob/sigv4.h"
+#include "http/urldecode.h"
 
 /* The SHA-256 of zero bytes: the payload hash of bodiless requests. */
 #define EMPTY_SHA256                                                           \

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blob/s3_xml.h"
 #include "buf.h"
-#include "s3_xml.h"
-#include "timeutil.h"
-#include "urldecode.h"
+#include "http/urldecode.h"
+#include "model/timeutil.h"
 
 /* S3's documents are three levels deep; Owner/ID in a listing is four. */
 #define MAX_DEPTH 16

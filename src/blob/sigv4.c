@@ -13,8 +13,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "sigv4.h"
-#include "urldecode.h"
+#include "blob/sigv4.h"
+#include "http/urldecode.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
 #define UNSIGNED_PAYLOAD "UNSIGNED-PAYLOAD"

@@ -11,8 +11,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "upload_token.h"
-#include "urldecode.h"
+#include "blob/upload_token.h"
+#include "http/urldecode.h"
 
 #define MAC_LEN 32
 /* Expiry times are at most 15 digits of ms (year 33658). */

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "buf.h"
-#include "ids.h"
+#include "model/ids.h"
 #include "rc.h"
 
 /* The shortest secret accepted, in bytes. */

@@ -6,8 +6,8 @@
 
 #include <json-c/json.h>
 
-#include "http_error.h"
-#include "urldecode.h"
+#include "http/http_error.h"
+#include "http/urldecode.h"
 
 int bp_http_status_for(enum bp_rc rc)
 {

@@ -5,8 +5,8 @@
 #ifndef BP_HTTP_ERROR_H
 #define BP_HTTP_ERROR_H
 
+#include "http/response.h"
 #include "rc.h"
-#include "response.h"
 
 /* Returns the HTTP status for rc (BP_OK gives 200). */
 int bp_http_status_for(enum bp_rc rc);

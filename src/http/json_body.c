@@ -5,8 +5,8 @@
 #include <strings.h>
 #include <string.h>
 
-#include "json_body.h"
-#include "json_input.h"
+#include "http/json_body.h"
+#include "http/json_input.h"
 
 bool bp_json_media_type(const char *content_type)
 {

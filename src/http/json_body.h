@@ -10,7 +10,7 @@
 
 #include <json-c/json.h>
 
-#include "request.h"
+#include "http/request.h"
 
 /*
  * Returns true when content_type names JSON: "application/json" or any

@@ -5,8 +5,8 @@
 #include <ctype.h>
 #include <string.h>
 
-#include "json_input.h"
-#include "urldecode.h"
+#include "http/json_input.h"
+#include "http/urldecode.h"
 
 #define MAX_JSON_DEPTH 16
 

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "buf.h"
-#include "multipart.h"
-#include "urldecode.h"
+#include "http/multipart.h"
+#include "http/urldecode.h"
 
 /* The delimiter is "\r\n--" and the boundary. */
 #define DELIM_MAX (4 + BP_MULTIPART_BOUNDARY_MAX)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "query.h"
-#include "urldecode.h"
+#include "http/query.h"
+#include "http/urldecode.h"
 
 enum bp_rc bp_query_get(const char *query, const char *name,
                         struct bp_buf *value, bool *found, struct bp_error *err)

@@ -9,8 +9,8 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "request.h"
-#include "urldecode.h"
+#include "http/request.h"
+#include "http/urldecode.h"
 
 ssize_t bp_body_read_fd(void *source, char *dst, size_t len)
 {

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "response.h"
+#include "http/response.h"
 
 void bp_response_init(struct bp_response *res)
 {

@@ -3,7 +3,7 @@
  */
 #include <string.h>
 
-#include "router.h"
+#include "http/router.h"
 
 /* Returns the length of the segment that starts at s (up to '/' or end). */
 static size_t segment_len(const char *s)

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "urldecode.h"
+#include "http/urldecode.h"
 
 int bp_hex_value(char c)
 {

@@ -13,7 +13,7 @@
 #include <libexif/exif-data.h>
 #include <libexif/exif-utils.h>
 
-#include "exif_read.h"
+#include "media/exif_read.h"
 
 /* The identifier that opens an EXIF APP1 payload, before the TIFF data. */
 #define EXIF_ID "Exif\0\0"

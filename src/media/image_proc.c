@@ -15,7 +15,7 @@
 
 #include <wand/MagickWand.h>
 
-#include "image_proc.h"
+#include "media/image_proc.h"
 
 #define JPEG_QUALITY 85
 

@@ -10,8 +10,8 @@
 
 #include <stdbool.h>
 
-#include "exif_read.h"
-#include "image_sniff.h"
+#include "media/exif_read.h"
+#include "media/image_sniff.h"
 #include "rc.h"
 
 /* Longest edge of the fullsize gallery image, and of the thumb. */

@@ -4,7 +4,7 @@
  */
 #include <string.h>
 
-#include "image_sniff.h"
+#include "media/image_sniff.h"
 
 static int starts_with(const unsigned char *head, size_t len, const char *magic,
                        size_t magic_len)

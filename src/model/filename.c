@@ -3,8 +3,8 @@
  */
 #include <string.h>
 
-#include "filename.h"
-#include "urldecode.h"
+#include "http/urldecode.h"
+#include "model/filename.h"
 
 /* Returns the length of the UTF-8 sequence at s (of len bytes), 0 if bad. */
 static size_t sequence_len(const unsigned char *s, size_t len)

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "group.h"
+#include "model/group.h"
 
 void bp_group_clear(struct bp_group *group)
 {

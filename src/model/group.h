@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "ids.h"
+#include "model/ids.h"
 
 struct bp_group {
     char id[BP_ID_LEN + 1];

@@ -3,10 +3,10 @@
  */
 #include <string.h>
 
-#include "group_json.h"
-#include "ids.h"
-#include "json_input.h"
-#include "timeutil.h"
+#include "http/json_input.h"
+#include "model/group_json.h"
+#include "model/ids.h"
+#include "model/timeutil.h"
 
 static enum bp_rc read_name(struct json_object *value, bool creating,
                             const struct bp_group_limits *limits,

@@ -8,7 +8,7 @@
 
 #include <json-c/json.h>
 
-#include "group.h"
+#include "model/group.h"
 #include "rc.h"
 
 struct bp_group_limits {

@@ -6,7 +6,7 @@
 
 #include <bson/bson.h>
 
-#include "ids.h"
+#include "model/ids.h"
 
 void bp_id_new(char out[BP_ID_LEN + 1])
 {

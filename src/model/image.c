@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image.h"
+#include "model/image.h"
 
 void bp_image_clear(struct bp_image *image)
 {

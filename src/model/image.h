@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "exif_read.h"
-#include "ids.h"
+#include "model/exif_info.h"
+#include "model/ids.h"
 
 #define BP_SHA256_HEX_LEN 64
 

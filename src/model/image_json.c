@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "image_json.h"
-#include "json_input.h"
-#include "timeutil.h"
+#include "http/json_input.h"
+#include "model/image_json.h"
+#include "model/timeutil.h"
 
 /* Adds key: text to obj when text is not empty. */
 static void add_text(struct json_object *obj, const char *key, const char *text)

@@ -8,8 +8,8 @@
 
 #include <json-c/json.h>
 
-#include "exif_read.h"
-#include "image.h"
+#include "model/exif_info.h"
+#include "model/image.h"
 #include "rc.h"
 
 /*

@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "timeutil.h"
+#include "model/timeutil.h"
 
 int64_t bp_time_now_ms(void)
 {

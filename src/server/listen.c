@@ -10,7 +10,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "listen.h"
+#include "server/listen.h"
 
 #define BACKLOG 1024
 

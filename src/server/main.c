@@ -16,14 +16,14 @@
 #include <fcgiapp.h>
 #include <mongoc/mongoc.h>
 
-#include "app.h"
+#include "api/app.h"
+#include "api/gc.h"
 #include "config.h"
-#include "gc.h"
-#include "listen.h"
-#include "pool.h"
-#include "store.h"
-#include "transport.h"
-#include "worker.h"
+#include "server/listen.h"
+#include "server/pool.h"
+#include "server/transport.h"
+#include "server/worker.h"
+#include "store/store.h"
 
 extern char **environ;
 

@@ -16,9 +16,9 @@
 
 #include <mongoc/mongoc.h>
 
-#include "pool.h"
-#include "store.h"
-#include "worker.h"
+#include "server/pool.h"
+#include "server/worker.h"
+#include "store/store.h"
 
 /* A worker the master knows about. */
 struct child {

@@ -10,8 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "http_error.h"
-#include "transport.h"
+#include "http/http_error.h"
+#include "server/transport.h"
 
 static ssize_t write_fd(void *sink, const char *data, size_t len)
 {

@@ -8,7 +8,7 @@
 
 #include <fcgiapp.h>
 
-#include "app.h"
+#include "api/app.h"
 
 /*
  * Serves the FastCGI request that FCGX_Accept_r just read into request:

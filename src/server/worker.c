@@ -24,9 +24,9 @@
 
 #include <fcgiapp.h>
 
-#include "app.h"
-#include "transport.h"
-#include "worker.h"
+#include "api/app.h"
+#include "server/transport.h"
+#include "server/worker.h"
 
 static void stop_signals(sigset_t *set)
 {

@@ -19,7 +19,7 @@
 
 #include <json-c/json.h>
 
-#include "mongo_docs.h"
+#include "store/mongo_docs.h"
 
 /* A JSON data tree deeper than this is refused (libbson's own limit). */
 #define MAX_DATA_DEPTH 100

@@ -17,10 +17,10 @@
 
 #include <bson/bson.h>
 
-#include "group.h"
-#include "image.h"
+#include "model/group.h"
+#include "model/image.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 #define BP_MONGO_GROUPS "image_groups"
 #define BP_MONGO_IMAGES "images"

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "store.h"
-#include "store_mongo.h"
+#include "store/store.h"
+#include "store/store_mongo.h"
 
 enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
                          struct bp_error *err)

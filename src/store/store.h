@@ -11,8 +11,8 @@
 #include <stdint.h>
 
 #include "config.h"
-#include "group.h"
-#include "image.h"
+#include "model/group.h"
+#include "model/image.h"
 #include "rc.h"
 
 struct bp_store;

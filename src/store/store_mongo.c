@@ -21,9 +21,9 @@
 
 #include <mongoc/mongoc.h>
 
-#include "mongo_docs.h"
-#include "store.h"
-#include "store_mongo.h"
+#include "store/mongo_docs.h"
+#include "store/store.h"
+#include "store/store_mongo.h"
 
 #define DEFAULT_DATABASE "bandpics"
 

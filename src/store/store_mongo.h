@@ -7,7 +7,7 @@
 
 #include "config.h"
 #include "rc.h"
-#include "store.h"
+#include "store/store.h"
 
 /*
  * Opens the MongoDB backend for uri (any URI mongo-c-driver accepts:

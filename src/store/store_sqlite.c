@@ -12,8 +12,8 @@
 
 #include <sqlite3.h>
 
-#include "store.h"
-#include "store_sqlite.h"
+#include "store/store.h"
+#include "store/store_sqlite.h"
 
 /* Schema migrations; entry i brings the schema from version i to i + 1. */
 static const char *const migrations[] = {

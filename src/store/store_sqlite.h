@@ -9,8 +9,8 @@
 
 #include <sqlite3.h>
 
-#include "image.h"
-#include "store.h"
+#include "model/image.h"
+#include "store/store.h"
 
 struct store_sqlite {
     struct bp_store base;

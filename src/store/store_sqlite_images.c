@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "store_sqlite.h"
+#include "store/store_sqlite.h"
 
 #define IMAGE_COLUMNS                                                          \
     "id, group_id, filename, description, content_type, size, sha256, "        \

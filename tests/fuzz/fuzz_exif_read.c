@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "exif_read.h"
+#include "media/exif_read.h"
 
 static void check(const struct bp_exif_info *info)
 {

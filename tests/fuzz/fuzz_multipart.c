@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "multipart.h"
+#include "http/multipart.h"
 
 #define CHECK(cond)                                                            \
     do {                                                                       \
