@@ -23,8 +23,8 @@
 #include <openssl/evp.h>
 #include <wand/MagickWand.h>
 
-#include "exif_read.h"
-#include "image_proc.h"
+#include "media/exif_read.h"
+#include "media/image_proc.h"
 
 /* What a worker runs with by default (config.c, app.c). */
 #define LIMIT_PIXELS 100000000L
