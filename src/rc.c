@@ -25,6 +25,8 @@ const char *bp_rc_name(enum bp_rc rc)
         return "method not allowed";
     case BP_ECONFLICT:
         return "conflict";
+    case BP_EUNAUTHORIZED:
+        return "unauthorized";
     case BP_EFORBIDDEN:
         return "forbidden";
     case BP_EUNAVAILABLE:

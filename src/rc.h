@@ -11,18 +11,20 @@
 
 enum bp_rc {
     BP_OK = 0,
-    BP_ENOTFOUND,    /* the addressed resource does not exist */
-    BP_EINVAL,       /* well-formed input with an invalid value */
-    BP_EBADREQUEST,  /* malformed input (JSON syntax, framing) */
-    BP_ETOOBIG,      /* input over a configured limit */
-    BP_EUNSUPPORTED, /* unsupported media type */
-    BP_EMETHOD,      /* known path, method not allowed */
-    BP_ECONFLICT,    /* state conflict (duplicate id, ...) */
-    BP_EFORBIDDEN,   /* a signed token that is invalid or expired */
-    BP_EUNAVAILABLE, /* a dependency (store, blobs) is down or busy */
-    BP_ENOMEM,       /* allocation failed */
-    BP_EIO,          /* local I/O failed */
-    BP_EINTERNAL,    /* a bug or an unexpected library failure */
+    BP_ENOTFOUND,     /* the addressed resource does not exist */
+    BP_EINVAL,        /* well-formed input with an invalid value */
+    BP_EBADREQUEST,   /* malformed input (JSON syntax, framing) */
+    BP_ETOOBIG,       /* input over a configured limit */
+    BP_EUNSUPPORTED,  /* unsupported media type */
+    BP_EMETHOD,       /* known path, method not allowed */
+    BP_ECONFLICT,     /* state conflict (duplicate id, ...) */
+    BP_EUNAUTHORIZED, /* no valid credential came with the request */
+    BP_EFORBIDDEN,    /* the principal lacks the right, or a signed upload
+                         token is invalid or expired */
+    BP_EUNAVAILABLE,  /* a dependency (store, blobs) is down or busy */
+    BP_ENOMEM,        /* allocation failed */
+    BP_EIO,           /* local I/O failed */
+    BP_EINTERNAL,     /* a bug or an unexpected library failure */
 };
 
 /* A human-readable description of a failure, safe to show to clients. */

@@ -28,6 +28,8 @@ int bp_http_status_for(enum bp_rc rc)
         return 405;
     case BP_ECONFLICT:
         return 409;
+    case BP_EUNAUTHORIZED:
+        return 401;
     case BP_EFORBIDDEN:
         return 403;
     case BP_EUNAVAILABLE:
