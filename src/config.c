@@ -71,6 +71,18 @@ static const struct key_spec keys[] = {
     INT_KEY(expire_interval_s, "60", 0, 86400),
     STR_KEY(api_base_url, ""),
     STR_KEY(upload_secret, ""),
+    STR_KEY(auth_mode, "writes"),
+    STR_KEY(auth_issuer, ""),
+    STR_KEY(auth_audience, ""),
+    STR_KEY(auth_token_use, "access"),
+    INT_KEY(auth_leeway_s, "60", 0, 3600),
+    STR_KEY(auth_roles_claim, "cognito:groups"),
+    STR_KEY(auth_jwks_url, ""),
+    STR_KEY(auth_jwks_file, ""),
+    INT_KEY(auth_jwks_ttl_s, "3600", 60, 604800),
+    STR_KEY(auth_admin_roles, "admin"),
+    STR_KEY(auth_contributor_roles, "contributor"),
+    STR_KEY(location_default, "public"),
 };
 
 /* AWS's standard variables, used when the matching key is empty. */
@@ -406,6 +418,73 @@ bool bp_config_s3_path_style(const struct bp_config *cfg)
     return strcmp(cfg->s3_addressing, "path") == 0;
 }
 
+bool bp_config_list_has(const char *list, const char *item)
+{
+    size_t len = strlen(item);
+    const char *p = list;
+    while (len > 0 && *p != '\0') {
+        p += strspn(p, ", ");
+        size_t n = strcspn(p, ", ");
+        if (n == len && strncmp(p, item, len) == 0)
+            return true;
+        p += n;
+    }
+    return false;
+}
+
+/* Returns true when every item of list is one of the names given. */
+static bool list_within(const char *list, const char *const *names,
+                        size_t count)
+{
+    const char *p = list;
+    while (*p != '\0') {
+        p += strspn(p, ", ");
+        size_t n = strcspn(p, ", ");
+        if (n == 0)
+            break;
+        bool known = false;
+        for (size_t i = 0; i < count && !known; i++)
+            known = strlen(names[i]) == n && strncmp(p, names[i], n) == 0;
+        if (!known)
+            return false;
+        p += n;
+    }
+    return true;
+}
+
+/* Checks the authentication keys. */
+static enum bp_rc check_auth_keys(const struct bp_config *cfg,
+                                  struct bp_error *err)
+{
+    static const char *const modes[] = {"writes", "required", "off"};
+    static const char *const uses[] = {"access", "id"};
+    static const char *const locations[] = {"public", "hidden"};
+    if (strchr(cfg->auth_mode, ',') != NULL ||
+        strchr(cfg->auth_mode, ' ') != NULL || cfg->auth_mode[0] == '\0' ||
+        !list_within(cfg->auth_mode, modes, 3))
+        return bp_error_set(err, BP_EINVAL,
+                            "auth_mode: expected writes, required or off");
+    if (!list_within(cfg->auth_token_use, uses, 2))
+        return bp_error_set(err, BP_EINVAL,
+                            "auth_token_use: expected access, id or both");
+    if (strchr(cfg->location_default, ',') != NULL ||
+        cfg->location_default[0] == '\0' ||
+        !list_within(cfg->location_default, locations, 2))
+        return bp_error_set(err, BP_EINVAL,
+                            "location_default: expected public or hidden");
+    if (cfg->auth_issuer[0] != '\0' &&
+        !has_scheme(cfg->auth_issuer, "https://") &&
+        !has_scheme(cfg->auth_issuer, "http://"))
+        return bp_error_set(err, BP_EINVAL,
+                            "auth_issuer: expected an http(s) URL");
+    if (cfg->auth_jwks_url[0] != '\0' &&
+        !has_scheme(cfg->auth_jwks_url, "https://") &&
+        !has_scheme(cfg->auth_jwks_url, "http://"))
+        return bp_error_set(err, BP_EINVAL,
+                            "auth_jwks_url: expected an http(s) URL");
+    return BP_OK;
+}
+
 /* Checks relations between keys and fills in derived defaults. */
 static enum bp_rc finish(struct bp_config *cfg, struct bp_error *err)
 {
@@ -434,7 +513,8 @@ static enum bp_rc finish(struct bp_config *cfg, struct bp_error *err)
         cfg->database_url[9] == '\0')
         return bp_error_set(err, BP_EINVAL,
                             "database_url: sqlite:// needs a path");
-    return check_blob_keys(cfg, err);
+    enum bp_rc rc = check_auth_keys(cfg, err);
+    return rc == BP_OK ? check_blob_keys(cfg, err) : rc;
 }
 
 /* Applies the command-line settings of src, which win over the rest. */

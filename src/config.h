@@ -46,6 +46,18 @@ struct bp_config {
     long expire_interval_s;      /* workers end expired uploads; 0: never */
     char *api_base_url;          /* this API's public URL, or "" (Host) */
     char *upload_secret;         /* signs local upload URLs; "" = generated */
+    char *auth_mode;             /* "writes", "required" or "off" */
+    char *auth_issuer;           /* OpenID Connect issuer URL, or "" */
+    char *auth_audience;         /* app client ids (a list), or "" */
+    char *auth_token_use;        /* "access", "id" or both (a list) */
+    long auth_leeway_s;          /* clock skew allowed on exp, nbf, iat */
+    char *auth_roles_claim;      /* the claim that lists a token's groups */
+    char *auth_jwks_url;         /* "": <auth_issuer>/.well-known/jwks.json */
+    char *auth_jwks_file;        /* a local JWKS instead of fetching one */
+    long auth_jwks_ttl_s;        /* fetch the keys again after this long */
+    char *auth_admin_roles;      /* groups that make a token admin (list) */
+    char *auth_contributor_roles; /* ... or contributor (list) */
+    char *location_default;       /* a new group's location: public, hidden */
 };
 
 /* Where a configuration comes from; later sources win. */
@@ -80,6 +92,12 @@ void bp_config_redact_url(const char *url, char *out, size_t len);
  * endpoint.
  */
 bool bp_config_s3_path_style(const struct bp_config *cfg);
+
+/*
+ * Returns true when list (items separated by commas and/or spaces)
+ * holds item exactly.
+ */
+bool bp_config_list_has(const char *list, const char *item);
 
 /* Frees the strings that cfg owns; cfg may be NULL. */
 void bp_config_free(struct bp_config *cfg);

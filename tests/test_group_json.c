@@ -370,7 +370,8 @@ static void test_bp_group_to_json_nulls(void **state)
     assert_string_equal(
         json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN),
         "{\"id\":\"0123456789abcdef01234567\",\"name\":\"Gig\","
-        "\"description\":null,\"event\":null,"
+        "\"description\":null,\"event\":null,\"owner\":null,"
+        "\"location\":\"public\","
         "\"created_at\":\"2024-05-01T20:15:03.123Z\","
         "\"updated_at\":\"1970-01-01T00:00:00.000Z\",\"images\":[]}");
     json_object_put(obj);
@@ -387,6 +388,8 @@ static void test_bp_group_to_json_values(void **state)
         .event = "65f0a1b2c3d4e5f6a7b8c9d0",
         .created_at = 0,
         .updated_at = -1,
+        .owner = "user-1",
+        .location_hidden = true,
     };
     struct json_object *obj = bp_group_to_json(&group);
     assert_non_null(obj);
@@ -402,8 +405,41 @@ static void test_bp_group_to_json_values(void **state)
     assert_true(json_object_object_get_ex(obj, "images", &v));
     assert_true(json_object_is_type(v, json_type_array));
     assert_int_equal(json_object_array_length(v), 0);
-    assert_int_equal(json_object_object_length(obj), 7);
+    assert_true(json_object_object_get_ex(obj, "owner", &v));
+    assert_string_equal(json_object_get_string(v), "user-1");
+    assert_true(json_object_object_get_ex(obj, "location", &v));
+    assert_string_equal(json_object_get_string(v), "hidden");
+    assert_int_equal(json_object_object_length(obj), 9);
     json_object_put(obj);
+}
+
+static void test_bp_group_patch_from_json_location(void **state)
+{
+    struct bp_group_patch patch;
+    struct bp_error err = {{0}};
+    struct json_object *body = json_tokener_parse("{\"location\": \"hidden\"}");
+    assert_int_equal(
+        bp_group_patch_from_json(body, false, &limits, &patch, &err), BP_OK);
+    assert_true(patch.set_location);
+    assert_true(patch.location_hidden);
+    json_object_put(body);
+    body = json_tokener_parse("{\"location\": \"public\"}");
+    assert_int_equal(
+        bp_group_patch_from_json(body, false, &limits, &patch, &err), BP_OK);
+    assert_true(patch.set_location);
+    assert_false(patch.location_hidden);
+    json_object_put(body);
+    static const char *const bad[] = {"{\"location\": \"secret\"}",
+                                      "{\"location\": null}",
+                                      "{\"location\": 1}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        body = json_tokener_parse(bad[i]);
+        assert_int_equal(
+            bp_group_patch_from_json(body, false, &limits, &patch, &err),
+            BP_EINVAL);
+        assert_non_null(strstr(err.detail, "location"));
+        json_object_put(body);
+    }
 }
 
 int main(void)
@@ -430,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_bp_group_patch_from_json_event),
         cmocka_unit_test(test_bp_group_to_json_nulls),
         cmocka_unit_test(test_bp_group_to_json_values),
+        cmocka_unit_test(test_bp_group_patch_from_json_location),
     };
     return cmocka_run_group_tests_name("group_json", tests, NULL, NULL);
 }

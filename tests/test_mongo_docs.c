@@ -282,6 +282,83 @@ static void test_bp_mongo_group_from_doc_round_trips(void **state)
     bson_destroy(&doc);
 }
 
+static void test_bp_mongo_group_doc_owner_and_location(void **state)
+{
+    (void)state;
+    struct bp_group group = {.id = GROUP_ID,
+                             .name = (char *)"Trip",
+                             .created_at = T0,
+                             .updated_at = T1,
+                             .owner = "sub-1",
+                             .location_hidden = true};
+    bson_t doc;
+    struct bp_group back;
+    assert_int_equal(bp_mongo_group_doc(&group, &doc), BP_OK);
+    assert_int_equal(bp_mongo_group_from_doc(&doc, &back), BP_OK);
+    assert_string_equal(back.owner, "sub-1");
+    assert_true(back.location_hidden);
+    bp_group_clear(&back);
+    assert_json(&doc, "{ \"_id\" : { \"$oid\" : \"" GROUP_ID "\" }, "
+                      "\"name\" : \"Trip\", \"description\" : null, "
+                      "\"event\" : null, \"created_at\" : " T0_JSON ", "
+                      "\"updated_at\" : " T1_JSON ", \"owner\" : \"sub-1\", "
+                      "\"location\" : \"hidden\" }");
+    struct bp_group_patch patch = {.set_location = true,
+                                   .location_hidden = false};
+    assert_int_equal(bp_mongo_group_update(&patch, T1, &doc), BP_OK);
+    assert_json(&doc, "{ \"$set\" : { \"location\" : \"public\", "
+                      "\"updated_at\" : " T1_JSON " } }");
+}
+
+static void test_bp_mongo_image_owner_round_trips(void **state)
+{
+    (void)state;
+    struct bp_image image = sample_image();
+    memcpy(image.owner, "sub-2", 6);
+    bson_t doc;
+    struct bp_image back;
+    assert_int_equal(bp_mongo_image_doc(&image, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_from_doc(&doc, &back), BP_OK);
+    assert_string_equal(back.owner, "sub-2");
+    bp_image_clear(&back);
+    bson_destroy(&doc);
+}
+
+static void test_bp_mongo_key_doc_round_trips(void **state)
+{
+    (void)state;
+    struct bp_api_key key = {.id = GROUP_ID,
+                             .name = "deploy",
+                             .role = BP_ROLE_CONTRIBUTOR,
+                             .created_at = T0,
+                             .expires_at = T1,
+                             .revoked_at = 0};
+    memset(key.secret_sha256, 'c', 64);
+    bson_t doc;
+    assert_int_equal(bp_mongo_key_doc(&key, &doc), BP_OK);
+    struct bp_api_key back;
+    assert_int_equal(bp_mongo_key_from_doc(&doc, &back), BP_OK);
+    assert_memory_equal(&back, &key, sizeof(key));
+    bson_destroy(&doc);
+
+    /* An unknown role may do nothing; a document without a hash fails. */
+    bson_error_t error;
+    bson_t *odd = bson_new_from_json(
+        (const uint8_t *)"{\"_id\":{\"$oid\":\"" GROUP_ID "\"},"
+                         "\"role\":\"root\",\"secret_sha256\":\""
+                         "cccccccccccccccccccccccccccccccc"
+                         "cccccccccccccccccccccccccccccccc\"}",
+        -1, &error);
+    assert_non_null(odd);
+    assert_int_equal(bp_mongo_key_from_doc(odd, &back), BP_OK);
+    assert_int_equal(back.role, BP_ROLE_ANONYMOUS);
+    bson_destroy(odd);
+    odd = bson_new_from_json(
+        (const uint8_t *)"{\"_id\":{\"$oid\":\"" GROUP_ID "\"}}", -1, &error);
+    assert_int_equal(bp_mongo_key_from_doc(odd, &back), BP_EINTERNAL);
+    bson_destroy(odd);
+}
+
 static void test_bp_mongo_group_from_doc_null_fields(void **state)
 {
     (void)state;
@@ -1011,6 +1088,9 @@ int main(void)
         cmocka_unit_test(test_bp_mongo_data_to_json_round_trips_image_data),
         cmocka_unit_test(test_bp_mongo_data_to_json_keeps_kinds_and_nesting),
         cmocka_unit_test(test_bp_mongo_group_doc_nulls),
+        cmocka_unit_test(test_bp_mongo_group_doc_owner_and_location),
+        cmocka_unit_test(test_bp_mongo_image_owner_round_trips),
+        cmocka_unit_test(test_bp_mongo_key_doc_round_trips),
         cmocka_unit_test(test_bp_mongo_group_doc_with_event),
         cmocka_unit_test(test_bp_mongo_group_doc_malformed_event),
         cmocka_unit_test(test_bp_mongo_group_from_doc_round_trips),

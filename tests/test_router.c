@@ -217,8 +217,8 @@ static void test_bp_router_match_truncates_long_capture(void **state)
 static void test_bp_router_match_too_many_captures(void **state)
 {
     static const struct bp_route wide[] = {
-        {"GET", "/{a}/{b}/{c}/{d}/{e}", handle_root},
-        {"GET", "/{a}/{b}/{c}/{d}", handle_health},
+        {"GET", "/{a}/{b}/{c}/{d}/{e}", handle_root, BP_ROUTE_READ},
+        {"GET", "/{a}/{b}/{c}/{d}", handle_health, BP_ROUTE_READ},
     };
     struct bp_route_match match;
     char allow[16];

@@ -75,8 +75,9 @@ static void empty_database(const char *uri_text)
     const char *name = mongoc_uri_get_database(uri);
     mongoc_database_t *db =
         mongoc_client_get_database(client, name ? name : "bandpics");
-    static const char *const collections[] = {"images", "image_groups"};
-    for (size_t i = 0; i < 2; i++) {
+    static const char *const collections[] = {"images", "image_groups",
+                                              "api_keys"};
+    for (size_t i = 0; i < 3; i++) {
         mongoc_collection_t *c =
             mongoc_database_get_collection(db, collections[i]);
         mongoc_collection_drop(c, NULL); /* absent is fine */
@@ -433,6 +434,108 @@ static void clear_images(struct bp_image *images, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         bp_image_clear(&images[i]);
+}
+
+static void test_bp_store_owners_and_location_round_trip(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_group group;
+    make_group(&group, "owned");
+    memcpy(group.owner, "sub-1234", 9);
+    group.location_hidden = true;
+    struct bp_image image;
+    make_image(&image, group.id, "mine.jpg", 5, 0, 0, 0);
+    memcpy(image.owner, "sub-1234", 9);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, &group, &image, 1, &err),
+                     BP_OK);
+    struct bp_group got;
+    assert_int_equal(bp_store_group_get(f->store, group.id, &got, &err), BP_OK);
+    assert_string_equal(got.owner, "sub-1234");
+    assert_true(got.location_hidden);
+    bp_group_clear(&got);
+    struct bp_image got_image;
+    assert_int_equal(bp_store_image_get(f->store, image.id, &got_image, &err),
+                     BP_OK);
+    assert_string_equal(got_image.owner, "sub-1234");
+    bp_image_clear(&got_image);
+
+    /* The location policy changes; the owner never does. */
+    struct bp_group_patch patch = {.set_location = true,
+                                   .location_hidden = false};
+    assert_int_equal(
+        bp_store_group_update(f->store, group.id, &patch, 9, &got, &err),
+        BP_OK);
+    assert_false(got.location_hidden);
+    assert_string_equal(got.owner, "sub-1234");
+    bp_group_clear(&got);
+
+    /* A group inserted alone keeps them too; no owner reads as "". */
+    struct bp_group plain;
+    make_group(&plain, "nobody's");
+    assert_int_equal(bp_store_group_insert(f->store, &plain, &err), BP_OK);
+    assert_int_equal(bp_store_group_get(f->store, plain.id, &got, &err), BP_OK);
+    assert_string_equal(got.owner, "");
+    assert_false(got.location_hidden);
+    bp_group_clear(&got);
+    bp_group_clear(&plain);
+    bp_group_clear(&group);
+    bp_image_clear(&image);
+}
+
+static void test_bp_store_keys_insert_get_list_revoke(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_api_key first, second;
+    char text[BP_API_KEY_TEXT_LEN + 1];
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_api_key_new("ci deploy", BP_ROLE_CONTRIBUTOR, 1000, 0,
+                                    &first, text, &err),
+                     BP_OK);
+    assert_int_equal(bp_api_key_new("admin", BP_ROLE_ADMIN, 2000, 900000,
+                                    &second, text, &err),
+                     BP_OK);
+    assert_int_equal(bp_store_key_insert(f->store, &second, &err), BP_OK);
+    assert_int_equal(bp_store_key_insert(f->store, &first, &err), BP_OK);
+    assert_int_equal(bp_store_key_insert(f->store, &first, &err), BP_ECONFLICT);
+
+    struct bp_api_key got;
+    assert_int_equal(bp_store_key_get(f->store, second.id, &got, &err), BP_OK);
+    assert_memory_equal(&got, &second, sizeof(got));
+    char secret[BP_API_KEY_SECRET_LEN + 1], id[BP_ID_LEN + 1];
+    assert_true(bp_api_key_split(text, id, secret));
+    assert_string_equal(id, second.id);
+    assert_true(bp_api_key_accepts(&got, secret, 2001));
+    assert_false(bp_api_key_accepts(&got, secret, 900000)); /* expired */
+
+    struct bp_api_key_list list;
+    assert_int_equal(bp_store_key_list(f->store, &list, &err), BP_OK);
+    assert_int_equal(list.count, 2);
+    assert_string_equal(list.items[0].id, first.id); /* oldest first */
+    assert_string_equal(list.items[0].name, "ci deploy");
+    assert_int_equal(list.items[0].role, BP_ROLE_CONTRIBUTOR);
+    assert_string_equal(list.items[1].id, second.id);
+    bp_api_key_list_free(&list);
+
+    assert_int_equal(bp_store_key_revoke(f->store, second.id, 3000, &got, &err),
+                     BP_OK);
+    assert_int_equal(got.revoked_at, 3000);
+    assert_false(bp_api_key_accepts(&got, secret, 2001));
+    /* Revoking again keeps the first time. */
+    assert_int_equal(bp_store_key_revoke(f->store, second.id, 4000, &got, &err),
+                     BP_OK);
+    assert_int_equal(got.revoked_at, 3000);
+    assert_int_equal(bp_store_key_get(f->store, second.id, &got, &err), BP_OK);
+    assert_int_equal(got.revoked_at, 3000);
+
+    char missing[BP_ID_LEN + 1];
+    bp_id_new(missing);
+    assert_int_equal(bp_store_key_get(f->store, missing, &got, &err),
+                     BP_ENOTFOUND);
+    assert_int_equal(bp_store_key_revoke(f->store, missing, 1, &got, &err),
+                     BP_ENOTFOUND);
+    assert_int_equal(bp_store_key_get(f->store, "not-an-id", &got, &err),
+                     BP_ENOTFOUND);
 }
 
 static void test_bp_store_images_insert_with_new_group(void **state)
@@ -1436,6 +1539,8 @@ static void test_bp_store_sqlite_open_migrates_version_2(void **state)
     assert_int_equal(got.updated_at, 30);
     assert_ready(&got);
     assert_true(bp_image_has_file(&got));
+    /* Made before owners were kept: nobody's (an admin's to change). */
+    assert_string_equal(got.owner, "");
     bp_image_clear(&got);
 
     /* The new columns work on the migrated table. */
@@ -1453,7 +1558,7 @@ static void test_bp_store_sqlite_open_migrates_version_2(void **state)
     bp_image_list_free(&list);
 
     sqlite3 *db = open_raw(f);
-    assert_int_equal(query_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), 4);
     assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_table_info("
                                    "'images') WHERE (name = 'upload_filename'"
                                    " AND \"notnull\" = 0) OR (name = "
@@ -1473,11 +1578,21 @@ static void test_bp_store_sqlite_open_migrates_version_2(void **state)
     sqlite3_close(db);
 }
 
-static void test_bp_store_sqlite_new_database_is_version_3(void **state)
+static void test_bp_store_sqlite_new_database_is_version_4(void **state)
 {
     struct fixture *f = *state;
     sqlite3 *db = open_raw(f);
-    assert_int_equal(query_int(db, "PRAGMA user_version"), 3);
+    assert_int_equal(query_int(db, "PRAGMA user_version"), 4);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_table_info("
+                                   "'image_groups') WHERE name IN ('owner',"
+                                   " 'location_hidden')"),
+                     2);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_table_info("
+                                   "'images') WHERE name = 'owner'"),
+                     1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM sqlite_schema"
+                                   " WHERE name = 'api_keys'"),
+                     1);
     assert_int_equal(query_int(db, "SELECT count(*) FROM pragma_index_list("
                                    "'images') WHERE name = "
                                    "'images_upload_expires' AND partial = 1"),
@@ -1500,6 +1615,10 @@ static void test_bp_store_sqlite_open_refuses_newer_schema(void **state)
 #define CONTRACT_TESTS(setup)                                                  \
     cmocka_unit_test_setup_teardown(test_bp_store_group_insert_then_get,       \
                                     setup, teardown),                          \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_owners_and_location_round_trip, setup, teardown),    \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_keys_insert_get_list_revoke, setup, teardown),       \
         cmocka_unit_test_setup_teardown(                                       \
             test_bp_store_group_insert_nulls_round_trip, setup, teardown),     \
         cmocka_unit_test_setup_teardown(                                       \
@@ -1601,7 +1720,7 @@ int main(void)
             test_bp_store_sqlite_open_migrates_version_2, setup_sqlite_config,
             teardown),
         cmocka_unit_test_setup_teardown(
-            test_bp_store_sqlite_new_database_is_version_3, setup_sqlite,
+            test_bp_store_sqlite_new_database_is_version_4, setup_sqlite,
             teardown),
         cmocka_unit_test_setup_teardown(
             test_bp_store_sqlite_open_refuses_newer_schema, setup_sqlite_config,

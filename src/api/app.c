@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "api/app.h"
+#include "api/auth.h"
 #include "api/direct_upload.h"
 #include "api/routes.h"
 #include "blob/upload_token.h"
@@ -299,11 +300,24 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
     } else if (rc == BP_EMETHOD) {
         bp_error_set(&err, rc, "Method Not Allowed");
     } else {
-        rc = match.route->handler(ctx, req, &match, res, &err);
+        /* Public routes never look at credentials. */
+        rc = match.route->access == BP_ROUTE_PUBLIC
+                 ? bp_auth_identify(ctx, NULL, &err)
+                 : bp_auth_identify(ctx, req, &err);
+        if (rc == BP_OK)
+            rc = bp_auth_check_route(ctx, match.route, &err);
+        if (rc == BP_OK)
+            rc = match.route->handler(ctx, req, &match, res, &err);
     }
     if (rc != BP_OK) {
         bp_http_error_respond(res, rc, &err);
         if (rc == BP_EMETHOD)
             bp_response_header(res, "Allow", "%s", allow);
+        if (rc == BP_EUNAUTHORIZED)
+            bp_response_header(res, "WWW-Authenticate", "%s",
+                               ctx->credential_refused
+                                   ? "Bearer error=\"invalid_token\""
+                                   : "Bearer");
     }
+    bp_response_header(res, "X-Content-Type-Options", "nosniff");
 }

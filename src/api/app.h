@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "model/principal.h"
 #include "store/store.h"
 
 /* What one worker process owns while it serves requests. */
@@ -24,6 +25,11 @@ struct bp_ctx {
     unsigned char *upload_secret;   /* owned: signs local upload URLs */
     size_t upload_secret_len;
     int64_t next_expiry_ms; /* when bp_app_maintain next expires uploads */
+    /* The caller of the request being handled (set by bp_app_handle
+     * through bp_auth_identify), and whether it sent a credential that
+     * was refused (the 401 then says error="invalid_token"). */
+    struct bp_principal principal;
+    bool credential_refused;
 };
 
 /*

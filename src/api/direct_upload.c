@@ -94,6 +94,7 @@ static enum bp_rc pending_record(const struct bp_ctx *ctx, const char *filename,
     bp_id_new(image->id);
     if (group != NULL)
         snprintf(image->group, sizeof(image->group), "%s", group);
+    memcpy(image->owner, ctx->principal.id, sizeof(image->owner));
     image->filename = strdup(filename);
     image->content_type = strdup(bp_direct_upload_type(filename));
     image->data_json = strdup("{}");

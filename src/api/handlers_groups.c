@@ -10,6 +10,7 @@
 
 #include <json-c/json.h>
 
+#include "api/auth.h"
 #include "api/direct_upload.h"
 #include "api/handlers.h"
 #include "api/image_files.h"
@@ -152,11 +153,20 @@ enum bp_rc bp_handle_group_get(struct bp_ctx *ctx, const struct bp_request *req,
     return rc;
 }
 
-/* Fills group from a create request's patch, with defaults and new id. */
-static enum bp_rc group_from_patch(const struct bp_group_patch *patch,
+/*
+ * Fills group from a create request's patch, with defaults, a new id and
+ * the caller as its owner.
+ */
+static enum bp_rc group_from_patch(const struct bp_ctx *ctx,
+                                   const struct bp_group_patch *patch,
                                    int64_t now, struct bp_group *group)
 {
     memset(group, 0, sizeof(*group));
+    memcpy(group->owner, ctx->principal.id, sizeof(group->owner));
+    group->location_hidden =
+        patch->set_location
+            ? patch->location_hidden
+            : strcmp(ctx->config->location_default, "hidden") == 0;
     bp_id_new(group->id);
     char today[11];
     bp_time_format_date(now, today);
@@ -223,8 +233,11 @@ static enum bp_rc create_with_images(struct bp_ctx *ctx,
     struct bp_store *store;
     struct json_object *form = NULL;
     int64_t now = bp_time_now_ms();
-    enum bp_rc rc = bp_upload_read_multipart(req, &upload_limits, ctx->tmp_dir,
-                                             "images", &up, err);
+    memset(&up, 0, sizeof(up));
+    enum bp_rc rc = bp_auth_may_create(ctx, err);
+    if (rc == BP_OK)
+        rc = bp_upload_read_multipart(req, &upload_limits, ctx->tmp_dir,
+                                      "images", &up, err);
     if (rc == BP_OK && (form = form_as_json(&up)) == NULL)
         rc = BP_ENOMEM;
     if (rc == BP_OK)
@@ -232,7 +245,7 @@ static enum bp_rc create_with_images(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
-        rc = group_from_patch(&patch, now, &group);
+        rc = group_from_patch(ctx, &patch, now, &group);
     if (rc == BP_OK)
         rc = bp_ingest_prepare(ctx, &up, group.id, NULL, now, &in, err);
     if (rc == BP_OK)
@@ -277,8 +290,10 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
     if (bp_upload_is_multipart(req->content_type))
         return create_with_images(ctx, req, res, err);
     struct json_object *body;
-    enum bp_rc rc =
-        bp_json_body_read(req, (size_t)ctx->config->max_json_bytes, &body, err);
+    enum bp_rc rc = bp_auth_may_create(ctx, err);
+    if (rc == BP_OK)
+        rc = bp_json_body_read(req, (size_t)ctx->config->max_json_bytes, &body,
+                               err);
     if (rc != BP_OK)
         return rc;
     struct bp_group_limits limits = limits_of(ctx);
@@ -291,7 +306,7 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
-        rc = group_from_patch(&patch, bp_time_now_ms(), &group);
+        rc = group_from_patch(ctx, &patch, bp_time_now_ms(), &group);
     if (rc != BP_OK)
         goto out_free;
     if (names != NULL) {
@@ -340,6 +355,8 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
+        rc = bp_handler_may_change_group(ctx, store, id, err);
+    if (rc == BP_OK)
         rc = bp_store_group_update(store, id, &patch, bp_time_now_ms(), &group,
                                    err);
     if (rc == BP_OK) {
@@ -362,6 +379,8 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
     enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
+    if (rc == BP_OK)
+        rc = bp_handler_may_change_group(ctx, store, id, err);
     if (rc != BP_OK)
         return rc;
     struct bp_group group;

@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "api/auth.h"
 #include "api/direct_upload.h"
 #include "api/handlers.h"
 #include "api/image_files.h"
@@ -172,6 +173,23 @@ enum bp_rc bp_handle_image_list(struct bp_ctx *ctx,
         rc = bp_handler_paging_headers(req, res, query.limit, query.offset,
                                        list.count, list.total);
     bp_image_list_free(&list);
+    return rc;
+}
+
+/* BP_OK when the caller may change the image with id (read from store). */
+static enum bp_rc may_change_image_id(struct bp_ctx *ctx,
+                                      struct bp_store *store, const char *id,
+                                      struct bp_error *err)
+{
+    /* An admin may change any image: no need to read it first. */
+    if (ctx->principal.role == BP_ROLE_ADMIN)
+        return BP_OK;
+    struct bp_image image;
+    enum bp_rc rc = bp_store_image_get(store, id, &image, err);
+    if (rc != BP_OK)
+        return rc;
+    rc = bp_handler_may_change_image(ctx, &image, err);
+    bp_image_clear(&image);
     return rc;
 }
 
@@ -378,7 +396,7 @@ enum bp_rc bp_handle_image_create(struct bp_ctx *ctx,
                                   struct bp_response *res, struct bp_error *err)
 {
     static const char *const fields[] = {"group", "description"};
-    struct bp_upload up;
+    struct bp_upload up = {0};
     struct bp_ingest in = {0};
     struct bp_group group_record = {0};
     struct bp_store *store;
@@ -386,7 +404,9 @@ enum bp_rc bp_handle_image_create(struct bp_ctx *ctx,
     struct bp_buf text;
     bp_buf_init(&text, 256);
     bool found;
-    enum bp_rc rc = receive_one(ctx, req, &up, err);
+    enum bp_rc rc = bp_auth_may_create(ctx, err);
+    if (rc == BP_OK)
+        rc = receive_one(ctx, req, &up, err);
     if (rc == BP_OK)
         rc = only_fields(&up, fields, 2, err);
     const char *group_text = bp_upload_field(&up, "group");
@@ -407,6 +427,8 @@ enum bp_rc bp_handle_image_create(struct bp_ctx *ctx,
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
         rc = check_group(store, group, &group_record, err);
+    if (rc == BP_OK && group[0] != '\0')
+        rc = bp_handler_may_change_group(ctx, store, group, err);
     if (rc == BP_OK)
         rc = bp_ingest_prepare(ctx, &up, group, description, bp_time_now_ms(),
                                &in, err);
@@ -538,9 +560,15 @@ enum bp_rc bp_handle_images_add(struct bp_ctx *ctx,
     enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
-    /* An unknown group is refused before the upload is even read. */
+    /* An unknown group, or one the caller may not change, is refused
+     * before the upload is even read. */
     if (rc == BP_OK)
         rc = bp_store_group_get(store, id, &group, err);
+    if (rc == BP_OK) {
+        char what[BP_ID_LEN + 8];
+        snprintf(what, sizeof(what), "group %s", id);
+        rc = bp_auth_may_change(ctx, group.owner, what, err);
+    }
     if (rc == BP_OK && bp_json_media_type(req->content_type)) {
         rc = add_awaiting_uploads(ctx, req, store, &group, res, err);
         bp_group_clear(&group);
@@ -602,6 +630,10 @@ enum bp_rc bp_handle_image_update(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
+        rc = may_change_image_id(ctx, store, id, err);
+    if (rc == BP_OK && patch.set_group && patch.group[0] != '\0')
+        rc = bp_handler_may_change_group(ctx, store, patch.group, err);
+    if (rc == BP_OK)
         rc = bp_store_image_update(store, id, &patch, bp_time_now_ms(), &image,
                                    err);
     if (rc == BP_OK) {
@@ -623,6 +655,8 @@ enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
     struct bp_store *store;
     struct bp_image old = {0}, updated;
     enum bp_rc rc = load_image(ctx, match, &store, &old, err);
+    if (rc == BP_OK)
+        rc = bp_handler_may_change_image(ctx, &old, err);
     if (rc == BP_OK && bp_json_media_type(req->content_type)) {
         rc = await_replacement(ctx, req, store, &old, res, err);
         bp_image_clear(&old);
@@ -657,6 +691,8 @@ enum bp_rc bp_handle_image_delete(struct bp_ctx *ctx,
     enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
+    if (rc == BP_OK)
+        rc = may_change_image_id(ctx, store, id, err);
     if (rc != BP_OK)
         return rc;
     struct bp_image image;

@@ -106,6 +106,11 @@ enum bp_rc bp_handle_image_complete(struct bp_ctx *ctx,
         rc = bp_store_image_get(store, id, &image, err);
     if (rc != BP_OK)
         return rc;
+    rc = bp_handler_may_change_image(ctx, &image, err);
+    if (rc != BP_OK) {
+        bp_image_clear(&image);
+        return rc;
+    }
     /* Completing again (or an image uploaded directly) answers the
      * image as it is. */
     if (bp_image_upload_awaited(&image)) {

@@ -242,6 +242,10 @@ static enum bp_rc common_headers(struct bp_response *res,
 {
     enum bp_rc rc =
         bp_response_header(res, "Cache-Control", "public, max-age=300");
+    /* An image is never a document: nothing in it may run or load. */
+    if (rc == BP_OK)
+        rc = bp_response_header(res, "Content-Security-Policy",
+                                "default-src 'none'; sandbox");
     if (rc == BP_OK && variant == BP_VARIANT_ORIGINAL) {
         struct bp_buf disposition;
         bp_buf_init(&disposition, 2048);

@@ -81,6 +81,7 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
         bp_id_new(image->id);
         if (group != NULL)
             snprintf(image->group, sizeof(image->group), "%s", group);
+        memcpy(image->owner, ctx->principal.id, sizeof(image->owner));
         image->created_at = now;
         image->updated_at = now;
         if (description != NULL &&

@@ -25,10 +25,19 @@ typedef enum bp_rc (*bp_handler_fn)(struct bp_ctx *ctx,
                                     struct bp_response *res,
                                     struct bp_error *err);
 
+/* What a route needs of its caller before any per-record check. */
+enum bp_route_access {
+    BP_ROUTE_READ = 0, /* nothing, unless every request needs a credential */
+    BP_ROUTE_WRITE,    /* a credential */
+    BP_ROUTE_PUBLIC,   /* nothing ever: health checks, and signed URLs that
+                          carry their own credential */
+};
+
 struct bp_route {
     const char *method;
     const char *pattern;
     bp_handler_fn handler;
+    enum bp_route_access access;
 };
 
 /* The segments that a route's {captures} matched, in pattern order. */

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "model/ids.h"
+#include "model/principal.h"
 
 struct bp_group {
     char id[BP_ID_LEN + 1];
@@ -17,6 +18,12 @@ struct bp_group {
     char event[BP_ID_LEN + 1]; /* "" is JSON null */
     int64_t created_at;        /* ms since the epoch */
     int64_t updated_at;
+    /* Who made it (a principal id); "" for groups made before owners
+     * were kept, which only admins change. JSON null. */
+    char owner[BP_PRINCIPAL_ID_MAX + 1];
+    /* Coordinates of its images are shown only to their owners and
+     * admins ("location": "hidden"), or to everyone ("public"). */
+    bool location_hidden;
 };
 
 /*
@@ -31,6 +38,8 @@ struct bp_group_patch {
     const char *description; /* NULL clears */
     bool set_event;
     char event[BP_ID_LEN + 1]; /* "" clears */
+    bool set_location;
+    bool location_hidden;
 };
 
 /* Frees the strings of group and zeroes it; group may be NULL. */

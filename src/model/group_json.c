@@ -47,6 +47,21 @@ static enum bp_rc read_description(struct json_object *value,
                                 &patch->description, err);
 }
 
+static enum bp_rc read_location(struct json_object *value,
+                                struct bp_group_patch *patch,
+                                struct bp_error *err)
+{
+    const char *text = json_object_is_type(value, json_type_string)
+                           ? json_object_get_string(value)
+                           : "";
+    if (strcmp(text, "public") != 0 && strcmp(text, "hidden") != 0)
+        return bp_error_set(err, BP_EINVAL,
+                            "location must be \"public\" or \"hidden\"");
+    patch->set_location = true;
+    patch->location_hidden = strcmp(text, "hidden") == 0;
+    return BP_OK;
+}
+
 static enum bp_rc read_event(struct json_object *value,
                              struct bp_group_patch *patch, struct bp_error *err)
 {
@@ -87,6 +102,8 @@ enum bp_rc bp_group_patch_from_json(struct json_object *body, bool creating,
             rc = read_description(value, limits, patch, err);
         else if (strcmp(key, "event") == 0)
             rc = read_event(value, patch, err);
+        else if (strcmp(key, "location") == 0)
+            rc = read_location(value, patch, err);
         else
             rc = bp_error_set(err, BP_EINVAL, "Unknown field '%.64s'", key);
         if (rc != BP_OK)
@@ -128,6 +145,14 @@ struct json_object *bp_group_to_json(const struct bp_group *group)
         obj, "event",
         group->event[0] == '\0' ? NULL : json_object_new_string(group->event),
         group->event[0] == '\0');
+    failed |= put(
+        obj, "owner",
+        group->owner[0] == '\0' ? NULL : json_object_new_string(group->owner),
+        group->owner[0] == '\0');
+    failed |= put(
+        obj, "location",
+        json_object_new_string(group->location_hidden ? "hidden" : "public"),
+        0);
     failed |= put(obj, "created_at", time_value(group->created_at), 0);
     failed |= put(obj, "updated_at", time_value(group->updated_at), 0);
     failed |= put(obj, "images", json_object_new_array(), 0);

@@ -30,7 +30,8 @@ enum bp_rc bp_group_patch_from_json(struct json_object *body, bool creating,
 
 /*
  * Returns a new JSON object for group ({"id", "name", "description",
- * "event", "created_at", "updated_at", "images": []}) that the caller
+ * "event", "owner", "location", "created_at", "updated_at",
+ * "images": []}) that the caller
  * releases with json_object_put, or NULL when out of memory.
  */
 struct json_object *bp_group_to_json(const struct bp_group *group);

@@ -11,6 +11,7 @@
 
 #include "model/exif_info.h"
 #include "model/ids.h"
+#include "model/principal.h"
 
 #define BP_SHA256_HEX_LEN 64
 
@@ -36,6 +37,9 @@ struct bp_image {
      * size 0 and sha256 "". */
     char *upload_filename; /* owned */
     int64_t upload_expires_at;
+    /* Who uploaded it (a principal id); "" for images made before owners
+     * were kept, which only admins change. JSON null. */
+    char owner[BP_PRINCIPAL_ID_MAX + 1];
 };
 
 /* A page of images and how many match in all. */

@@ -104,6 +104,7 @@ struct json_object *bp_image_to_json(const struct bp_image *image)
     json_object_object_add(obj, "sha256", nullable_string(image->sha256));
     json_object_object_add(obj, "taken_at", nullable_string(image->taken_at));
     json_object_object_add(obj, "urls", urls_of(image->id));
+    json_object_object_add(obj, "owner", nullable_string(image->owner));
     bool awaited = bp_image_upload_awaited(image);
     json_object_object_add(
         obj, "status", json_object_new_string(awaited ? "pending" : "ready"));

@@ -3,7 +3,7 @@
  * configuration and picks one of three ways to run: the worker pool on
  * its own socket (--listen/--pool), one worker on a listening socket
  * passed as fd 0 (spawn-fcgi, Apache mod_fcgid), or plain CGI; or runs
- * one administrative task (--check, --gc).
+ * one administrative task (--check, --gc, the API key tasks).
  */
 #include <getopt.h>
 #include <stdbool.h>
@@ -18,6 +18,7 @@
 
 #include "api/app.h"
 #include "api/gc.h"
+#include "api/key_admin.h"
 #include "config.h"
 #include "server/listen.h"
 #include "server/pool.h"
@@ -47,6 +48,12 @@ static void usage(FILE *out)
             "  --dry-run      with --gc: report, change nothing\n"
             "  --grace SECS   with --gc: leave objects younger than this "
             "(default 3600)\n"
+            "  --key-create NAME --role ROLE [--expires-days N]\n"
+            "                 make an API key (reader, contributor or admin) "
+            "and print it once\n"
+            "  --key-list     list API keys (never their secrets)\n"
+            "  --key-revoke ID\n"
+            "                 revoke an API key\n"
             "\n"
             "Without --pool or --listen, serve FastCGI on a listening socket "
             "passed as\nfd 0 (spawn-fcgi, mod_fcgid), or one CGI request.\n",
@@ -146,14 +153,21 @@ int main(int argc, char **argv)
         {"gc", no_argument, NULL, 'g'},
         {"dry-run", no_argument, NULL, 'n'},
         {"grace", required_argument, NULL, 'G'},
+        {"key-create", required_argument, NULL, 'K'},
+        {"role", required_argument, NULL, 'R'},
+        {"expires-days", required_argument, NULL, 'E'},
+        {"key-list", no_argument, NULL, 'L'},
+        {"key-revoke", required_argument, NULL, 'X'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     struct bp_config_source src = {.path = BP_CONFIG_DEFAULT_PATH,
                                    .env = environ};
-    int pool = 0, check = 0, gc = 0, dry_run = 0, opt;
-    long grace_s = 3600;
+    int pool = 0, check = 0, gc = 0, dry_run = 0, key_list = 0, opt;
+    long grace_s = 3600, expires_days = 0;
+    const char *key_create = NULL, *role = NULL, *key_revoke = NULL;
+    bool has_expires = false;
     while ((opt = getopt_long(argc, argv, "c:pl:w:kgnG:hV", options, NULL)) !=
            -1) {
         switch (opt) {
@@ -200,6 +214,29 @@ int main(int argc, char **argv)
             }
             break;
         }
+        case 'K':
+            key_create = optarg;
+            break;
+        case 'R':
+            role = optarg;
+            break;
+        case 'E': {
+            char *end;
+            expires_days = strtol(optarg, &end, 10);
+            has_expires = true;
+            if (end == optarg || *end != '\0' || expires_days < 0) {
+                fprintf(stderr, "bandpics: --expires-days needs a number of "
+                                "days (0: never)\n");
+                return 2;
+            }
+            break;
+        }
+        case 'L':
+            key_list = 1;
+            break;
+        case 'X':
+            key_revoke = optarg;
+            break;
         case 'h':
             usage(stdout);
             return 0;
@@ -211,7 +248,10 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc || (dry_run && !gc)) {
+    int key_tasks = (key_create != NULL) + key_list + (key_revoke != NULL);
+    if (optind != argc || (dry_run && !gc) || key_tasks > 1 ||
+        ((role != NULL || has_expires) && key_create == NULL) ||
+        (key_create != NULL && role == NULL)) {
         usage(stderr);
         return 2;
     }
@@ -230,8 +270,24 @@ int main(int argc, char **argv)
         bp_config_free(&cfg);
         return 1;
     }
+    if (strcmp(cfg.auth_mode, "off") == 0)
+        fprintf(stderr, "bandpics: warning: auth_mode = off: anyone who can "
+                        "reach the API may change or delete everything\n");
     int status;
-    if (check) {
+    struct bp_error task_err = {{0}};
+    if (key_tasks == 1) {
+        enum bp_rc rc =
+            key_create != NULL
+                ? bp_key_admin_create(&cfg, key_create, role, expires_days,
+                                      stdout, stderr, &task_err)
+            : key_list
+                ? bp_key_admin_list(&cfg, stdout, &task_err)
+                : bp_key_admin_revoke(&cfg, key_revoke, stdout, &task_err);
+        if (rc != BP_OK)
+            fprintf(stderr, "bandpics: %s\n",
+                    task_err.detail[0] ? task_err.detail : bp_rc_name(rc));
+        status = rc == BP_OK ? 0 : 1;
+    } else if (check) {
         status = preflight(&cfg);
         char store_url[512];
         bp_config_redact_url(cfg.database_url, store_url, sizeof(store_url));

@@ -272,6 +272,11 @@ enum bp_rc bp_mongo_group_doc(const struct bp_group *group, bson_t *out)
         append_oid_or_null(out, "event", group->event) &&
         BSON_APPEND_DATE_TIME(out, "created_at", group->created_at) &&
         BSON_APPEND_DATE_TIME(out, "updated_at", group->updated_at);
+    /* Absent fields read as their defaults: no owner, public location. */
+    if (ok && group->owner[0] != '\0')
+        ok = BSON_APPEND_UTF8(out, "owner", group->owner);
+    if (ok && group->location_hidden)
+        ok = BSON_APPEND_UTF8(out, "location", "hidden");
     return ok ? BP_OK : BP_ENOMEM;
 }
 
@@ -316,6 +321,19 @@ static bool read_ms(const bson_iter_t *iter, int64_t *ms)
     return false;
 }
 
+/* Copies an owner string at iter into out, else "" (also when too long). */
+static void read_owner(const bson_iter_t *iter,
+                       char out[BP_PRINCIPAL_ID_MAX + 1])
+{
+    out[0] = '\0';
+    if (!BSON_ITER_HOLDS_UTF8(iter))
+        return;
+    uint32_t len;
+    const char *s = bson_iter_utf8(iter, &len);
+    if (len <= BP_PRINCIPAL_ID_MAX && strlen(s) == len)
+        memcpy(out, s, (size_t)len + 1);
+}
+
 enum bp_rc bp_mongo_group_from_doc(const bson_t *doc, struct bp_group *out)
 {
     memset(out, 0, sizeof(*out));
@@ -343,6 +361,12 @@ enum bp_rc bp_mongo_group_from_doc(const bson_t *doc, struct bp_group *out)
             read_ms(&iter, &out->created_at);
         } else if (strcmp(key, "updated_at") == 0) {
             read_ms(&iter, &out->updated_at);
+        } else if (strcmp(key, "owner") == 0) {
+            read_owner(&iter, out->owner);
+        } else if (strcmp(key, "location") == 0) {
+            out->location_hidden =
+                BSON_ITER_HOLDS_UTF8(&iter) &&
+                strcmp(bson_iter_utf8(&iter, NULL), "hidden") == 0;
         }
     }
     if (rc == BP_OK && (out->id[0] == '\0' || !has_name))
@@ -404,6 +428,9 @@ enum bp_rc bp_mongo_group_update(const struct bp_group_patch *patch,
             append_text_or_null(&set, "description", patch->description, false);
     if (ok && patch->set_event)
         ok = append_oid_or_null(&set, "event", patch->event);
+    if (ok && patch->set_location)
+        ok = BSON_APPEND_UTF8(&set, "location",
+                              patch->location_hidden ? "hidden" : "public");
     ok = ok && BSON_APPEND_DATE_TIME(&set, "updated_at", now) &&
          bson_append_document_end(out, &set);
     return ok ? BP_OK : BP_ENOMEM;
@@ -501,6 +528,8 @@ enum bp_rc bp_mongo_image_doc(const struct bp_image *image, bson_t *out)
                              image->upload_expires_at) &&
          BSON_APPEND_DATE_TIME(out, "created_at", image->created_at) &&
          BSON_APPEND_DATE_TIME(out, "updated_at", image->updated_at);
+    if (ok && image->owner[0] != '\0')
+        ok = BSON_APPEND_UTF8(out, "owner", image->owner);
     return ok ? BP_OK : BP_ENOMEM;
 }
 
@@ -614,6 +643,8 @@ static enum bp_rc read_image_field(const bson_iter_t *iter,
         read_ms(iter, &out->created_at);
     else if (strcmp(key, "updated_at") == 0)
         read_ms(iter, &out->updated_at);
+    else if (strcmp(key, "owner") == 0)
+        read_owner(iter, out->owner);
     if (text != NULL && BSON_ITER_HOLDS_UTF8(iter)) {
         free(*text);
         *text = read_text_dup(iter);
@@ -966,4 +997,50 @@ enum bp_rc bp_mongo_index_specs(const char *collection, bson_t *out)
     }
     ok = ok && bson_append_array_end(out, &indexes);
     return ok ? BP_OK : BP_ENOMEM;
+}
+
+enum bp_rc bp_mongo_key_doc(const struct bp_api_key *key, bson_t *out)
+{
+    bson_init(out);
+    bson_oid_t oid;
+    if (!bp_mongo_oid(key->id, &oid))
+        return BP_EINVAL;
+    bool ok = BSON_APPEND_OID(out, "_id", &oid) &&
+              BSON_APPEND_UTF8(out, "name", key->name) &&
+              BSON_APPEND_UTF8(out, "role", bp_role_name(key->role)) &&
+              BSON_APPEND_UTF8(out, "secret_sha256", key->secret_sha256) &&
+              BSON_APPEND_DATE_TIME(out, "created_at", key->created_at) &&
+              BSON_APPEND_INT64(out, "expires_at", key->expires_at) &&
+              BSON_APPEND_INT64(out, "revoked_at", key->revoked_at);
+    return ok ? BP_OK : BP_ENOMEM;
+}
+
+enum bp_rc bp_mongo_key_from_doc(const bson_t *doc, struct bp_api_key *out)
+{
+    memset(out, 0, sizeof(*out));
+    bson_iter_t iter;
+    if (!bson_iter_init(&iter, doc))
+        return BP_EINTERNAL;
+    while (bson_iter_next(&iter)) {
+        const char *key = bson_iter_key(&iter);
+        if (strcmp(key, "_id") == 0)
+            read_id(&iter, out->id);
+        else if (strcmp(key, "name") == 0)
+            read_text_into(&iter, out->name, sizeof(out->name));
+        else if (strcmp(key, "role") == 0 && BSON_ITER_HOLDS_UTF8(&iter) &&
+                 !bp_role_parse(bson_iter_utf8(&iter, NULL), &out->role))
+            out->role = BP_ROLE_ANONYMOUS;
+        else if (strcmp(key, "secret_sha256") == 0)
+            read_text_into(&iter, out->secret_sha256,
+                           sizeof(out->secret_sha256));
+        else if (strcmp(key, "created_at") == 0)
+            read_ms(&iter, &out->created_at);
+        else if (strcmp(key, "expires_at") == 0)
+            read_ms(&iter, &out->expires_at);
+        else if (strcmp(key, "revoked_at") == 0)
+            read_ms(&iter, &out->revoked_at);
+    }
+    if (out->id[0] == '\0' || strlen(out->secret_sha256) != 64)
+        return BP_EINTERNAL;
+    return BP_OK;
 }

@@ -24,6 +24,7 @@
 
 #define BP_MONGO_GROUPS "image_groups"
 #define BP_MONGO_IMAGES "images"
+#define BP_MONGO_KEYS "api_keys"
 
 /*
  * The Earth radius that turns metres into the radians of $centerSphere:
@@ -193,5 +194,19 @@ enum bp_rc bp_mongo_image_delete_awaiting_filter(const char *id,
  * changes nothing. BP_EINVAL for another collection.
  */
 enum bp_rc bp_mongo_index_specs(const char *collection, bson_t *out);
+
+/*
+ * Builds the document of an API key: {_id, name, role, secret_sha256,
+ * created_at (a date), expires_at and revoked_at (ms, 0 for none)}.
+ * BP_EINVAL for a malformed id, BP_ENOMEM.
+ */
+enum bp_rc bp_mongo_key_doc(const struct bp_api_key *key, bson_t *out);
+
+/*
+ * Reads an API key document into *out. An unknown role reads as
+ * anonymous (which may do nothing). BP_EINTERNAL when the document
+ * lacks an id or a well-formed secret hash.
+ */
+enum bp_rc bp_mongo_key_from_doc(const bson_t *doc, struct bp_api_key *out);
 
 #endif

@@ -161,3 +161,37 @@ enum bp_rc bp_store_image_delete(struct bp_store *store, const char *id,
 {
     return store->ops->image_delete(store, id, out, err);
 }
+
+enum bp_rc bp_store_key_insert(struct bp_store *store,
+                               const struct bp_api_key *key,
+                               struct bp_error *err)
+{
+    return store->ops->key_insert(store, key, err);
+}
+
+enum bp_rc bp_store_key_get(struct bp_store *store, const char *id,
+                            struct bp_api_key *out, struct bp_error *err)
+{
+    return store->ops->key_get(store, id, out, err);
+}
+
+enum bp_rc bp_store_key_list(struct bp_store *store,
+                             struct bp_api_key_list *out, struct bp_error *err)
+{
+    return store->ops->key_list(store, out, err);
+}
+
+void bp_api_key_list_free(struct bp_api_key_list *list)
+{
+    if (list == NULL)
+        return;
+    free(list->items);
+    memset(list, 0, sizeof(*list));
+}
+
+enum bp_rc bp_store_key_revoke(struct bp_store *store, const char *id,
+                               int64_t now, struct bp_api_key *out,
+                               struct bp_error *err)
+{
+    return store->ops->key_revoke(store, id, now, out, err);
+}

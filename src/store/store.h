@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "model/api_key.h"
 #include "model/group.h"
 #include "model/image.h"
 #include "rc.h"
@@ -45,6 +46,12 @@ struct bp_image_query {
     int64_t upload_expired_before_ms;
     long limit; /* 0: no limit */
     long offset;
+};
+
+/* API keys, oldest first. */
+struct bp_api_key_list {
+    struct bp_api_key *items; /* owned; count entries */
+    size_t count;
 };
 
 struct bp_store_ops {
@@ -87,6 +94,16 @@ struct bp_store_ops {
                                         struct bp_error *err);
     enum bp_rc (*image_delete)(struct bp_store *store, const char *id,
                                struct bp_image *out, struct bp_error *err);
+    enum bp_rc (*key_insert)(struct bp_store *store,
+                             const struct bp_api_key *key,
+                             struct bp_error *err);
+    enum bp_rc (*key_get)(struct bp_store *store, const char *id,
+                          struct bp_api_key *out, struct bp_error *err);
+    enum bp_rc (*key_list)(struct bp_store *store, struct bp_api_key_list *out,
+                           struct bp_error *err);
+    enum bp_rc (*key_revoke)(struct bp_store *store, const char *id,
+                             int64_t now, struct bp_api_key *out,
+                             struct bp_error *err);
     void (*close)(struct bp_store *store);
 };
 
@@ -260,6 +277,34 @@ enum bp_rc bp_store_image_delete_awaiting(struct bp_store *store,
  */
 enum bp_rc bp_store_image_delete(struct bp_store *store, const char *id,
                                  struct bp_image *out, struct bp_error *err);
+
+/* Stores a new API key record. BP_ECONFLICT when its id exists. */
+enum bp_rc bp_store_key_insert(struct bp_store *store,
+                               const struct bp_api_key *key,
+                               struct bp_error *err);
+
+/* Reads the API key with id into *out. BP_ENOTFOUND when there is none. */
+enum bp_rc bp_store_key_get(struct bp_store *store, const char *id,
+                            struct bp_api_key *out, struct bp_error *err);
+
+/*
+ * Lists every API key, oldest first, revoked ones included. On BP_OK
+ * the caller frees *out with bp_api_key_list_free.
+ */
+enum bp_rc bp_store_key_list(struct bp_store *store,
+                             struct bp_api_key_list *out, struct bp_error *err);
+
+/* Frees the keys of list and empties it; list may be NULL. */
+void bp_api_key_list_free(struct bp_api_key_list *list);
+
+/*
+ * Revokes the API key with id at now (a key revoked before keeps its
+ * first revocation time) and returns the record in *out. BP_ENOTFOUND
+ * when there is no such key.
+ */
+enum bp_rc bp_store_key_revoke(struct bp_store *store, const char *id,
+                               int64_t now, struct bp_api_key *out,
+                               struct bp_error *err);
 
 /* The SQLite backend's constructor, for bp_store_open. */
 enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,

@@ -33,6 +33,7 @@ struct store_mongo {
     char *database;
     mongoc_collection_t *groups;
     mongoc_collection_t *images;
+    mongoc_collection_t *keys;
 };
 
 static struct store_mongo *from_base(struct bp_store *store)
@@ -891,9 +892,138 @@ static enum bp_rc mongo_image_delete(struct bp_store *store, const char *id,
     return image_result(rc, found, &doc, "delete image", out, err);
 }
 
+static enum bp_rc key_not_found(struct bp_error *err)
+{
+    return bp_error_set(err, BP_ENOTFOUND, "API key with that ID not found");
+}
+
+static enum bp_rc mongo_key_insert(struct bp_store *store,
+                                   const struct bp_api_key *key,
+                                   struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t doc;
+    enum bp_rc rc = bp_mongo_key_doc(key, &doc);
+    if (rc != BP_OK) {
+        rc = build_fail(rc, "insert key", err);
+        goto out_free_doc;
+    }
+    bson_error_t error;
+    if (!mongoc_collection_insert_one(s->keys, &doc, NULL, NULL, &error))
+        rc = mongo_fail(&error, "insert key", err);
+out_free_doc:
+    bson_destroy(&doc);
+    return rc;
+}
+
+/* Reads the key document in doc (when found) into *out, freeing doc. */
+static enum bp_rc key_result(enum bp_rc rc, bool found, bson_t *doc,
+                             const char *what, struct bp_api_key *out,
+                             struct bp_error *err)
+{
+    if (rc != BP_OK)
+        return rc;
+    if (!found)
+        return key_not_found(err);
+    rc = bp_mongo_key_from_doc(doc, out);
+    bson_destroy(doc);
+    return rc == BP_OK ? BP_OK : build_fail(rc, what, err);
+}
+
+static enum bp_rc mongo_key_get(struct bp_store *store, const char *id,
+                                struct bp_api_key *out, struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t filter, doc;
+    bool found = false;
+    enum bp_rc rc = bp_mongo_id_filter(id, &filter);
+    if (rc == BP_OK)
+        rc = find_one(s->keys, &filter, "get key", &doc, &found, err);
+    else if (rc == BP_EINVAL)
+        rc = BP_OK; /* a malformed id names nothing */
+    bson_destroy(&filter);
+    return key_result(rc, found, &doc, "get key", out, err);
+}
+
+static enum bp_rc mongo_key_list(struct bp_store *store,
+                                 struct bp_api_key_list *out,
+                                 struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    memset(out, 0, sizeof(*out));
+    bson_t filter = BSON_INITIALIZER, opts = BSON_INITIALIZER, sort;
+    bool ok = BSON_APPEND_DOCUMENT_BEGIN(&opts, "sort", &sort) &&
+              BSON_APPEND_INT32(&sort, "created_at", 1) &&
+              BSON_APPEND_INT32(&sort, "_id", 1) &&
+              bson_append_document_end(&opts, &sort);
+    enum bp_rc rc = ok ? BP_OK : BP_ENOMEM;
+    mongoc_cursor_t *cursor =
+        ok ? mongoc_collection_find_with_opts(s->keys, &filter, &opts, NULL)
+           : NULL;
+    const bson_t *next;
+    size_t cap = 0;
+    while (rc == BP_OK && cursor != NULL && mongoc_cursor_next(cursor, &next)) {
+        if (out->count == cap) {
+            cap = cap < 16 ? 16 : cap * 2;
+            struct bp_api_key *grown =
+                realloc(out->items, cap * sizeof(*grown));
+            if (grown == NULL) {
+                rc = BP_ENOMEM;
+                break;
+            }
+            out->items = grown;
+        }
+        rc = bp_mongo_key_from_doc(next, &out->items[out->count]);
+        if (rc == BP_OK)
+            out->count++;
+        else
+            rc = build_fail(rc, "list keys", err);
+    }
+    bson_error_t error;
+    if (rc == BP_OK && cursor != NULL && mongoc_cursor_error(cursor, &error))
+        rc = mongo_fail(&error, "list keys", err);
+    mongoc_cursor_destroy(cursor);
+    bson_destroy(&opts);
+    bson_destroy(&filter);
+    if (rc != BP_OK)
+        bp_api_key_list_free(out);
+    return rc;
+}
+
+static enum bp_rc mongo_key_revoke(struct bp_store *store, const char *id,
+                                   int64_t now, struct bp_api_key *out,
+                                   struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t filter, update = BSON_INITIALIZER, set, doc;
+    bool found = false;
+    /* Only a key not revoked yet takes the time: the first one stays. */
+    enum bp_rc rc = bp_mongo_id_filter(id, &filter);
+    if (rc == BP_EINVAL) {
+        bson_destroy(&filter);
+        bson_destroy(&update);
+        return key_not_found(err);
+    }
+    bool ok = rc == BP_OK && BSON_APPEND_INT64(&filter, "revoked_at", 0) &&
+              BSON_APPEND_DOCUMENT_BEGIN(&update, "$set", &set) &&
+              BSON_APPEND_INT64(&set, "revoked_at", now) &&
+              bson_append_document_end(&update, &set);
+    if (rc == BP_OK && !ok)
+        rc = BP_ENOMEM;
+    if (rc == BP_OK)
+        rc = find_and_modify_where(s->keys, &filter, &update, "revoke key",
+                                   &doc, &found, err);
+    bson_destroy(&filter);
+    bson_destroy(&update);
+    if (rc == BP_OK && !found)
+        return mongo_key_get(store, id, out, err);
+    return key_result(rc, found, &doc, "revoke key", out, err);
+}
+
 static void mongo_close(struct bp_store *store)
 {
     struct store_mongo *s = from_base(store);
+    mongoc_collection_destroy(s->keys);
     mongoc_collection_destroy(s->images);
     mongoc_collection_destroy(s->groups);
     mongoc_client_destroy(s->client);
@@ -916,6 +1046,10 @@ static const struct bp_store_ops mongo_ops = {
     .image_replace_file = mongo_image_replace_file,
     .image_delete_awaiting = mongo_image_delete_awaiting,
     .image_delete = mongo_image_delete,
+    .key_insert = mongo_key_insert,
+    .key_get = mongo_key_get,
+    .key_list = mongo_key_list,
+    .key_revoke = mongo_key_revoke,
     .close = mongo_close,
 };
 
@@ -1009,6 +1143,8 @@ enum bp_rc bp_store_mongo_open(const char *uri_text,
         mongoc_client_get_collection(s->client, s->database, BP_MONGO_GROUPS);
     s->images =
         mongoc_client_get_collection(s->client, s->database, BP_MONGO_IMAGES);
+    s->keys =
+        mongoc_client_get_collection(s->client, s->database, BP_MONGO_KEYS);
     rc = create_indexes(s, BP_MONGO_GROUPS, err);
     if (rc == BP_OK)
         rc = create_indexes(s, BP_MONGO_IMAGES, err);

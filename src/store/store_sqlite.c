@@ -56,9 +56,27 @@ static const char *const migrations[] = {
     "  upload_expires_at INTEGER NOT NULL DEFAULT 0;"
     "CREATE INDEX images_upload_expires ON images (upload_expires_at)"
     "  WHERE upload_expires_at != 0;",
+
+    /* Owners (a principal id; NULL for records made before), a group's
+     * location policy, and API keys (only the secret's hash). */
+    "ALTER TABLE image_groups ADD COLUMN owner TEXT;"
+    "ALTER TABLE image_groups ADD COLUMN"
+    "  location_hidden INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE images ADD COLUMN owner TEXT;"
+    "CREATE TABLE api_keys ("
+    "  id TEXT PRIMARY KEY NOT NULL,"
+    "  name TEXT NOT NULL,"
+    "  role TEXT NOT NULL,"
+    "  secret_sha256 TEXT NOT NULL,"
+    "  created_at INTEGER NOT NULL,"
+    "  expires_at INTEGER NOT NULL DEFAULT 0,"
+    "  revoked_at INTEGER NOT NULL DEFAULT 0"
+    ");",
 };
 
-#define GROUP_COLUMNS "id, name, description, event, created_at, updated_at"
+#define GROUP_COLUMNS                                                          \
+    "id, name, description, event, created_at, updated_at, owner, "            \
+    "location_hidden"
 
 /*
  * Maps a SQLite result code to our error codes with a message. The full
@@ -179,6 +197,15 @@ char *bp_sqlite_column_text_dup(sqlite3_stmt *stmt, int col)
     return text == NULL ? NULL : strdup((const char *)text);
 }
 
+void bp_sqlite_column_owner(sqlite3_stmt *stmt, int col,
+                            char out[BP_PRINCIPAL_ID_MAX + 1])
+{
+    const unsigned char *text = sqlite3_column_text(stmt, col);
+    out[0] = '\0';
+    if (text != NULL && strlen((const char *)text) <= BP_PRINCIPAL_ID_MAX)
+        memcpy(out, text, strlen((const char *)text) + 1);
+}
+
 void bp_sqlite_column_id(sqlite3_stmt *stmt, int col, char out[BP_ID_LEN + 1])
 {
     const unsigned char *text = sqlite3_column_text(stmt, col);
@@ -205,6 +232,8 @@ static enum bp_rc read_group_row(sqlite3_stmt *stmt, struct bp_group *out)
     bp_sqlite_column_id(stmt, 3, out->event);
     out->created_at = sqlite3_column_int64(stmt, 4);
     out->updated_at = sqlite3_column_int64(stmt, 5);
+    bp_sqlite_column_owner(stmt, 6, out->owner);
+    out->location_hidden = sqlite3_column_int(stmt, 7) != 0;
     return BP_OK;
 }
 
@@ -257,15 +286,13 @@ static enum bp_rc sqlite_ping(struct bp_store *store, struct bp_error *err)
     return code == SQLITE_ROW ? BP_OK : bp_sqlite_fail(db, code, "ping", err);
 }
 
-static enum bp_rc sqlite_group_insert(struct bp_store *store,
-                                      const struct bp_group *group,
+enum bp_rc bp_sqlite_group_insert_row(sqlite3 *db, const struct bp_group *group,
                                       struct bp_error *err)
 {
-    sqlite3 *db = bp_sqlite_from_base(store)->db;
     sqlite3_stmt *stmt;
     int code = sqlite3_prepare_v2(db,
                                   "INSERT INTO image_groups (" GROUP_COLUMNS
-                                  ") VALUES (?, ?, ?, ?, ?, ?)",
+                                  ") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                   -1, &stmt, NULL);
     if (code != SQLITE_OK)
         return bp_sqlite_fail(db, code, "insert group", err);
@@ -275,10 +302,20 @@ static enum bp_rc sqlite_group_insert(struct bp_store *store,
     bp_sqlite_bind_text(stmt, 4, group->event, 1);
     sqlite3_bind_int64(stmt, 5, group->created_at);
     sqlite3_bind_int64(stmt, 6, group->updated_at);
+    bp_sqlite_bind_text(stmt, 7, group->owner, 1);
+    sqlite3_bind_int(stmt, 8, group->location_hidden);
     code = sqlite3_step(stmt);
     sqlite3_finalize(stmt);
     return code == SQLITE_DONE ? BP_OK
                                : bp_sqlite_fail(db, code, "insert group", err);
+}
+
+static enum bp_rc sqlite_group_insert(struct bp_store *store,
+                                      const struct bp_group *group,
+                                      struct bp_error *err)
+{
+    return bp_sqlite_group_insert_row(bp_sqlite_from_base(store)->db, group,
+                                      err);
 }
 
 static enum bp_rc sqlite_group_get(struct bp_store *store, const char *id,
@@ -385,6 +422,7 @@ static enum bp_rc sqlite_group_update(struct bp_store *store, const char *id,
         " name = CASE WHEN ?1 THEN ?2 ELSE name END,"
         " description = CASE WHEN ?3 THEN ?4 ELSE description END,"
         " event = CASE WHEN ?5 THEN ?6 ELSE event END,"
+        " location_hidden = CASE WHEN ?9 THEN ?10 ELSE location_hidden END,"
         " updated_at = ?7"
         " WHERE id = ?8 RETURNING " GROUP_COLUMNS,
         -1, &stmt, NULL);
@@ -398,6 +436,8 @@ static enum bp_rc sqlite_group_update(struct bp_store *store, const char *id,
     bp_sqlite_bind_text(stmt, 6, patch->event, 1);
     sqlite3_bind_int64(stmt, 7, now);
     bp_sqlite_bind_text(stmt, 8, id, 0);
+    sqlite3_bind_int(stmt, 9, patch->set_location);
+    sqlite3_bind_int(stmt, 10, patch->location_hidden);
     enum bp_rc rc = step_one_group(db, stmt, "update group", out, err);
     sqlite3_finalize(stmt);
     return rc;
@@ -470,6 +510,10 @@ static const struct bp_store_ops sqlite_ops = {
     .image_replace_file = bp_sqlite_image_replace_file,
     .image_delete_awaiting = bp_sqlite_image_delete_awaiting,
     .image_delete = bp_sqlite_image_delete,
+    .key_insert = bp_sqlite_key_insert,
+    .key_get = bp_sqlite_key_get,
+    .key_list = bp_sqlite_key_list,
+    .key_revoke = bp_sqlite_key_revoke,
     .close = sqlite_close,
 };
 

@@ -43,6 +43,14 @@ void bp_sqlite_rollback(sqlite3 *db);
 /* Returns a copy of a text column (the caller frees it), or NULL. */
 char *bp_sqlite_column_text_dup(sqlite3_stmt *stmt, int col);
 
+/* Copies an owner column into out ("" for NULL or too long). */
+void bp_sqlite_column_owner(sqlite3_stmt *stmt, int col,
+                            char out[BP_PRINCIPAL_ID_MAX + 1]);
+
+/* Inserts group's row (inside the caller's transaction, if any). */
+enum bp_rc bp_sqlite_group_insert_row(sqlite3 *db, const struct bp_group *group,
+                                      struct bp_error *err);
+
 /* Copies a 24-character id column into out ("" for NULL). */
 void bp_sqlite_column_id(sqlite3_stmt *stmt, int col, char out[BP_ID_LEN + 1]);
 
@@ -80,6 +88,19 @@ enum bp_rc bp_sqlite_image_delete_awaiting(struct bp_store *store,
                                            struct bp_error *err);
 enum bp_rc bp_sqlite_image_delete(struct bp_store *store, const char *id,
                                   struct bp_image *out, struct bp_error *err);
+
+/* The API key operations of the SQLite backend (see store.h). */
+enum bp_rc bp_sqlite_key_insert(struct bp_store *store,
+                                const struct bp_api_key *key,
+                                struct bp_error *err);
+enum bp_rc bp_sqlite_key_get(struct bp_store *store, const char *id,
+                             struct bp_api_key *out, struct bp_error *err);
+enum bp_rc bp_sqlite_key_list(struct bp_store *store,
+                              struct bp_api_key_list *out,
+                              struct bp_error *err);
+enum bp_rc bp_sqlite_key_revoke(struct bp_store *store, const char *id,
+                                int64_t now, struct bp_api_key *out,
+                                struct bp_error *err);
 
 /*
  * Deletes the images of group_id inside the caller's transaction and

@@ -25,7 +25,7 @@
 #define IMAGE_COLUMNS                                                          \
     "id, group_id, filename, description, content_type, size, sha256, "        \
     "width, height, taken_at, taken_at_ms, data, latitude, longitude, "        \
-    "created_at, updated_at, upload_filename, upload_expires_at"
+    "created_at, updated_at, upload_filename, upload_expires_at, owner"
 
 /* The mean Earth radius (IUGG), for great-circle distances. */
 #define EARTH_RADIUS_M 6371008.8
@@ -67,6 +67,7 @@ static enum bp_rc read_image_row(sqlite3_stmt *stmt, struct bp_image *out)
     if (sqlite3_column_type(stmt, 16) != SQLITE_NULL)
         out->upload_filename = bp_sqlite_column_text_dup(stmt, 16);
     out->upload_expires_at = sqlite3_column_int64(stmt, 17);
+    bp_sqlite_column_owner(stmt, 18, out->owner);
     if (out->filename == NULL || out->content_type == NULL ||
         out->data_json == NULL ||
         (sqlite3_column_type(stmt, 3) != SQLITE_NULL &&
@@ -248,29 +249,6 @@ static enum bp_rc collect_rows(sqlite3 *db, sqlite3_stmt *stmt,
     return code == SQLITE_DONE ? BP_OK : bp_sqlite_fail(db, code, what, err);
 }
 
-static enum bp_rc insert_group(sqlite3 *db, const struct bp_group *group,
-                               struct bp_error *err)
-{
-    sqlite3_stmt *stmt;
-    int code = sqlite3_prepare_v2(db,
-                                  "INSERT INTO image_groups (id, name, "
-                                  "description, event, created_at, "
-                                  "updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                                  -1, &stmt, NULL);
-    if (code != SQLITE_OK)
-        return bp_sqlite_fail(db, code, "insert group", err);
-    bp_sqlite_bind_text(stmt, 1, group->id, 0);
-    bp_sqlite_bind_text(stmt, 2, group->name, 0);
-    bp_sqlite_bind_text(stmt, 3, group->description, 0);
-    bp_sqlite_bind_text(stmt, 4, group->event, 1);
-    sqlite3_bind_int64(stmt, 5, group->created_at);
-    sqlite3_bind_int64(stmt, 6, group->updated_at);
-    code = sqlite3_step(stmt);
-    sqlite3_finalize(stmt);
-    return code == SQLITE_DONE ? BP_OK
-                               : bp_sqlite_fail(db, code, "insert group", err);
-}
-
 enum bp_rc bp_sqlite_images_prepare(struct store_sqlite *s,
                                     struct bp_error *err)
 {
@@ -294,7 +272,7 @@ enum bp_rc bp_sqlite_images_insert(struct bp_store *store,
     if (rc != BP_OK)
         return rc;
     if (new_group != NULL) {
-        rc = insert_group(db, new_group, err);
+        rc = bp_sqlite_group_insert_row(db, new_group, err);
         if (rc != BP_OK)
             goto out_rollback;
     }
@@ -303,8 +281,8 @@ enum bp_rc bp_sqlite_images_insert(struct bp_store *store,
         "INSERT INTO images (id, group_id, description, created_at, "
         "updated_at, filename, content_type, size, sha256, width, height, "
         "taken_at, taken_at_ms, data, latitude, longitude, upload_filename, "
-        "upload_expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
-        "?, ?, ?, ?, ?)",
+        "upload_expires_at, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+        "?, ?, ?, ?, ?, ?, ?)",
         -1, &stmt, NULL);
     if (code != SQLITE_OK) {
         rc = bp_sqlite_fail(db, code, "insert image", err);
@@ -320,6 +298,7 @@ enum bp_rc bp_sqlite_images_insert(struct bp_store *store,
         sqlite3_bind_int64(stmt, 5, image->updated_at);
         bind_file_fields(stmt, 6, image);
         bind_upload(stmt, 17, image->upload_filename, image->upload_expires_at);
+        bp_sqlite_bind_text(stmt, 19, image->owner, 1);
         code = sqlite3_step(stmt);
         if (code != SQLITE_DONE) {
             rc = bp_sqlite_fail(db, code, "insert image", err);

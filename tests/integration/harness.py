@@ -81,6 +81,10 @@ class Stack:
         self.logs = []
 
     def write_config(self, settings):
+        # Suites about other things run without authentication (explicitly,
+        # as an operator would); test_auth.py tests the modes themselves.
+        settings = dict(settings)
+        settings.setdefault("auth_mode", "off")
         lines = ["data_dir = %s" % self.data_dir]
         lines += ["%s = %s" % kv for kv in settings.items()]
         with open(self.config_path, "w") as f:

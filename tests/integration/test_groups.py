@@ -296,7 +296,7 @@ def raw_request(data):
 
 def test_nginx_errors_are_json_4xx():
     cases = [
-        (b"GET /images?" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        (b"GET /images?" + b"a" * 17000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
          b" 414 "),
         (b"TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", b" 405 "),
         (b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"b" * 20000 +

@@ -22,6 +22,7 @@ def cgi(stack, method, path_info, body=b"", content_type=None, query=""):
         "QUERY_STRING": query,
         "SERVER_PROTOCOL": "HTTP/1.1",
         "BANDPICS_DATA_DIR": stack.data_dir,
+        "BANDPICS_AUTH_MODE": "off",
     })
     if body:
         env["CONTENT_LENGTH"] = str(len(body))
@@ -72,7 +73,8 @@ def test_spawn_fcgi_launch_behind_nginx():
     # -n: stay in the foreground, so the test owns the process.
     proc = subprocess.Popen([spawn, "-n", "-s", sock, "--", BIN],
                             stdout=log, stderr=subprocess.STDOUT,
-                            env=stack.env({"BANDPICS_DATA_DIR": stack.data_dir}),
+                            env=stack.env({"BANDPICS_DATA_DIR": stack.data_dir,
+                                           "BANDPICS_AUTH_MODE": "off"}),
                             start_new_session=True)
     log.close()
     try:

@@ -1,0 +1,390 @@
+"""test_auth.py: who may do what, through a real nginx and the pool.
+
+API keys made with the program's own --key-create (one per role, one
+revoked, one expired), then a table over every route x every kind of
+caller x auth_mode, each with its expected status; every refused write
+is checked to have changed nothing. Also: records made before owners
+were kept are an admin's, 401 answers carry WWW-Authenticate, the
+detail never says which check of a credential failed, and no key ever
+appears in a log.
+"""
+import os
+import sqlite3
+import subprocess
+
+from harness import BIN, Stack, expect, expect_error, expect_status, main
+from images import make_image, multipart
+
+stack = None
+keys = {}       # caller name -> "bpk_..." (None for anonymous)
+key_ids = {}    # caller name -> key id
+JPEG = None
+
+CALLERS = ["anonymous", "reader", "owner", "other", "admin", "revoked", "expired"]
+
+
+def run_cli(*args):
+    out = subprocess.run([BIN, "--config", stack.config_path] + list(args),
+                         capture_output=True, text=True, timeout=60,
+                         env=stack.env())
+    expect(out.returncode == 0, "%r: %s" % (args, out.stderr))
+    return out
+
+
+def make_key(name, role):
+    out = run_cli("--key-create", name, "--role", role)
+    lines = out.stdout.splitlines()
+    expect(len(lines) == 1 and lines[0].startswith("bpk_"), repr(out.stdout))
+    expect(lines[0] not in out.stderr, "the key was printed twice")
+    return lines[0]
+
+
+def auth(caller):
+    key = keys.get(caller)
+    return {"Authorization": "Bearer " + key} if key else {}
+
+
+def snapshot():
+    """Every group and image as an admin sees them."""
+    groups = stack.get("/image_groups?limit=500", headers=auth("admin"))
+    images = stack.get("/images?limit=500", headers=auth("admin"))
+    expect_status(groups, 200)
+    expect_status(images, 200)
+    return groups.json, images.json
+
+
+def restart(mode):
+    stack.stop_pool()
+    stack.write_config({"auth_mode": mode})
+    stack.start_pool()
+
+
+def test_start():
+    global stack, JPEG
+    JPEG = make_image(64, 48, "jpg")
+    stack = Stack(name="auth", config={"auth_mode": "writes"})
+    os.makedirs(stack.data_dir, exist_ok=True)
+    for caller, role in (("reader", "reader"), ("owner", "contributor"),
+                         ("other", "contributor"), ("admin", "admin"),
+                         ("revoked", "admin"), ("expired", "admin")):
+        keys[caller] = make_key(caller, role)
+        key_ids[caller] = keys[caller][4:28]
+    run_cli("--key-revoke", key_ids["revoked"])
+    # No command makes a key that has already expired: age one in place.
+    db = sqlite3.connect(os.path.join(stack.data_dir, "bandpics.db"))
+    db.execute("UPDATE api_keys SET expires_at = 1000 WHERE id = ?", (key_ids["expired"],))
+    db.commit()
+    db.close()
+    stack.start()
+
+
+def test_key_list_never_shows_secrets():
+    out = run_cli("--key-list")
+    lines = out.stdout.splitlines()
+    expect(len(lines) == 6, repr(out.stdout))
+    for caller, key in keys.items():
+        expect(key[28:] not in out.stdout, "a secret was listed")
+        line = [l for l in lines if l.startswith(key_ids[caller])]
+        expect(len(line) == 1, repr(out.stdout))
+        state = {"revoked": "revoked", "expired": "expired"}.get(caller, "active")
+        expect(" %s " % state in line[0], repr(line[0]))
+
+
+def test_key_cli_refuses_bad_input():
+    for args in (["--key-create", "x", "--role", "root"],
+                 ["--key-create", "", "--role", "admin"],
+                 ["--key-revoke", "nope"],
+                 ["--key-revoke", "0" * 24]):
+        out = subprocess.run([BIN, "--config", stack.config_path] + args,
+                             capture_output=True, text=True, timeout=60, env=stack.env())
+        expect(out.returncode != 0 and out.stdout == "", "%r: %r" % (args, out))
+        expect("bandpics:" in out.stderr, repr(out.stderr))
+
+
+def create_group(caller, name="g"):
+    resp = stack.post("/image_groups", {"group": {"name": name}}, headers=auth(caller))
+    expect_status(resp, 201)
+    return resp.json
+
+
+def upload(caller, group=None):
+    path = "/images?filename=a.jpg" + ("&group=" + group if group else "")
+    resp = stack.post(path, JPEG, headers=dict(auth(caller), **{"Content-Type": "image/jpeg"}))
+    expect_status(resp, 201)
+    return resp.json
+
+
+def expected_write(caller, owned_by_owner=True):
+    """The status a write on a record of "owner" gets from caller."""
+    if caller in ("anonymous", "revoked", "expired"):
+        return 401
+    if caller == "reader":
+        return 403
+    if caller == "other" and owned_by_owner:
+        return 403
+    return None  # allowed
+
+
+def check_refusal(resp, status, caller):
+    body = expect_error(resp, status)
+    if status == 401:
+        challenge = resp.header("www-authenticate") or ""
+        expect(challenge.startswith("Bearer"), repr(challenge))
+        if caller in ("revoked", "expired"):
+            expect(body["detail"] == "invalid token", repr(body))
+            expect('error="invalid_token"' in challenge, repr(challenge))
+        else:
+            expect("invalid_token" not in challenge, repr(challenge))
+
+
+def write_cases():
+    """(name, function(caller, group, image) -> response, allowed status)."""
+    def patch_group(caller, g, i):
+        return stack.patch("/image_groups/" + g["id"], {"name": "renamed"}, headers=auth(caller))
+
+    def delete_group(caller, g, i):
+        return stack.delete("/image_groups/" + g["id"], headers=auth(caller))
+
+    def add_images(caller, g, i):
+        ctype, body = multipart(files=[("images", "b.jpg", JPEG, "image/jpeg")])
+        return stack.post("/images/" + g["id"], body,
+                          headers=dict(auth(caller), **{"Content-Type": ctype}))
+
+    def ask_upload_urls(caller, g, i):
+        return stack.post("/images/" + g["id"], {"images": ["c.jpg"]}, headers=auth(caller))
+
+    def upload_into_group(caller, g, i):
+        return stack.post("/images?filename=d.jpg&group=" + g["id"], JPEG,
+                          headers=dict(auth(caller), **{"Content-Type": "image/jpeg"}))
+
+    def patch_image(caller, g, i):
+        return stack.patch("/images/" + i["id"], {"description": "x"}, headers=auth(caller))
+
+    def replace_file(caller, g, i):
+        return stack.patch("/images/%s/file" % i["id"], JPEG,
+                           headers=dict(auth(caller), **{"Content-Type": "image/jpeg"}))
+
+    def complete(caller, g, i):
+        return stack.post("/images/%s/complete" % i["id"], b"", headers=auth(caller))
+
+    def delete_image(caller, g, i):
+        return stack.delete("/images/" + i["id"], headers=auth(caller))
+
+    return [("PATCH /image_groups/{id}", patch_group, 200),
+            ("DELETE /image_groups/{id}", delete_group, 200),
+            ("POST /images/{group_id} multipart", add_images, 201),
+            ("POST /images/{group_id} JSON", ask_upload_urls, 201),
+            ("POST /images?group=", upload_into_group, 201),
+            ("PATCH /images/{id}", patch_image, 200),
+            ("PATCH /images/{id}/file", replace_file, 200),
+            ("POST /images/{id}/complete", complete, 200),
+            ("DELETE /images/{id}", delete_image, 200)]
+
+
+def test_writes_table():
+    failures = []
+    for name, call, allowed in write_cases():
+        for caller in CALLERS:
+            group = create_group("owner", "for " + name)
+            image = upload("owner", group["id"])
+            before = snapshot()
+            resp = call(caller, group, image)
+            refused = expected_write(caller)
+            try:
+                if refused is None:
+                    expect_status(resp, allowed)
+                else:
+                    check_refusal(resp, refused, caller)
+                    expect(snapshot() == before, "a refused write changed something")
+            except AssertionError as e:
+                failures.append("%s as %s: %s" % (name, caller, e))
+    expect(not failures, "\n".join(failures))
+
+
+def test_creating_needs_contributor():
+    failures = []
+    for caller in CALLERS:
+        before = snapshot()
+        ctype, body = multipart(fields=[("name", "multi")],
+                                files=[("images", "e.jpg", JPEG, "image/jpeg")])
+        calls = [stack.post("/image_groups", {"group": {"name": "json"}}, headers=auth(caller)),
+                 stack.post("/image_groups", body,
+                            headers=dict(auth(caller), **{"Content-Type": ctype})),
+                 stack.post("/image_groups", {"group": {"name": "d", "images": ["f.jpg"]}},
+                            headers=auth(caller)),
+                 stack.post("/images?filename=g.jpg", JPEG,
+                            headers=dict(auth(caller), **{"Content-Type": "image/jpeg"}))]
+        refused = expected_write(caller, owned_by_owner=False)
+        for resp in calls:
+            try:
+                if refused is None:
+                    expect_status(resp, 201)
+                    made = resp.json
+                    owner = made.get("owner")
+                    if owner is not None:
+                        expect(owner == key_ids[caller], "owner %r" % owner)
+                else:
+                    check_refusal(resp, refused, caller)
+            except AssertionError as e:
+                failures.append("create as %s: %s" % (caller, e))
+        if refused is not None and snapshot() != before:
+            failures.append("create as %s changed something" % caller)
+    expect(not failures, "\n".join(failures))
+
+
+def test_owner_recorded_and_shown():
+    group = create_group("other", "theirs")
+    expect(group["owner"] == key_ids["other"], repr(group))
+    expect(group["location"] == "public", repr(group))
+    image = upload("other", group["id"])
+    expect(image["owner"] == key_ids["other"], repr(image))
+    got = stack.get("/image_groups/" + group["id"])
+    expect_status(got, 200)
+    expect(got.json["owner"] == key_ids["other"] and
+           got.json["images"][0]["owner"] == key_ids["other"], repr(got))
+    # An admin changes anyone's; the owner stays.
+    resp = stack.patch("/image_groups/" + group["id"], {"location": "hidden"},
+                       headers=auth("admin"))
+    expect_status(resp, 200)
+    expect(resp.json["owner"] == key_ids["other"] and resp.json["location"] == "hidden",
+           repr(resp))
+
+
+def test_moving_an_image_needs_both_groups():
+    mine = create_group("owner", "mine")
+    theirs = create_group("other", "theirs")
+    image = upload("owner", mine["id"])
+    before = snapshot()
+    resp = stack.patch("/images/" + image["id"], {"group": theirs["id"]}, headers=auth("owner"))
+    check_refusal(resp, 403, "owner")
+    expect(snapshot() == before, "a refused move changed something")
+    resp = stack.patch("/images/" + image["id"], {"group": theirs["id"]}, headers=auth("admin"))
+    expect_status(resp, 200)
+
+
+def reads(group, image):
+    return ["/", "/healthz", "/image_groups", "/image_groups/" + group["id"], "/images",
+            "/images/" + image["id"], "/images/%s/thumb" % image["id"],
+            "/images/%s/fullsize" % image["id"], "/images/%s/file" % image["id"]]
+
+
+def test_reads_in_writes_mode():
+    group = create_group("owner", "read me")
+    image = upload("owner", group["id"])
+    failures = []
+    for path in reads(group, image):
+        for caller in CALLERS:
+            resp = stack.get(path, headers=auth(caller))
+            want = 401 if caller in ("revoked", "expired") and path not in ("/", "/healthz") \
+                else 200
+            if resp.status != want:
+                failures.append("GET %s as %s: %r" % (path, caller, resp))
+            if resp.header("x-content-type-options") != "nosniff":
+                failures.append("GET %s: no nosniff" % path)
+    expect(not failures, "\n".join(failures))
+
+
+def test_reads_in_required_mode():
+    group = create_group("owner", "required")
+    image = upload("owner", group["id"])
+    restart("required")
+    try:
+        failures = []
+        for path in reads(group, image):
+            for caller in CALLERS:
+                resp = stack.get(path, headers=auth(caller))
+                public = path in ("/", "/healthz")
+                want = 200 if public or caller not in ("anonymous", "revoked", "expired") \
+                    else 401
+                if resp.status != want:
+                    failures.append("GET %s as %s: %r" % (path, caller, resp))
+        expect(not failures, "\n".join(failures))
+    finally:
+        restart("writes")
+
+
+def test_off_mode_lets_anyone_write_and_warns():
+    restart("off")
+    try:
+        resp = stack.post("/image_groups", {"group": {"name": "open"}})
+        expect_status(resp, 201)
+        expect(resp.json["owner"] is None, repr(resp))
+        legacy = resp.json
+        resp = stack.delete("/image_groups/" + legacy["id"])
+        expect_status(resp, 200)
+        expect("auth_mode = off" in stack.read_logs(), "no warning at start")
+    finally:
+        restart("writes")
+
+
+def test_records_without_owner_are_admins():
+    restart("off")
+    try:
+        legacy = stack.post("/image_groups", {"group": {"name": "legacy"}}).json
+    finally:
+        restart("writes")
+    before = snapshot()
+    for caller in ("owner", "other", "reader"):
+        resp = stack.patch("/image_groups/" + legacy["id"], {"name": "mine now"},
+                           headers=auth(caller))
+        check_refusal(resp, 403, caller)
+    expect(snapshot() == before, "a refused write changed a legacy group")
+    resp = stack.patch("/image_groups/" + legacy["id"], {"name": "admin's"},
+                       headers=auth("admin"))
+    expect_status(resp, 200)
+
+
+def test_malformed_credentials_are_401():
+    long_token = "Bearer " + "a" * 9000
+    for header in ("Bearer", "Bearer ", "Basic dXNlcjpwdw==", "Bearer bpk_short",
+                   "Bearer bpk_" + "0" * 88, "Bearer not.a.jwt", "Bearer a.b.c",
+                   keys["admin"], long_token):
+        resp = stack.post("/image_groups", {"group": {"name": "x"}},
+                          headers={"Authorization": header})
+        body = expect_error(resp, 401)
+        if header not in ("Bearer", "Bearer "):
+            expect(body["detail"] == "invalid token", "%r: %r" % (header[:40], body))
+    # A key with one digit of its secret changed.
+    key = keys["admin"]
+    wrong = key[:-1] + ("0" if key[-1] != "0" else "1")
+    resp = stack.get("/image_groups", headers={"Authorization": "Bearer " + wrong})
+    expect_error(resp, 401, "invalid token")
+
+
+def test_revoking_takes_effect_at_once():
+    key = make_key("short-lived", "admin")
+    resp = stack.post("/image_groups", {"group": {"name": "before"}},
+                      headers={"Authorization": "Bearer " + key})
+    expect_status(resp, 201)
+    run_cli("--key-revoke", key[4:28])
+    resp = stack.post("/image_groups", {"group": {"name": "after"}},
+                      headers={"Authorization": "Bearer " + key})
+    expect_error(resp, 401, "invalid token")
+
+
+def test_no_secret_in_logs():
+    stack.stop()
+    text = stack.read_logs()
+    for name in os.listdir(stack.dir):
+        if name.endswith(".log"):
+            with open(os.path.join(stack.dir, name), errors="replace") as f:
+                text += f.read()
+    for caller, key in keys.items():
+        expect(key[28:] not in text, "the secret of %s is in a log" % caller)
+        expect(key not in text, "the key of %s is in a log" % caller)
+    expect("Authorization" not in text, "an Authorization header was logged")
+
+
+def test_stop_cleanly():
+    stack.stop()
+    stack.check_sanitizers()
+    stack.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_start, test_key_list_never_shows_secrets, test_key_cli_refuses_bad_input,
+          test_writes_table, test_creating_needs_contributor, test_owner_recorded_and_shown,
+          test_moving_an_image_needs_both_groups, test_reads_in_writes_mode,
+          test_reads_in_required_mode, test_off_mode_lets_anyone_write_and_warns,
+          test_records_without_owner_are_admins, test_malformed_credentials_are_401,
+          test_revoking_takes_effect_at_once, test_no_secret_in_logs, test_stop_cleanly])
