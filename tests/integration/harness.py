@@ -109,12 +109,14 @@ class Stack:
             raise AssertionError("pool exited: " + self.read_logs())
         wait_until(lambda: len(self.worker_pids()) == self.workers, what="workers")
 
-    def start_nginx(self, upstream=None):
+    def start_nginx(self, upstream=None, env=None):
+        """env: extra variables for render-conf (BANDPICS_WRITE_RATE, ...)."""
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
         conf = subprocess.run(
             [os.path.join(SRCDIR, "nginx", "render-conf"), self.dir, str(self.port),
              upstream or "unix:" + self.socket, os.path.join(self.data_dir, "files")],
-            check=True, capture_output=True, text=True).stdout
+            check=True, capture_output=True, text=True,
+            env=dict(os.environ, **(env or {}))).stdout
         conf_path = os.path.join(self.dir, "nginx.conf")
         with open(conf_path, "w") as f:
             f.write(conf)

@@ -362,6 +362,29 @@ def test_revoking_takes_effect_at_once():
     expect_error(resp, 401, "invalid token")
 
 
+def test_writes_are_rate_limited_with_json_429():
+    own = Stack(name="ratelimit", config={"auth_mode": "writes"})
+    try:
+        own.start_pool()
+        own.start_nginx(env={"BANDPICS_WRITE_RATE": "1r/s", "BANDPICS_WRITE_BURST": "3"})
+        statuses = []
+        for _ in range(20):
+            resp = own.post("/image_groups", {"group": {"name": "x"}})
+            statuses.append(resp.status)
+            if resp.status == 429:
+                expect_error(resp, 429, "Too many requests")
+                expect(resp.header("retry-after") == "1", repr(resp.headers))
+        expect(statuses.count(429) >= 10, repr(statuses))
+        expect(set(statuses) <= {401, 429}, repr(statuses))
+        # Reads are never limited.
+        reads = [own.get("/image_groups").status for _ in range(20)]
+        expect(reads == [200] * 20, repr(reads))
+    finally:
+        own.stop()
+        own.check_sanitizers()
+        own.cleanup()
+
+
 def test_no_secret_in_logs():
     stack.stop()
     text = stack.read_logs()
@@ -387,4 +410,5 @@ if __name__ == "__main__":
           test_moving_an_image_needs_both_groups, test_reads_in_writes_mode,
           test_reads_in_required_mode, test_off_mode_lets_anyone_write_and_warns,
           test_records_without_owner_are_admins, test_malformed_credentials_are_401,
-          test_revoking_takes_effect_at_once, test_no_secret_in_logs, test_stop_cleanly])
+          test_revoking_takes_effect_at_once, test_writes_are_rate_limited_with_json_429,
+          test_no_secret_in_logs, test_stop_cleanly])
