@@ -41,12 +41,16 @@ enum bp_jwks_source_kind bp_jwks_source_kind(const char *source)
     return BP_JWKS_SOURCE_FILE;
 }
 
-/* Reads the regular file at path into out, within max_bytes. */
+/*
+ * Reads the regular file at path into out, within max_bytes. The file is
+ * opened without blocking, so a FIFO or device at path is refused
+ * instead of holding the worker.
+ */
 static enum bp_rc read_file(const char *path, size_t max_bytes,
                             struct bp_buf *out, struct bp_error *err)
 {
     enum bp_rc rc = BP_OK;
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0)
         return bp_error_set(err, BP_EUNAVAILABLE,
                             "signing keys unavailable: cannot open the key "
