@@ -80,6 +80,7 @@ static const struct key_spec keys[] = {
     STR_KEY(auth_jwks_url, ""),
     STR_KEY(auth_jwks_file, ""),
     INT_KEY(auth_jwks_ttl_s, "3600", 60, 604800),
+    INT_KEY(auth_jwks_refetch_s, "60", 1, 3600),
     STR_KEY(auth_admin_roles, "admin"),
     STR_KEY(auth_contributor_roles, "contributor"),
     STR_KEY(location_default, "public"),

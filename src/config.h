@@ -55,6 +55,8 @@ struct bp_config {
     char *auth_jwks_url;         /* "": <auth_issuer>/.well-known/jwks.json */
     char *auth_jwks_file;        /* a local JWKS instead of fetching one */
     long auth_jwks_ttl_s;        /* fetch the keys again after this long */
+    long auth_jwks_refetch_s;    /* least time between fetches for an
+                                    unknown kid */
     char *auth_admin_roles;      /* groups that make a token admin (list) */
     char *auth_contributor_roles; /* ... or contributor (list) */
     char *location_default;       /* a new group's location: public, hidden */

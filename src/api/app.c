@@ -186,6 +186,8 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
     if (rc == BP_OK)
         rc = load_upload_secret(ctx, cfg, err);
     if (rc == BP_OK)
+        rc = bp_auth_jwt_new(cfg, &ctx->jwt, err);
+    if (rc == BP_OK)
         sweep_tmp(ctx->tmp_dir);
     ctx->next_expiry_ms = bp_time_now_ms() + cfg->expire_interval_s * 1000;
     free(files_dir);
@@ -209,6 +211,7 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
     }
     MagickWandTerminus();
 out_free:
+    bp_auth_jwt_free(ctx->jwt);
     bp_blob_store_close(ctx->blobs);
     free_secret(ctx);
     free(ctx->tmp_dir);
@@ -222,6 +225,8 @@ void bp_app_close(struct bp_ctx *ctx)
     ctx->store = NULL;
     bp_blob_store_close(ctx->blobs);
     ctx->blobs = NULL;
+    bp_auth_jwt_free(ctx->jwt);
+    ctx->jwt = NULL;
     free_secret(ctx);
     free(ctx->tmp_dir);
     ctx->tmp_dir = NULL;

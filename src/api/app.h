@@ -16,6 +16,8 @@
 #include "model/principal.h"
 #include "store/store.h"
 
+struct bp_auth_jwt;
+
 /* What one worker process owns while it serves requests. */
 struct bp_ctx {
     const struct bp_config *config; /* borrowed, frozen */
@@ -30,6 +32,7 @@ struct bp_ctx {
      * was refused (the 401 then says error="invalid_token"). */
     struct bp_principal principal;
     bool credential_refused;
+    struct bp_auth_jwt *jwt; /* owned; NULL without auth_issuer */
 };
 
 /*

@@ -5,14 +5,117 @@
  * credential is logged with its reason and key id, never with its text.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "api/auth.h"
+#include "auth/jwks_cache.h"
+#include "auth/jwt.h"
+#include "buf.h"
 #include "model/api_key.h"
 #include "model/timeutil.h"
 
 #define INVALID_TOKEN "invalid token"
+
+_Static_assert(BP_JWT_SUB_MAX <= BP_PRINCIPAL_ID_MAX,
+               "a token's sub must fit a principal id");
+
+/* The most app client ids auth_audience may list. */
+#define MAX_AUDIENCES 16
+
+struct bp_auth_jwt {
+    struct bp_jwks_cache *keys;
+    struct bp_jwt_settings settings;
+    char *audience_text; /* auth_audience, cut into the strings below */
+    const char *audiences[MAX_AUDIENCES];
+};
+
+/* Splits the comma/space list text (modified in place) into jwt's ids. */
+static enum bp_rc split_audiences(struct bp_auth_jwt *jwt, char *text,
+                                  struct bp_error *err)
+{
+    size_t n = 0;
+    for (char *p = text; *p != '\0';) {
+        p += strspn(p, ", ");
+        size_t len = strcspn(p, ", ");
+        if (len == 0)
+            break;
+        if (n == MAX_AUDIENCES)
+            return bp_error_set(err, BP_EINVAL,
+                                "auth_audience: at most %d client ids",
+                                MAX_AUDIENCES);
+        jwt->audiences[n++] = p;
+        p += len;
+        if (*p != '\0')
+            *p++ = '\0';
+    }
+    jwt->settings.audiences = jwt->audiences;
+    jwt->settings.audience_count = n;
+    return BP_OK;
+}
+
+enum bp_rc bp_auth_jwt_new(const struct bp_config *cfg,
+                           struct bp_auth_jwt **out, struct bp_error *err)
+{
+    *out = NULL;
+    if (cfg->auth_issuer[0] == '\0')
+        return BP_OK;
+    struct bp_auth_jwt *jwt = calloc(1, sizeof(*jwt));
+    if (jwt == NULL)
+        return BP_ENOMEM;
+    bp_jwt_settings_init(&jwt->settings);
+    jwt->settings.issuer = cfg->auth_issuer;
+    jwt->settings.leeway_s = cfg->auth_leeway_s;
+    jwt->settings.roles_claim = cfg->auth_roles_claim;
+    jwt->settings.token_use =
+        (bp_config_list_has(cfg->auth_token_use, "access") ? BP_JWT_USE_ACCESS
+                                                           : 0) |
+        (bp_config_list_has(cfg->auth_token_use, "id") ? BP_JWT_USE_ID : 0);
+    struct bp_buf source;
+    bp_buf_init(&source, 4096);
+    enum bp_rc rc = BP_OK;
+    jwt->audience_text = strdup(cfg->auth_audience);
+    if (jwt->audience_text == NULL)
+        rc = BP_ENOMEM;
+    if (rc == BP_OK)
+        rc = split_audiences(jwt, jwt->audience_text, err);
+    if (rc == BP_OK) {
+        if (cfg->auth_jwks_file[0] != '\0')
+            rc = bp_buf_append_str(&source, cfg->auth_jwks_file);
+        else if (cfg->auth_jwks_url[0] != '\0')
+            rc = bp_buf_append_str(&source, cfg->auth_jwks_url);
+        else
+            rc = bp_buf_printf(
+                &source, "%s%s.well-known/jwks.json", cfg->auth_issuer,
+                cfg->auth_issuer[strlen(cfg->auth_issuer) - 1] == '/' ? ""
+                                                                      : "/");
+    }
+    if (rc == BP_OK) {
+        struct bp_jwks_cache_settings keys = {
+            .source = source.data,
+            .ttl_s = cfg->auth_jwks_ttl_s,
+            .min_refetch_s = cfg->auth_jwks_refetch_s,
+        };
+        rc = bp_jwks_cache_new(&keys, &jwt->keys, err);
+    }
+    bp_buf_free(&source);
+    if (rc != BP_OK) {
+        bp_auth_jwt_free(jwt);
+        return rc;
+    }
+    *out = jwt;
+    return BP_OK;
+}
+
+void bp_auth_jwt_free(struct bp_auth_jwt *jwt)
+{
+    if (jwt == NULL)
+        return;
+    bp_jwks_cache_free(jwt->keys);
+    free(jwt->audience_text);
+    free(jwt);
+}
 
 /* Logs why a credential was refused and answers 401 "invalid token". */
 static enum bp_rc refuse(struct bp_ctx *ctx, const char *kind,
@@ -56,12 +159,47 @@ static enum bp_rc identify_key(struct bp_ctx *ctx, const char *text,
     return BP_OK;
 }
 
+/* The role a token's groups map to: admin, contributor, else reader. */
+static enum bp_role role_of(const struct bp_config *cfg,
+                            const struct bp_jwt_claims *claims)
+{
+    enum bp_role role = BP_ROLE_READER;
+    for (size_t i = 0; i < claims->role_count; i++) {
+        if (bp_config_list_has(cfg->auth_admin_roles, claims->roles[i]))
+            return BP_ROLE_ADMIN;
+        if (bp_config_list_has(cfg->auth_contributor_roles, claims->roles[i]))
+            role = BP_ROLE_CONTRIBUTOR;
+    }
+    return role;
+}
+
 /* Identifies the bearer JWT token as ctx->principal. */
 static enum bp_rc identify_jwt(struct bp_ctx *ctx, const char *token,
                                struct bp_error *err)
 {
-    (void)token;
-    return refuse(ctx, "bearer token", "no auth_issuer is configured", err);
+    if (ctx->jwt == NULL)
+        return refuse(ctx, "bearer token", "no auth_issuer is configured", err);
+    struct bp_jwt_claims claims;
+    struct bp_error why = {{0}};
+    enum bp_rc rc = bp_jwt_verify(token, &ctx->jwt->settings, ctx->jwt->keys,
+                                  bp_time_now_ms() / 1000, &claims, &why);
+    if (rc == BP_EUNAVAILABLE) {
+        fprintf(stderr, "bandpics: bearer token not checked: %s\n", why.detail);
+        rc = bp_error_set(err, rc,
+                          "The issuer's signing keys cannot be read now; "
+                          "try again later");
+    } else if (rc == BP_EUNAUTHORIZED) {
+        rc = refuse(ctx, "bearer token",
+                    claims.reason[0] ? claims.reason : why.detail, err);
+    } else if (rc != BP_OK) {
+        rc = bp_error_set(err, rc, "%s", why.detail);
+    } else {
+        ctx->principal.role = role_of(ctx->config, &claims);
+        ctx->principal.kind = "jwt";
+        memcpy(ctx->principal.id, claims.sub, sizeof(claims.sub));
+    }
+    bp_jwt_claims_clear(&claims);
+    return rc;
 }
 
 enum bp_rc bp_auth_identify(struct bp_ctx *ctx, const struct bp_request *req,

@@ -18,6 +18,22 @@
 /* Longest Authorization header value accepted ("Bearer " + token). */
 #define BP_AUTH_HEADER_MAX 8192
 
+/* A worker's verifier of bearer JWTs (opaque; see auth.c). */
+struct bp_auth_jwt;
+
+/*
+ * Prepares the JWT verifier for cfg into *out when auth_issuer is set
+ * (else *out is NULL): the issuer's keys are read from auth_jwks_file,
+ * else auth_jwks_url, else <auth_issuer>/.well-known/jwks.json, lazily,
+ * when the first token comes. The caller frees *out with
+ * bp_auth_jwt_free. BP_EINVAL for an unusable key source.
+ */
+enum bp_rc bp_auth_jwt_new(const struct bp_config *cfg,
+                           struct bp_auth_jwt **out, struct bp_error *err);
+
+/* Frees what bp_auth_jwt_new made; jwt may be NULL. */
+void bp_auth_jwt_free(struct bp_auth_jwt *jwt);
+
 /*
  * Finds the principal of req into ctx->principal. Without credentials
  * (or with req NULL, for a route that never looks at them) it is
