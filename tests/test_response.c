@@ -203,6 +203,8 @@ static void test_bp_http_reason_phrases(void **state)
 {
     assert_string_equal(bp_http_reason(200), "OK");
     assert_string_equal(bp_http_reason(201), "Created");
+    assert_string_equal(bp_http_reason(401), "Unauthorized");
+    assert_string_equal(bp_http_reason(403), "Forbidden");
     assert_string_equal(bp_http_reason(404), "Not Found");
     assert_string_equal(bp_http_reason(405), "Method Not Allowed");
     assert_string_equal(bp_http_reason(413), "Content Too Large");

@@ -108,6 +108,10 @@ const char *bp_http_reason(int status)
         return "Not Modified";
     case 400:
         return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
     case 404:
         return "Not Found";
     case 405:
@@ -122,6 +126,8 @@ const char *bp_http_reason(int status)
         return "Range Not Satisfiable";
     case 422:
         return "Unprocessable Content";
+    case 429:
+        return "Too Many Requests";
     case 500:
         return "Internal Server Error";
     case 503:

@@ -49,10 +49,11 @@ def port_open(port):
 
 
 class Response:
-    def __init__(self, status, headers, body):
+    def __init__(self, status, headers, body, reason=""):
         self.status = status
         self.headers = headers
         self.body = body
+        self.reason = reason
 
     def header(self, name):
         return self.headers.get(name.lower())
@@ -201,7 +202,7 @@ class Stack:
             resp = conn.getresponse()
             data = resp.read()
             hdrs = {k.lower(): v for k, v in resp.getheaders()}
-            return Response(resp.status, hdrs, data)
+            return Response(resp.status, hdrs, data, resp.reason)
         finally:
             conn.close()
 

@@ -127,6 +127,7 @@ def expected_write(caller, owned_by_owner=True):
 
 def check_refusal(resp, status, caller):
     body = expect_error(resp, status)
+    expect(resp.reason == {401: "Unauthorized", 403: "Forbidden"}[status], repr(resp.reason))
     if status == 401:
         challenge = resp.header("www-authenticate") or ""
         expect(challenge.startswith("Bearer"), repr(challenge))
