@@ -634,7 +634,7 @@ static void test_bp_mongo_image_filter_empty(void **state)
     (void)state;
     struct bp_image_query query = {0};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc, "{ }");
 }
 
@@ -643,7 +643,7 @@ static void test_bp_mongo_image_filter_group(void **state)
     (void)state;
     struct bp_image_query query = {.group = GROUP_ID};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc, "{ \"group\" : { \"$oid\" : \"" GROUP_ID "\" } }");
 }
 
@@ -652,7 +652,7 @@ static void test_bp_mongo_image_filter_malformed_group(void **state)
     (void)state;
     struct bp_image_query query = {.group = "nope"};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_EINVAL);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_EINVAL);
     bson_destroy(&doc);
 }
 
@@ -664,7 +664,7 @@ static void test_bp_mongo_image_filter_taken_after_before(void **state)
                                    .has_taken_before = true,
                                    .taken_before_ms = T1};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc, "{ \"taken_at_ms\" : { \"$gte\" : " T0_JSON
                       ", \"$lte\" : " T1_JSON " } }");
 }
@@ -675,7 +675,7 @@ static void test_bp_mongo_image_filter_taken_before_only(void **state)
     struct bp_image_query query = {.has_taken_before = true,
                                    .taken_before_ms = T1};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc, "{ \"taken_at_ms\" : { \"$lte\" : " T1_JSON " } }");
 }
 
@@ -685,8 +685,35 @@ static void test_bp_mongo_image_filter_upload_expired_before(void **state)
     struct bp_image_query query = {.has_upload_expired_before = true,
                                    .upload_expired_before_ms = T2};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc, "{ \"upload.expires_at\" : { \"$lt\" : " T2_JSON " } }");
+}
+
+static void test_bp_mongo_image_filter_hides_hidden_groups(void **state)
+{
+    (void)state;
+    struct bp_image_query query = {.has_bbox = true,
+                                   .min_lon = 2.0,
+                                   .min_lat = 48.5,
+                                   .max_lon = 2.5,
+                                   .max_lat = 49.0,
+                                   .hide_hidden_locations = true,
+                                   .viewer = "sub-9"};
+    bson_t hidden = BSON_INITIALIZER, doc;
+    bson_oid_t oid;
+    bson_oid_init_from_string(&oid, GROUP_ID);
+    BSON_APPEND_OID(&hidden, "0", &oid);
+    assert_int_equal(bp_mongo_image_filter(&query, &hidden, &doc), BP_OK);
+    assert_json(
+        &doc,
+        "{ \"$and\" : [ { \"location\" : { \"$geoWithin\" : "
+        "{ \"$box\" : [ [ 2.0, 48.5 ], [ 2.5, 49.0 ] ] } } }, "
+        "{ \"$or\" : [ { \"group\" : { \"$nin\" : [ { \"$oid\" : \"" GROUP_ID
+        "\" } ] } }, { \"owner\" : \"sub-9\" } ] } ] }");
+    bson_destroy(&hidden);
+    assert_int_equal(bp_mongo_hidden_groups_filter("", &doc), BP_OK);
+    assert_json(&doc, "{ \"location\" : \"hidden\", \"owner\" : "
+                      "{ \"$ne\" : \"\" } }");
 }
 
 static void test_bp_mongo_image_filter_bbox(void **state)
@@ -698,7 +725,7 @@ static void test_bp_mongo_image_filter_bbox(void **state)
                                    .max_lon = 2.5,
                                    .max_lat = 49.0};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc,
                 "{ \"$and\" : [ { \"location\" : { \"$geoWithin\" : "
                 "{ \"$box\" : [ [ 2.0, 48.5 ], [ 2.5, 49.0 ] ] } } } ] }");
@@ -713,7 +740,7 @@ static void test_bp_mongo_image_filter_bbox_across_antimeridian(void **state)
                                    .max_lon = -170.0,
                                    .max_lat = -10.0};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc, "{ \"$and\" : [ { \"$or\" : [ "
                       "{ \"location\" : { \"$geoWithin\" : { \"$box\" : "
                       "[ [ 170.0, -20.0 ], [ 180.0, -10.0 ] ] } } }, "
@@ -730,7 +757,7 @@ static void test_bp_mongo_image_filter_near(void **state)
                                    .near_lon = 2.25,
                                    .radius_m = 6371008.8 / 4};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc, "{ \"$and\" : [ { \"location\" : { \"$geoWithin\" : "
                       "{ \"$centerSphere\" : [ [ 2.25, 48.8125 ], 0.25 ] } "
                       "} } ] }");
@@ -741,7 +768,7 @@ static void test_bp_mongo_image_filter_near_caps_at_whole_sphere(void **state)
     (void)state;
     struct bp_image_query query = {.has_near = true, .radius_m = 1e9};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     bson_iter_t iter;
     assert_true(bson_iter_init(&iter, &doc));
     assert_true(bson_iter_find_descendant(
@@ -769,7 +796,7 @@ static void test_bp_mongo_image_filter_all_filters(void **state)
                                    .upload_expired_before_ms = T2,
                                    .limit = 5};
     bson_t doc;
-    assert_int_equal(bp_mongo_image_filter(&query, &doc), BP_OK);
+    assert_int_equal(bp_mongo_image_filter(&query, NULL, &doc), BP_OK);
     assert_json(&doc,
                 "{ \"group\" : { \"$oid\" : \"" GROUP_ID "\" }, "
                 "\"taken_at_ms\" : { \"$gte\" : " T0_JSON " }, "
@@ -1088,6 +1115,7 @@ int main(void)
         cmocka_unit_test(test_bp_mongo_data_to_json_round_trips_image_data),
         cmocka_unit_test(test_bp_mongo_data_to_json_keeps_kinds_and_nesting),
         cmocka_unit_test(test_bp_mongo_group_doc_nulls),
+        cmocka_unit_test(test_bp_mongo_image_filter_hides_hidden_groups),
         cmocka_unit_test(test_bp_mongo_group_doc_owner_and_location),
         cmocka_unit_test(test_bp_mongo_image_owner_round_trips),
         cmocka_unit_test(test_bp_mongo_key_doc_round_trips),

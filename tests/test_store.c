@@ -483,6 +483,74 @@ static void test_bp_store_owners_and_location_round_trip(void **state)
     bp_image_clear(&image);
 }
 
+static void test_bp_store_place_filters_skip_hidden_locations(void **state)
+{
+    struct fixture *f = *state;
+    struct bp_group open, hidden;
+    make_group(&open, "open");
+    make_group(&hidden, "hidden");
+    hidden.location_hidden = true;
+    memcpy(hidden.owner, "grp-owner", 10);
+    struct bp_image a, b, c;
+    make_image(&a, open.id, "a.jpg", 1, 48.85, 2.35, 1);
+    make_image(&b, hidden.id, "b.jpg", 2, 48.86, 2.34, 1);
+    make_image(&c, hidden.id, "c.jpg", 3, 48.84, 2.36, 1);
+    memcpy(c.owner, "img-owner", 10);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_store_images_insert(f->store, &open, &a, 1, &err),
+                     BP_OK);
+    assert_int_equal(bp_store_group_insert(f->store, &hidden, &err), BP_OK);
+    struct bp_image pair[2] = {b, c};
+    assert_int_equal(bp_store_images_insert(f->store, NULL, pair, 2, &err),
+                     BP_OK);
+    static const struct {
+        const char *viewer;
+        bool hide;
+        size_t expected;
+    } cases[] = {
+        {"", true, 1},          /* anonymous: the open group's only */
+        {"stranger", true, 1},  /* nor anyone else's */
+        {"img-owner", true, 2}, /* its own image too */
+        {"grp-owner", true, 3}, /* the whole group it owns */
+        {"", false, 3},         /* admins do not hide */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct bp_image_query bbox = {.has_bbox = true,
+                                      .min_lon = 2.0,
+                                      .min_lat = 48.0,
+                                      .max_lon = 3.0,
+                                      .max_lat = 49.0,
+                                      .hide_hidden_locations = cases[i].hide,
+                                      .viewer = cases[i].viewer};
+        struct bp_image_query near = {.has_near = true,
+                                      .near_lat = 48.85,
+                                      .near_lon = 2.35,
+                                      .radius_m = 10000,
+                                      .hide_hidden_locations = cases[i].hide,
+                                      .viewer = cases[i].viewer};
+        struct bp_image_query plain = {.hide_hidden_locations = cases[i].hide,
+                                       .viewer = cases[i].viewer};
+        struct bp_image_list list;
+        assert_int_equal(bp_store_image_list(f->store, &bbox, &list, &err),
+                         BP_OK);
+        assert_int_equal(list.count, cases[i].expected);
+        bp_image_list_free(&list);
+        assert_int_equal(bp_store_image_list(f->store, &near, &list, &err),
+                         BP_OK);
+        assert_int_equal(list.count, cases[i].expected);
+        bp_image_list_free(&list);
+        /* Without a place filter nothing is hidden from the list. */
+        assert_int_equal(bp_store_image_list(f->store, &plain, &list, &err),
+                         BP_OK);
+        assert_int_equal(list.count, 3);
+        bp_image_list_free(&list);
+    }
+    clear_images(pair, 2);
+    bp_image_clear(&a);
+    bp_group_clear(&open);
+    bp_group_clear(&hidden);
+}
+
 static void test_bp_store_keys_insert_get_list_revoke(void **state)
 {
     struct fixture *f = *state;
@@ -1619,6 +1687,9 @@ static void test_bp_store_sqlite_open_refuses_newer_schema(void **state)
             test_bp_store_owners_and_location_round_trip, setup, teardown),    \
         cmocka_unit_test_setup_teardown(                                       \
             test_bp_store_keys_insert_get_list_revoke, setup, teardown),       \
+        cmocka_unit_test_setup_teardown(                                       \
+            test_bp_store_place_filters_skip_hidden_locations, setup,          \
+            teardown),                                                         \
         cmocka_unit_test_setup_teardown(                                       \
             test_bp_store_group_insert_nulls_round_trip, setup, teardown),     \
         cmocka_unit_test_setup_teardown(                                       \

@@ -298,6 +298,7 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
     char allow[128];
     size_t nroutes;
     const struct bp_route *routes = bp_routes(&nroutes);
+    const struct bp_route *route = NULL; /* the matched one */
     enum bp_rc rc = bp_router_match(routes, nroutes, req->method, req->path,
                                     &match, allow, sizeof(allow));
     if (rc == BP_ENOTFOUND) {
@@ -305,8 +306,9 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
     } else if (rc == BP_EMETHOD) {
         bp_error_set(&err, rc, "Method Not Allowed");
     } else {
+        route = match.route;
         /* Public routes never look at credentials. */
-        rc = match.route->access == BP_ROUTE_PUBLIC
+        rc = route->access == BP_ROUTE_PUBLIC
                  ? bp_auth_identify(ctx, NULL, &err)
                  : bp_auth_identify(ctx, req, &err);
         if (rc == BP_OK)
@@ -325,4 +327,13 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
                                    : "Bearer");
     }
     bp_response_header(res, "X-Content-Type-Options", "nosniff");
+    /* What a read shows may depend on who asks (positions, and every
+     * answer when reads need a credential): shared caches must not mix
+     * callers' answers. File answers set their own caching. */
+    if (route != NULL && route->access == BP_ROUTE_READ &&
+        strcmp(ctx->config->auth_mode, "off") != 0) {
+        bp_response_header(res, "Vary", "Authorization");
+        if (res->body_fd < 0 && res->status < 300)
+            bp_response_header(res, "Cache-Control", "private");
+    }
 }

@@ -15,6 +15,7 @@
 #include "api/handlers.h"
 #include "api/image_files.h"
 #include "api/ingest.h"
+#include "api/privacy.h"
 #include "api/upload.h"
 #include "http/json_body.h"
 #include "http/query.h"
@@ -70,7 +71,8 @@ static enum bp_rc read_list_query(const struct bp_ctx *ctx,
  * Returns the JSON of group with its images (oldest capture first) from
  * store, or NULL with an error code in *rc.
  */
-static struct json_object *group_with_images(struct bp_store *store,
+static struct json_object *group_with_images(const struct bp_ctx *ctx,
+                                             struct bp_store *store,
                                              const struct bp_group *group,
                                              enum bp_rc *rc,
                                              struct bp_error *err)
@@ -82,6 +84,8 @@ static struct json_object *group_with_images(struct bp_store *store,
         return NULL;
     struct json_object *obj = bp_group_to_json(group);
     struct json_object *array = bp_image_list_to_json(&images);
+    if (array != NULL)
+        bp_privacy_apply_group(ctx, group, &images, array);
     bp_image_list_free(&images);
     if (obj == NULL || array == NULL) {
         json_object_put(obj);
@@ -114,7 +118,7 @@ enum bp_rc bp_handle_group_list(struct bp_ctx *ctx,
     struct json_object *array = json_object_new_array_ext((int)list.count);
     for (size_t i = 0; array != NULL && i < list.count && rc == BP_OK; i++) {
         struct json_object *item =
-            group_with_images(store, &list.items[i], &rc, err);
+            group_with_images(ctx, store, &list.items[i], &rc, err);
         if (item != NULL && json_object_array_add(array, item) != 0) {
             json_object_put(item);
             rc = BP_ENOMEM;
@@ -146,7 +150,7 @@ enum bp_rc bp_handle_group_get(struct bp_ctx *ctx, const struct bp_request *req,
     rc = bp_store_group_get(store, id, &group, err);
     if (rc != BP_OK)
         return rc;
-    struct json_object *out = group_with_images(store, &group, &rc, err);
+    struct json_object *out = group_with_images(ctx, store, &group, &rc, err);
     if (rc == BP_OK)
         rc = bp_handler_send_json(res, 200, out);
     bp_group_clear(&group);
@@ -360,7 +364,8 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
         rc = bp_store_group_update(store, id, &patch, bp_time_now_ms(), &group,
                                    err);
     if (rc == BP_OK) {
-        struct json_object *out = group_with_images(store, &group, &rc, err);
+        struct json_object *out =
+            group_with_images(ctx, store, &group, &rc, err);
         if (rc == BP_OK)
             rc = bp_handler_send_json(res, 200, out);
         bp_group_clear(&group);

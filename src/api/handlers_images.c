@@ -18,6 +18,7 @@
 #include "api/handlers.h"
 #include "api/image_files.h"
 #include "api/ingest.h"
+#include "api/privacy.h"
 #include "api/upload.h"
 #include "http/json_body.h"
 #include "http/query.h"
@@ -164,11 +165,18 @@ enum bp_rc bp_handle_image_list(struct bp_ctx *ctx,
         rc = bp_app_store(ctx, &store, err);
     if (rc != BP_OK)
         return rc;
+    bp_privacy_scope_query(ctx, &query);
     struct bp_image_list list;
     rc = bp_store_image_list(store, &query, &list, err);
     if (rc != BP_OK)
         return rc;
-    rc = bp_handler_send_json(res, 200, bp_image_list_to_json(&list));
+    struct json_object *array = bp_image_list_to_json(&list);
+    if (array != NULL)
+        rc = bp_privacy_apply_list(ctx, store, &list, array, err);
+    if (rc == BP_OK)
+        rc = bp_handler_send_json(res, 200, array);
+    else
+        json_object_put(array);
     if (rc == BP_OK)
         rc = bp_handler_paging_headers(req, res, query.limit, query.offset,
                                        list.count, list.total);
@@ -252,7 +260,13 @@ enum bp_rc bp_handle_image_get(struct bp_ctx *ctx, const struct bp_request *req,
         rc = settle_upload(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
-    rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
+    struct json_object *obj = bp_image_to_json(&image);
+    if (obj != NULL)
+        rc = bp_privacy_apply_image(ctx, store, &image, obj, err);
+    if (rc == BP_OK)
+        rc = bp_handler_send_json(res, 200, obj);
+    else
+        json_object_put(obj);
     bp_image_clear(&image);
     return rc;
 }

@@ -747,8 +747,38 @@ static bool append_near(bson_t *arr, const char *key,
            bson_append_document_end(arr, &clause);
 }
 
+enum bp_rc bp_mongo_hidden_groups_filter(const char *viewer, bson_t *out)
+{
+    bson_init(out);
+    bson_t ne;
+    bool ok = BSON_APPEND_UTF8(out, "location", "hidden") &&
+              BSON_APPEND_DOCUMENT_BEGIN(out, "owner", &ne) &&
+              BSON_APPEND_UTF8(&ne, "$ne", viewer) &&
+              bson_append_document_end(out, &ne);
+    return ok ? BP_OK : BP_ENOMEM;
+}
+
+/* Appends {$or: [{group: {$nin: hidden}}, {owner: viewer}]} to and. */
+static bool append_not_hidden(bson_t *and, const char *index,
+                              const bson_t *hidden, const char *viewer)
+{
+    bson_t clause, or, first, nin, second;
+    return BSON_APPEND_DOCUMENT_BEGIN(and, index, &clause) &&
+           BSON_APPEND_ARRAY_BEGIN(&clause, "$or", & or) &&
+           BSON_APPEND_DOCUMENT_BEGIN(& or, "0", &first) &&
+           BSON_APPEND_DOCUMENT_BEGIN(&first, "group", &nin) &&
+           BSON_APPEND_ARRAY(&nin, "$nin", hidden) &&
+           bson_append_document_end(&first, &nin) &&
+           bson_append_document_end(& or, &first) &&
+           BSON_APPEND_DOCUMENT_BEGIN(& or, "1", &second) &&
+           BSON_APPEND_UTF8(&second, "owner", viewer) &&
+           bson_append_document_end(& or, &second) &&
+           bson_append_array_end(&clause, & or) &&
+           bson_append_document_end(and, &clause);
+}
+
 enum bp_rc bp_mongo_image_filter(const struct bp_image_query *query,
-                                 bson_t *out)
+                                 const bson_t *hidden, bson_t *out)
 {
     bson_init(out);
     bool ok = true;
@@ -783,6 +813,12 @@ enum bp_rc bp_mongo_image_filter(const struct bp_image_query *query,
             ok = append_bbox(&and, "0", query);
         if (ok && query->has_near)
             ok = append_near(&and, query->has_bbox ? "1" : "0", query);
+        /* An owner is never "", so anonymous viewers own nothing. */
+        if (ok && query->hide_hidden_locations && hidden != NULL &&
+            !bson_empty(hidden))
+            ok = append_not_hidden(
+                &and, query->has_bbox && query->has_near ? "2" : "1", hidden,
+                query->viewer != NULL ? query->viewer : "");
         ok = ok && bson_append_array_end(out, &and);
     }
     return ok ? BP_OK : BP_ENOMEM;

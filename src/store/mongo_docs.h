@@ -125,11 +125,20 @@ enum bp_rc bp_mongo_image_from_doc(const bson_t *doc, struct bp_image *out);
  * (inclusive), an awaited upload that expires before a time
  * ({"upload.expires_at": {$lt: date}}), a bounding box through
  * $geoWithin/$box (two boxes in an $or when it crosses the antimeridian)
- * and a distance through $geoWithin/$centerSphere. BP_EINVAL for a
- * malformed group id.
+ * and a distance through $geoWithin/$centerSphere. With
+ * hide_hidden_locations and a place filter, hidden (a BSON array of the
+ * ObjectIds of hidden groups the viewer does not own, from
+ * bp_mongo_hidden_groups_filter; NULL for none) is excluded unless the
+ * image is the viewer's. BP_EINVAL for a malformed group id.
  */
 enum bp_rc bp_mongo_image_filter(const struct bp_image_query *query,
-                                 bson_t *out);
+                                 const bson_t *hidden, bson_t *out);
+
+/*
+ * Builds the filter of the groups whose location is hidden from viewer
+ * ("" for anonymous): {location: "hidden", owner: {$ne: viewer}}.
+ */
+enum bp_rc bp_mongo_hidden_groups_filter(const char *viewer, bson_t *out);
 
 /* Builds the sort of image listings: capture time (missing last),
  * creation, _id. */

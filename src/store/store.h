@@ -44,6 +44,11 @@ struct bp_image_query {
     double near_lat, near_lon, radius_m;
     bool has_upload_expired_before; /* awaited upload expired before: */
     int64_t upload_expired_before_ms;
+    /* With has_bbox or has_near: images of groups whose location is
+     * hidden match only when viewer (a principal id, "" for anonymous)
+     * owns the image or the group. Set for every viewer but admins. */
+    bool hide_hidden_locations;
+    const char *viewer;
     long limit; /* 0: no limit */
     long offset;
 };
@@ -216,7 +221,8 @@ enum bp_rc bp_store_image_get(struct bp_store *store, const char *id,
  * capture time last, then by creation), with the total. The filter
  * has_upload_expired_before selects the images whose awaited upload
  * expires strictly before upload_expired_before_ms (images awaiting none
- * never match). The caller frees *out with bp_image_list_free on BP_OK.
+ * never match). Place filters skip hidden locations as the query says. The
+ * caller frees *out with bp_image_list_free on BP_OK.
  */
 enum bp_rc bp_store_image_list(struct bp_store *store,
                                const struct bp_image_query *query,

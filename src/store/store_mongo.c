@@ -415,7 +415,7 @@ static enum bp_rc delete_group_images(struct store_mongo *s,
 {
     struct bp_image_query query = {.group = group_id};
     bson_t filter, opts;
-    enum bp_rc rc = bp_mongo_image_filter(&query, &filter);
+    enum bp_rc rc = bp_mongo_image_filter(&query, NULL, &filter);
     if (rc == BP_OK)
         rc = bp_mongo_image_find_opts(&query, &opts);
     else
@@ -682,6 +682,48 @@ static enum bp_rc mongo_image_get(struct bp_store *store, const char *id,
  * Lists a page of images and the total: two reads (no snapshot), except
  * for an unpaged listing, whose total is the number of images read.
  */
+/*
+ * Fills out (an initialized, empty document) with the ids of the groups
+ * whose location is hidden from viewer, as a BSON array.
+ */
+static enum bp_rc hidden_group_ids(struct store_mongo *s, const char *viewer,
+                                   bson_t *out, struct bp_error *err)
+{
+    bson_t filter, opts = BSON_INITIALIZER, projection;
+    enum bp_rc rc =
+        bp_mongo_hidden_groups_filter(viewer != NULL ? viewer : "", &filter);
+    bool ok = rc == BP_OK &&
+              BSON_APPEND_DOCUMENT_BEGIN(&opts, "projection", &projection) &&
+              BSON_APPEND_INT32(&projection, "_id", 1) &&
+              bson_append_document_end(&opts, &projection);
+    if (rc == BP_OK && !ok)
+        rc = BP_ENOMEM;
+    mongoc_cursor_t *cursor =
+        rc == BP_OK
+            ? mongoc_collection_find_with_opts(s->groups, &filter, &opts, NULL)
+            : NULL;
+    const bson_t *doc;
+    uint32_t n = 0;
+    while (rc == BP_OK && mongoc_cursor_next(cursor, &doc)) {
+        bson_iter_t iter;
+        char key[16];
+        const char *index;
+        bson_uint32_to_string(n, &index, key, sizeof(key));
+        if (bson_iter_init_find(&iter, doc, "_id") &&
+            BSON_ITER_HOLDS_OID(&iter) &&
+            !BSON_APPEND_OID(out, index, bson_iter_oid(&iter)))
+            rc = BP_ENOMEM;
+        n++;
+    }
+    bson_error_t error;
+    if (rc == BP_OK && cursor != NULL && mongoc_cursor_error(cursor, &error))
+        rc = mongo_fail(&error, "list hidden groups", err);
+    mongoc_cursor_destroy(cursor);
+    bson_destroy(&opts);
+    bson_destroy(&filter);
+    return rc;
+}
+
 static enum bp_rc mongo_image_list(struct bp_store *store,
                                    const struct bp_image_query *query,
                                    struct bp_image_list *out,
@@ -689,8 +731,16 @@ static enum bp_rc mongo_image_list(struct bp_store *store,
 {
     struct store_mongo *s = from_base(store);
     memset(out, 0, sizeof(*out));
-    bson_t filter, opts;
-    enum bp_rc rc = bp_mongo_image_filter(query, &filter);
+    bson_t filter, opts, hidden = BSON_INITIALIZER;
+    enum bp_rc rc = BP_OK;
+    if (query->hide_hidden_locations && (query->has_bbox || query->has_near))
+        rc = hidden_group_ids(s, query->viewer, &hidden, err);
+    if (rc != BP_OK) {
+        bson_destroy(&hidden);
+        return rc;
+    }
+    rc = bp_mongo_image_filter(query, &hidden, &filter);
+    bson_destroy(&hidden);
     if (rc == BP_EINVAL) {
         bson_destroy(&filter);
         return BP_OK; /* a group that is no id has no images */

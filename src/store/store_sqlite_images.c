@@ -362,6 +362,14 @@ static enum bp_rc append_filters(struct bp_buf *sql,
                            " * pow(sin(radians(longitude - ?9) / 2), 2))))"
                            " <= ?10",
                            EARTH_RADIUS_M);
+    if (rc == BP_OK && query->hide_hidden_locations &&
+        (query->has_bbox || query->has_near))
+        /* Owners are NULL or not empty, so "" (anonymous) owns nothing. */
+        rc = bp_buf_append_str(
+            sql, " AND (images.owner = ?14 OR images.group_id IS NULL OR"
+                 " NOT EXISTS (SELECT 1 FROM image_groups g"
+                 " WHERE g.id = images.group_id AND g.location_hidden != 0"
+                 " AND (g.owner IS NULL OR g.owner != ?14)))");
     if (rc == BP_OK && query->has_upload_expired_before)
         /* The "!= 0" term is the index's WHERE: it lets SQLite use it. */
         rc = bp_buf_append_str(sql, " AND upload_expires_at != 0"
@@ -390,6 +398,8 @@ static void bind_filters(sqlite3_stmt *stmt, const struct bp_image_query *q)
     }
     if (q->has_upload_expired_before)
         sqlite3_bind_int64(stmt, 13, q->upload_expired_before_ms);
+    if (q->hide_hidden_locations && (q->has_bbox || q->has_near))
+        bp_sqlite_bind_text(stmt, 14, q->viewer != NULL ? q->viewer : "", 0);
 }
 
 static enum bp_rc count_images(sqlite3 *db, const struct bp_image_query *query,

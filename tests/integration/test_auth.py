@@ -13,7 +13,7 @@ import sqlite3
 import subprocess
 
 from harness import BIN, Stack, expect, expect_error, expect_status, main
-from images import make_image, multipart
+from images import exif_block, make_image, multipart, with_exif
 
 stack = None
 keys = {}       # caller name -> "bpk_..." (None for anonymous)
@@ -386,6 +386,55 @@ def test_writes_are_rate_limited_with_json_429():
         own.cleanup()
 
 
+def test_hidden_location_shows_positions_only_to_owners_and_admins():
+    gps = with_exif(JPEG, exif_block(make="Canon", lat=48.8584, lon=2.2945))
+    group = stack.post("/image_groups", {"group": {"name": "secret gig", "location": "hidden"}},
+                       headers=auth("owner"))
+    expect_status(group, 201)
+    group = group.json
+    expect(group["location"] == "hidden", repr(group))
+    resp = stack.post("/images?filename=eiffel.jpg&group=" + group["id"], gps,
+                      headers=dict(auth("owner"), **{"Content-Type": "image/jpeg"}))
+    expect_status(resp, 201)
+    image = resp.json
+    expect("coords" in image["data"], "the owner's upload answer lacks coords")
+    near = "/images?near=48.8584,2.2945&radius=1000"
+    bbox = "/images?bbox=2.2,48.8,2.4,48.9"
+
+    def sees(caller):
+        one = stack.get("/images/" + image["id"], headers=auth(caller))
+        grp = stack.get("/image_groups/" + group["id"], headers=auth(caller))
+        lst = stack.get("/image_groups?limit=500", headers=auth(caller))
+        all_images = stack.get("/images?limit=500", headers=auth(caller))
+        for resp in (one, grp, lst, all_images):
+            expect_status(resp, 200)
+            expect(resp.header("vary") == "Authorization", repr(resp.headers))
+            expect(resp.header("cache-control") == "private", repr(resp.headers))
+        listed = [g for g in lst.json if g["id"] == group["id"]][0]
+        listed_image = [i for i in all_images.json if i["id"] == image["id"]][0]
+        shown = ["coords" in one.json["data"], "coords" in grp.json["images"][0]["data"],
+                 "coords" in listed["images"][0]["data"], "coords" in listed_image["data"]]
+        expect(len(set(shown)) == 1, "%s: coords in some answers only: %r" % (caller, shown))
+        found = [[i["id"] for i in stack.get(q, headers=auth(caller)).json] for q in (near, bbox)]
+        expect(found[0] == found[1], "%s: near and bbox disagree: %r" % (caller, found))
+        expect((image["id"] in found[0]) == shown[0],
+               "%s: a place filter %s what the JSON %s" %
+               (caller, "finds" if image["id"] in found[0] else "misses",
+                "shows" if shown[0] else "hides"))
+        expect(one.json["data"].get("Make") == "Canon", "other EXIF values must stay")
+        return shown[0]
+
+    for caller, want in (("anonymous", False), ("reader", False), ("other", False),
+                         ("owner", True), ("admin", True)):
+        expect(sees(caller) == want, "%s sees coords: %r" % (caller, not want))
+    # The owner makes it public: everyone sees.
+    resp = stack.patch("/image_groups/" + group["id"], {"location": "public"},
+                       headers=auth("owner"))
+    expect_status(resp, 200)
+    for caller in ("anonymous", "other"):
+        expect(sees(caller), "%s does not see a public group's coords" % caller)
+
+
 def test_no_secret_in_logs():
     stack.stop()
     text = stack.read_logs()
@@ -412,4 +461,5 @@ if __name__ == "__main__":
           test_reads_in_required_mode, test_off_mode_lets_anyone_write_and_warns,
           test_records_without_owner_are_admins, test_malformed_credentials_are_401,
           test_revoking_takes_effect_at_once, test_writes_are_rate_limited_with_json_429,
+          test_hidden_location_shows_positions_only_to_owners_and_admins,
           test_no_secret_in_logs, test_stop_cleanly])
