@@ -1025,6 +1025,19 @@ static void test_bp_gps_strip_buffer_heif_unlocatable(void **state)
         bp_gps_strip_buffer(img.data, img.len, BP_IMAGE_HEIC, NULL, &err),
         BP_EUNSUPPORTED);
     free(img.data);
+
+    /* An item that starts in ftyp and runs over meta is refused. */
+    img = heif_file(0, 0, false);
+    size_t iloc = 0;
+    while (memcmp(img.data + iloc, "iloc", 4) != 0)
+        iloc++;
+    /* size, "iloc", version and flags, sizes, count, id, ref, extents */
+    set_be32(img.data + iloc + 4 + 4 + 2 + 2 + 2 + 2 + 2, 4);
+    assert_int_equal(
+        bp_gps_strip_buffer(img.data, img.len, BP_IMAGE_HEIC, NULL, &err),
+        BP_EINVAL);
+    assert_non_null(strstr(err.detail, "box boundary"));
+    free(img.data);
 }
 
 /* ---- tests: nothing to do ---- */

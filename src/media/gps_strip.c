@@ -13,9 +13,12 @@
  * to, overwrite XMP text with spaces, re-encode hex digits of a PNG text
  * profile and refresh a PNG chunk's CRC. A GPS IFD that shares bytes with
  * the TIFF header or another IFD is refused (BP_EINVAL) instead of zeroed,
- * so the rewrite cannot break the structure it keeps. What no reader can
- * reach (an IFD offset past the end of its block) is left alone. Maker
- * notes are opaque vendor data and are not searched for GPS.
+ * and so is a HEIF item that crosses a box boundary or another item, so
+ * the rewrite cannot break the structure it keeps. (In a TIFF file the
+ * pixels share the block: a crafted GPS value that points into the strip
+ * data would be zeroed there; the pixel offsets are not cross-checked.) What no
+ * reader can reach (an IFD offset past the end of its block) is left alone.
+ * Maker notes are opaque vendor data and are not searched for GPS.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -141,6 +144,8 @@ struct heif_item {
     uint32_t id;
     enum payload kind;
     bool located;
+    bool in_idat;   /* stored in the meta box's idat, else in the file */
+    size_t at, len; /* where in the file, once located */
 };
 
 static enum bp_rc strip_payload(unsigned char *p, size_t len, enum payload kind,
@@ -1269,7 +1274,8 @@ static enum bp_rc read_iinf(const unsigned char *data, struct box iinf,
             return bp_error_set(s->err, BP_EUNSUPPORTED,
                                 "a HEIF file has more than %d metadata items",
                                 MAX_ITEMS);
-        items[(*n_items)++] = (struct heif_item){id, kind, false};
+        items[(*n_items)++] =
+            (struct heif_item){.id = id, .kind = kind, .located = false};
     }
     if (bad)
         return bp_error_set(s->err, BP_EINVAL, "a HEIF iinf box is broken");
@@ -1293,13 +1299,14 @@ static enum bp_rc strip_item(unsigned char *p, size_t len,
 }
 
 /*
- * Reads the iloc box and strips every noted item at its place: in the
- * file (construction method 0) or in the idat box (method 1), as one
- * extent. Anything else cannot be located for an in-place rewrite.
+ * Reads the iloc box and locates every noted item: in the file
+ * (construction method 0) or in the idat box (method 1), as one extent.
+ * Anything else cannot be located for an in-place rewrite.
  */
-static enum bp_rc read_iloc(unsigned char *data, size_t len, struct box iloc,
-                            const struct box *idat, struct heif_item *items,
-                            size_t n_items, struct strip *s)
+static enum bp_rc read_iloc(const unsigned char *data, size_t len,
+                            struct box iloc, const struct box *idat,
+                            struct heif_item *items, size_t n_items,
+                            struct strip *s)
 {
     struct reader r = {data + iloc.body, iloc.len, 0, false};
     uint64_t version = read_uint(&r, 1);
@@ -1361,13 +1368,43 @@ static enum bp_rc read_iloc(unsigned char *data, size_t len, struct box iloc,
             return bp_error_set(s->err, BP_EINVAL,
                                 "a HEIF item lies outside the file");
         item->located = true;
-        enum bp_rc rc = strip_item(data + src_at + at, (size_t)length, item, s);
-        if (rc != BP_OK)
-            return rc;
+        item->in_idat = method == 1;
+        item->at = src_at + at;
+        item->len = (size_t)length;
     }
     if (r.bad)
         return bp_error_set(s->err, BP_EINVAL, "a HEIF iloc box is cut short");
     return BP_OK;
+}
+
+/*
+ * Checks that item i lies inside one top-level box other than meta (or
+ * in idat) and shares no byte with an item before it, so that rewriting
+ * it cannot change a box or another item.
+ */
+static enum bp_rc check_item_place(const unsigned char *p, size_t len,
+                                   const struct heif_item *items, size_t i,
+                                   struct strip *s)
+{
+    const struct heif_item *item = &items[i];
+    struct span r = {item->at, item->at + item->len};
+    for (size_t k = 0; k < i; k++) {
+        struct span other = {items[k].at, items[k].at + items[k].len};
+        if (spans_overlap(r, other))
+            return bp_error_set(s->err, BP_EINVAL,
+                                "two HEIF metadata items overlap");
+    }
+    if (item->in_idat)
+        return BP_OK;
+    struct box box;
+    size_t at = 0;
+    bool bad = false;
+    while (next_box(p, len, &at, &box, &bad))
+        if (memcmp(box.type, "meta", 4) != 0 && r.at >= box.body &&
+            r.end <= box.body + box.len)
+            return BP_OK;
+    return bp_error_set(s->err, BP_EINVAL,
+                        "a HEIF metadata item crosses a box boundary");
 }
 
 /*
@@ -1421,11 +1458,17 @@ static enum bp_rc strip_heif(unsigned char *p, size_t len, struct strip *s)
     rc = read_iloc(p, len, iloc, has_idat ? &idat : NULL, items, n_items, s);
     if (rc != BP_OK)
         return rc;
-    for (size_t i = 0; i < n_items; i++)
+    for (size_t i = 0; i < n_items; i++) {
         if (!items[i].located)
             return bp_error_set(s->err, BP_EUNSUPPORTED,
                                 "a HEIF metadata item cannot be located");
-    return BP_OK;
+        rc = check_item_place(p, len, items, i, s);
+        if (rc != BP_OK)
+            return rc;
+    }
+    for (size_t i = 0; i < n_items && rc == BP_OK; i++)
+        rc = strip_item(p + items[i].at, items[i].len, &items[i], s);
+    return rc;
 }
 
 /* ---- entry points ---- */
