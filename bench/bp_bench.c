@@ -9,6 +9,9 @@
  *   bp_bench proc FILE N DIR      bp_image_process, N calls, outputs in DIR
  *   bp_bench store FILE N DIR     SHA-256 + write + fsync of FILE's bytes
  *   bp_bench decsize FILE         size that JPEG DCT scaling decodes FILE at
+ *   bp_bench gps FILE N DIR       bp_gps_strip_file into DIR, N calls, and
+ *                                 the same copy without stripping (read,
+ *                                 write, fsync, rename), N calls
  *
  * Times are medians of per-call wall-clock times (CLOCK_MONOTONIC).
  */
@@ -24,6 +27,7 @@
 #include <wand/MagickWand.h>
 
 #include "media/exif_read.h"
+#include "media/gps_strip.h"
 #include "media/image_proc.h"
 
 /* What a worker runs with by default (config.c, app.c). */
@@ -334,10 +338,80 @@ out_destroy:
     return status;
 }
 
+/* Copies path to target as durably as the stripped copy is written. */
+static int copy_once(const char *path, const char *target, const char *tmp)
+{
+    unsigned char *data;
+    size_t len;
+    if (read_file(path, &data, &len) != 0)
+        return -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    int status = fd < 0 ? -1 : 0;
+    for (size_t done = 0; status == 0 && done < len;) {
+        ssize_t put = write(fd, data + done, len - done);
+        if (put <= 0)
+            status = -1;
+        else
+            done += (size_t)put;
+    }
+    if (status == 0 && fsync(fd) != 0)
+        status = -1;
+    if (fd >= 0 && close(fd) != 0)
+        status = -1;
+    if (status == 0 && rename(tmp, target) != 0)
+        status = -1;
+    free(data);
+    return status;
+}
+
+static int cmd_gps(const char *path, long n, const char *dir)
+{
+    char target[4096], tmp[4096];
+    if (join(target, sizeof(target), dir, "gps.out") != 0 ||
+        join(tmp, sizeof(tmp), dir, "gps.tmp") != 0)
+        return 2;
+    double *strip = calloc((size_t)n, sizeof(*strip));
+    double *copy = calloc((size_t)n, sizeof(*copy));
+    int status = 1;
+    if (strip == NULL || copy == NULL)
+        goto out_free;
+    struct bp_gps_strip_report report = {0};
+    for (long i = 0; i < n; i++) {
+        double t0 = now_s();
+        struct bp_error err = {{0}};
+        if (bp_gps_strip_file(path, target, BP_IMAGE_JPEG, 0, &report, &err) !=
+            BP_OK) {
+            fprintf(stderr, "bp_bench: gps: %s\n", err.detail);
+            goto out_free;
+        }
+        strip[i] = now_s() - t0;
+        t0 = now_s();
+        if (copy_once(path, target, tmp) != 0) {
+            fprintf(stderr, "bp_bench: copy: %s\n", strerror(errno));
+            goto out_free;
+        }
+        copy[i] = now_s() - t0;
+    }
+    if (report.gps_ifds == 0) {
+        fprintf(stderr, "bp_bench: gps: %s has no GPS data\n", path);
+        goto out_free;
+    }
+    printf("calls %ld\n", n);
+    printf("gps_ifds %zu\n", report.gps_ifds);
+    printf("strip_median_ms %.2f\n", median(strip, n) * 1e3);
+    printf("copy_median_ms %.2f\n", median(copy, n) * 1e3);
+    status = 0;
+out_free:
+    free(strip);
+    free(copy);
+    return status;
+}
+
 static int usage(void)
 {
     fprintf(stderr, "usage: bp_bench make W H OUT.jpg | exif FILE N | "
-                    "proc FILE N DIR | store FILE N DIR | decsize FILE\n");
+                    "proc FILE N DIR | store FILE N DIR | decsize FILE | "
+                    "gps FILE N DIR\n");
     return 2;
 }
 
@@ -361,6 +435,9 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "store") == 0 && argc == 5) {
         long n = parse_count(argv[3], MAX_RUNS);
         status = n ? cmd_store(argv[2], n, argv[4]) : usage();
+    } else if (strcmp(cmd, "gps") == 0 && argc == 5) {
+        long n = parse_count(argv[3], MAX_RUNS);
+        status = n ? cmd_gps(argv[2], n, argv[4]) : usage();
     } else if (strcmp(cmd, "decsize") == 0 && argc == 3) {
         status = cmd_decsize(argv[2]);
     } else {

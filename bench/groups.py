@@ -23,9 +23,11 @@ sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 from harness import Stack  # noqa: E402
 
 
-def wrk(port, path, seconds, connections):
-    out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds,
-                          "http://127.0.0.1:%d%s" % (port, path)],
+def wrk(port, path, seconds, connections, header=None):
+    """One wrk run on path (with one extra request header): requests a second."""
+    extra = ["-H", header] if header else []
+    out = subprocess.run(["wrk", "-t2", "-c%d" % connections, "-d%ds" % seconds] + extra +
+                         ["http://127.0.0.1:%d%s" % (port, path)],
                          check=True, capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)

@@ -84,6 +84,8 @@ static const struct key_spec keys[] = {
     STR_KEY(auth_admin_roles, "admin"),
     STR_KEY(auth_contributor_roles, "contributor"),
     STR_KEY(location_default, "public"),
+    STR_KEY(log_file, ""),
+    STR_KEY(log_level, "info"),
 };
 
 /* AWS's standard variables, used when the matching key is empty. */
@@ -453,8 +455,8 @@ static bool list_within(const char *list, const char *const *names,
     return true;
 }
 
-/* Checks the authentication keys. */
-static enum bp_rc check_auth_keys(const struct bp_config *cfg,
+/* Checks the keys that take one of a few words, and the issuer URLs. */
+static enum bp_rc check_word_keys(const struct bp_config *cfg,
                                   struct bp_error *err)
 {
     static const char *const modes[] = {"writes", "required", "off"};
@@ -473,6 +475,11 @@ static enum bp_rc check_auth_keys(const struct bp_config *cfg,
         !list_within(cfg->location_default, locations, 2))
         return bp_error_set(err, BP_EINVAL,
                             "location_default: expected public or hidden");
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    if (cfg->log_level[0] == '\0' || strchr(cfg->log_level, ',') != NULL ||
+        !list_within(cfg->log_level, levels, 4))
+        return bp_error_set(err, BP_EINVAL,
+                            "log_level: expected error, warn, info or debug");
     if (cfg->auth_issuer[0] != '\0' &&
         !has_scheme(cfg->auth_issuer, "https://") &&
         !has_scheme(cfg->auth_issuer, "http://"))
@@ -514,7 +521,7 @@ static enum bp_rc finish(struct bp_config *cfg, struct bp_error *err)
         cfg->database_url[9] == '\0')
         return bp_error_set(err, BP_EINVAL,
                             "database_url: sqlite:// needs a path");
-    enum bp_rc rc = check_auth_keys(cfg, err);
+    enum bp_rc rc = check_word_keys(cfg, err);
     return rc == BP_OK ? check_blob_keys(cfg, err) : rc;
 }
 

@@ -60,6 +60,8 @@ struct bp_config {
     char *auth_admin_roles;      /* groups that make a token admin (list) */
     char *auth_contributor_roles; /* ... or contributor (list) */
     char *location_default;       /* a new group's location: public, hidden */
+    char *log_file;               /* "" for stderr */
+    char *log_level;              /* error, warn, info or debug */
 };
 
 /* Where a configuration comes from; later sources win. */

@@ -25,6 +25,7 @@
 #include "blob/upload_token.h"
 #include "http/http_error.h"
 #include "http/urldecode.h"
+#include "log.h"
 #include "media/image_proc.h"
 #include "model/timeutil.h"
 
@@ -204,8 +205,7 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
     if (rc == BP_OK)
         return BP_OK;
     if (rc == BP_EUNAVAILABLE) {
-        fprintf(stderr, "bandpics: store unavailable, will retry: %s\n",
-                err->detail);
+        bp_log_warn("store unavailable, will retry: %s", err->detail);
         ctx->store = NULL;
         return BP_OK;
     }
@@ -283,11 +283,19 @@ int bp_app_maintain(struct bp_ctx *ctx)
     struct bp_error err = {{0}};
     struct bp_direct_upload_sweep sweep;
     if (bp_app_store(ctx, &store, &err) != BP_OK ||
-        bp_direct_upload_expire(ctx, store, now, 100, false, stderr, &sweep,
+        bp_direct_upload_expire(ctx, store, now, 100, false, NULL, &sweep,
                                 &err) != BP_OK)
-        fprintf(stderr, "bandpics: expiring uploads: %s\n", err.detail);
+        bp_log_warn("expiring uploads: %s", err.detail);
     close(lock);
     return (int)interval_ms;
+}
+
+void bp_app_request_reset(struct bp_ctx *ctx)
+{
+    memset(&ctx->principal, 0, sizeof(ctx->principal));
+    ctx->principal.kind = "";
+    ctx->credential_refused = false;
+    ctx->route = NULL;
 }
 
 void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
@@ -307,6 +315,7 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
         bp_error_set(&err, rc, "Method Not Allowed");
     } else {
         route = match.route;
+        ctx->route = route->pattern;
         /* Public routes never look at credentials. */
         rc = route->access == BP_ROUTE_PUBLIC
                  ? bp_auth_identify(ctx, NULL, &err)

@@ -33,6 +33,7 @@ struct bp_ctx {
     struct bp_principal principal;
     bool credential_refused;
     struct bp_auth_jwt *jwt; /* owned; NULL without auth_issuer */
+    const char *route;       /* the request's route pattern, or NULL */
 };
 
 /*
@@ -65,6 +66,9 @@ enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
  * never, when expire_interval_s is 0).
  */
 int bp_app_maintain(struct bp_ctx *ctx);
+
+/* Forgets what the previous request left in ctx (caller, route). */
+void bp_app_request_reset(struct bp_ctx *ctx);
 
 /* Routes req to its handler and fills res (initialized by the caller). */
 void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,

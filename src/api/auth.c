@@ -13,6 +13,7 @@
 #include "auth/jwks_cache.h"
 #include "auth/jwt.h"
 #include "buf.h"
+#include "log.h"
 #include "model/api_key.h"
 #include "model/timeutil.h"
 
@@ -122,7 +123,7 @@ static enum bp_rc refuse(struct bp_ctx *ctx, const char *kind,
                          const char *reason, struct bp_error *err)
 {
     ctx->credential_refused = true;
-    fprintf(stderr, "bandpics: %s refused: %s\n", kind, reason);
+    bp_log_info("%s refused: %s", kind, reason);
     return bp_error_set(err, BP_EUNAUTHORIZED, INVALID_TOKEN);
 }
 
@@ -184,7 +185,7 @@ static enum bp_rc identify_jwt(struct bp_ctx *ctx, const char *token,
     enum bp_rc rc = bp_jwt_verify(token, &ctx->jwt->settings, ctx->jwt->keys,
                                   bp_time_now_ms() / 1000, &claims, &why);
     if (rc == BP_EUNAVAILABLE) {
-        fprintf(stderr, "bandpics: bearer token not checked: %s\n", why.detail);
+        bp_log_warn("bearer token not checked: %s", why.detail);
         rc = bp_error_set(err, rc,
                           "The issuer's signing keys cannot be read now; "
                           "try again later");

@@ -13,6 +13,7 @@
 #include "api/ingest.h"
 #include "api/upload.h"
 #include "blob/upload_token.h"
+#include "log.h"
 #include "model/timeutil.h"
 
 /* The longest Host header used in a local upload URL. */
@@ -336,8 +337,7 @@ static enum bp_rc drop_upload(struct bp_ctx *ctx, struct bp_store *store,
     bp_image_incoming_key(image, key);
     struct bp_error ignored;
     if (bp_blob_remove(ctx->blobs, key, &ignored) != BP_OK)
-        fprintf(stderr, "bandpics: orphan upload %s: %s\n", key,
-                ignored.detail);
+        bp_log_warn("orphan upload %s: %s", key, ignored.detail);
     return BP_OK;
 }
 
@@ -415,8 +415,7 @@ enum bp_rc bp_direct_upload_complete(struct bp_ctx *ctx, struct bp_store *store,
          * be: either way the received copy has served its purpose. */
         struct bp_error ignored;
         if (bp_blob_remove(ctx->blobs, key, &ignored) != BP_OK)
-            fprintf(stderr, "bandpics: orphan upload %s: %s\n", key,
-                    ignored.detail);
+            bp_log_warn("orphan upload %s: %s", key, ignored.detail);
     }
     if (rc == BP_ECONFLICT)
         rc = lost_race(store, image, out, err);
@@ -435,6 +434,9 @@ static void report(FILE *log, bool dry_run, const char *id, const char *what)
     if (log != NULL)
         fprintf(log, "bandpics: upload of image %s expired: %s%s\n", id,
                 dry_run ? "would be " : "", what);
+    else
+        bp_log_info("upload of image %s expired: %s%s", id,
+                    dry_run ? "would be " : "", what);
 }
 
 /* Ends the expired upload of image, counting what happened in sweep. */
@@ -477,6 +479,9 @@ static void expire_one(struct bp_ctx *ctx, struct bp_store *store,
     if (rc != BP_OK) {
         if (log != NULL)
             fprintf(log, "bandpics: image %s: %s\n", image->id, why.detail);
+        else
+            bp_log_warn("image %s: expiring its upload: %s", image->id,
+                        why.detail);
         sweep->failed++;
         return;
     }

@@ -115,7 +115,8 @@ struct bp_direct_upload_sweep {
  * completed; otherwise an image that never had a file is deleted and a
  * replacement that never came is forgotten. Handles at most limit
  * images per call. With dry_run nothing changes and *sweep counts what
- * would happen. Each action is reported to log (may be NULL).
+ * would happen. Each action is reported to log, or to the service's log
+ * (log.h) when log is NULL.
  */
 enum bp_rc bp_direct_upload_expire(struct bp_ctx *ctx, struct bp_store *store,
                                    int64_t now, long limit, bool dry_run,

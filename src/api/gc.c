@@ -29,7 +29,8 @@ struct object_set {
 
 /* The kinds of key Bandpics writes. */
 enum key_kind {
-    KEY_FILE,     /* original/<id>, fullsize/<id>.jpg, thumb/<id>.jpg */
+    KEY_FILE,     /* original/<id>, fullsize/<id>.jpg, thumb/<id>.jpg,
+                     public/<id> */
     KEY_INCOMING, /* incoming/<id>/<upload_expires_at> */
     KEY_STAGING,  /* staging/<id>/<name> */
     KEY_UNKNOWN,
@@ -90,9 +91,9 @@ static enum key_kind parse_key(const char *key, char id[BP_ID_LEN + 1])
         const char *prefix, *suffix;
         enum key_kind kind;
     } layouts[] = {
-        {"original/", "", KEY_FILE},     {"fullsize/", ".jpg", KEY_FILE},
-        {"thumb/", ".jpg", KEY_FILE},    {"incoming/", "/*", KEY_INCOMING},
-        {"staging/", "/*", KEY_STAGING},
+        {"original/", "", KEY_FILE},       {"fullsize/", ".jpg", KEY_FILE},
+        {"thumb/", ".jpg", KEY_FILE},      {"public/", "", KEY_FILE},
+        {"incoming/", "/*", KEY_INCOMING}, {"staging/", "/*", KEY_STAGING},
     };
     for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++) {
         size_t plen = strlen(layouts[i].prefix);
@@ -128,13 +129,15 @@ static bool unfinished_move(const struct object_set *set, size_t i,
         {"original", BP_VARIANT_ORIGINAL},
         {"fullsize.jpg", BP_VARIANT_FULLSIZE},
         {"thumb.jpg", BP_VARIANT_THUMB},
+        {"public", BP_VARIANT_LOCATIONLESS},
     };
     const char *key = set->items[i].key;
     const char *name = strrchr(key, '/') + 1;
     size_t n = 0;
-    while (n < 3 && strcmp(name, names[n].name) != 0)
+    size_t count = sizeof(names) / sizeof(names[0]);
+    while (n < count && strcmp(name, names[n].name) != 0)
         n++;
-    if (n == 3)
+    if (n == count)
         return false;
     bp_image_key(id, names[n].variant, own);
     if (has_object(set, own))

@@ -32,6 +32,27 @@ enum bp_rc bp_handler_may_change_image(struct bp_ctx *ctx,
                                        const struct bp_image *image,
                                        struct bp_error *err);
 
+/*
+ * Logs a change that req made (action "created", "updated" or
+ * "deleted"; kind "group" or "image") with the caller and request id.
+ */
+void bp_handler_log_change(const struct bp_ctx *ctx,
+                           const struct bp_request *req, const char *action,
+                           const char *kind, const char *id);
+
+/* bp_handler_log_change for each image of list. */
+void bp_handler_log_images(const struct bp_ctx *ctx,
+                           const struct bp_request *req, const char *action,
+                           const struct bp_image_list *list);
+
+/*
+ * bp_handler_log_change for the image id of each item of the array
+ * under key in answer (a direct upload's answer).
+ */
+void bp_handler_log_items(const struct bp_ctx *ctx,
+                          const struct bp_request *req, const char *action,
+                          struct json_object *answer, const char *key);
+
 /* Sends value, which is released here (NULL means out of memory). */
 enum bp_rc bp_handler_send_json(struct bp_response *res, int status,
                                 struct json_object *value);

@@ -7,6 +7,7 @@
 
 #include "api/auth.h"
 #include "api/handlers.h"
+#include "log.h"
 #include "model/ids.h"
 
 enum bp_rc bp_handler_path_id(const struct bp_route_match *match, size_t index,
@@ -96,4 +97,35 @@ enum bp_rc bp_handler_may_change_image(struct bp_ctx *ctx,
     char what[BP_ID_LEN + 8];
     snprintf(what, sizeof(what), "image %s", image->id);
     return bp_auth_may_change(ctx, image->owner, what, err);
+}
+
+void bp_handler_log_change(const struct bp_ctx *ctx,
+                           const struct bp_request *req, const char *action,
+                           const char *kind, const char *id)
+{
+    bp_log_change(action, kind, id, ctx->principal.id,
+                  bp_request_param(req, "REQUEST_ID"));
+}
+
+void bp_handler_log_images(const struct bp_ctx *ctx,
+                           const struct bp_request *req, const char *action,
+                           const struct bp_image_list *list)
+{
+    for (size_t i = 0; i < list->count; i++)
+        bp_handler_log_change(ctx, req, action, "image", list->items[i].id);
+}
+
+void bp_handler_log_items(const struct bp_ctx *ctx,
+                          const struct bp_request *req, const char *action,
+                          struct json_object *answer, const char *key)
+{
+    struct json_object *items, *id;
+    if (!json_object_object_get_ex(answer, key, &items) ||
+        !json_object_is_type(items, json_type_array))
+        return;
+    for (size_t i = 0; i < json_object_array_length(items); i++)
+        if (json_object_object_get_ex(json_object_array_get_idx(items, i), "id",
+                                      &id))
+            bp_handler_log_change(ctx, req, action, "image",
+                                  json_object_get_string(id));
 }

@@ -19,6 +19,7 @@
 #include "api/upload.h"
 #include "http/json_body.h"
 #include "http/query.h"
+#include "log.h"
 #include "model/group_json.h"
 #include "model/ids.h"
 #include "model/image_json.h"
@@ -258,6 +259,8 @@ static enum bp_rc create_with_images(struct bp_ctx *ctx,
         struct bp_image_list images = {.items = in.images,
                                        .count = in.count,
                                        .total = (long long)in.count};
+        bp_handler_log_change(ctx, req, "created", "group", group.id);
+        bp_handler_log_images(ctx, req, "created", &images);
         rc = send_created(res, &group, &images);
     }
     json_object_put(form);
@@ -318,8 +321,11 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
         struct json_object *out;
         rc = bp_direct_upload_start(ctx, req, store, &group, true, names,
                                     "images", &out, err);
-        if (rc == BP_OK)
+        if (rc == BP_OK) {
+            bp_handler_log_change(ctx, req, "created", "group", group.id);
+            bp_handler_log_items(ctx, req, "created", out, "images");
             rc = bp_handler_send_json(res, 201, out);
+        }
         if (rc == BP_OK)
             rc = bp_response_header(res, "Location", "/image_groups/%s",
                                     group.id);
@@ -328,6 +334,7 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
     rc = bp_store_group_insert(store, &group, err);
     if (rc != BP_OK)
         goto out_free;
+    bp_handler_log_change(ctx, req, "created", "group", group.id);
     struct bp_image_list none = {0};
     rc = send_created(res, &group, &none);
 out_free:
@@ -364,6 +371,7 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
         rc = bp_store_group_update(store, id, &patch, bp_time_now_ms(), &group,
                                    err);
     if (rc == BP_OK) {
+        bp_handler_log_change(ctx, req, "updated", "group", group.id);
         struct json_object *out =
             group_with_images(ctx, store, &group, &rc, err);
         if (rc == BP_OK)
@@ -393,6 +401,8 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
     rc = bp_store_group_delete(store, id, &group, &removed, err);
     if (rc != BP_OK)
         return rc;
+    bp_handler_log_change(ctx, req, "deleted", "group", group.id);
+    bp_handler_log_images(ctx, req, "deleted", &removed);
     /* The records are gone; now their files. A file that cannot be
      * removed is an orphan for the log, never a dangling record; once
      * storage fails, the rest are left to the orphan sweep rather than
@@ -405,8 +415,8 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
             bp_image_files_remove(ctx->blobs, &removed.items[i], &why) !=
                 BP_OK) {
             storage_failed = true;
-            fprintf(stderr, "bandpics: orphan files of image %s: %s\n",
-                    removed.items[i].id, why.detail);
+            bp_log_warn("orphan files of image %s: %s", removed.items[i].id,
+                        why.detail);
         }
         json_object_array_add(
             names, json_object_new_string(removed.items[i].filename));

@@ -23,6 +23,7 @@
 #include "http/json_body.h"
 #include "http/query.h"
 #include "http/urldecode.h"
+#include "log.h"
 #include "model/image_json.h"
 #include "model/timeutil.h"
 
@@ -243,8 +244,8 @@ static enum bp_rc settle_upload(struct bp_ctx *ctx, struct bp_store *store,
         image->upload_filename = NULL;
         image->upload_expires_at = 0;
     } else if (rc != BP_ECONFLICT) {
-        fprintf(stderr, "bandpics: image %s: upload not completed: %s\n",
-                image->id, why.detail);
+        bp_log_warn("image %s: upload not completed: %s", image->id,
+                    why.detail);
     }
     return BP_OK;
 }
@@ -286,6 +287,10 @@ static enum bp_rc serve_variant(struct bp_ctx *ctx,
         rc = settle_upload(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
+    /* Others than its owner get the original without GPS data. */
+    if (variant == BP_VARIANT_ORIGINAL &&
+        !bp_auth_sees_private(ctx, image.owner))
+        variant = BP_VARIANT_LOCATIONLESS;
     if (bp_image_has_file(&image))
         rc = bp_image_files_serve(ctx->blobs, req, &image, variant,
                                   ctx->config->presign_get_expires_s, res, err);
@@ -448,8 +453,10 @@ enum bp_rc bp_handle_image_create(struct bp_ctx *ctx,
                                &in, err);
     if (rc == BP_OK)
         rc = bp_ingest_commit(ctx, store, &up, NULL, &in, err);
-    if (rc == BP_OK)
+    if (rc == BP_OK) {
+        bp_handler_log_change(ctx, req, "created", "image", in.images[0].id);
         rc = bp_handler_send_json(res, 201, bp_image_to_json(&in.images[0]));
+    }
     if (rc == BP_OK)
         rc = bp_response_header(res, "Location", "/images/%s", in.images[0].id);
     bp_group_clear(&group_record);
@@ -495,8 +502,10 @@ add_awaiting_uploads(struct bp_ctx *ctx, const struct bp_request *req,
     if (rc == BP_OK)
         rc = bp_direct_upload_start(ctx, req, store, group, false, value,
                                     "added_images", &out, err);
-    if (rc == BP_OK)
+    if (rc == BP_OK) {
+        bp_handler_log_items(ctx, req, "created", out, "added_images");
         rc = bp_handler_send_json(res, 201, out);
+    }
     json_object_put(body);
     return rc;
 }
@@ -548,9 +557,11 @@ await_replacement(struct bp_ctx *ctx, const struct bp_request *req,
         struct bp_error ignored;
         bp_blob_remove(ctx->blobs, stale, &ignored);
     }
-    if (rc == BP_OK)
+    if (rc == BP_OK) {
+        bp_handler_log_change(ctx, req, "updated", "image", image->id);
         rc = bp_handler_send_json(
             res, 200, json_object_get(json_object_array_get_idx(items, 0)));
+    }
 out_free:
     json_object_put(items);
     bp_image_clear(&updated);
@@ -605,6 +616,7 @@ enum bp_rc bp_handle_images_add(struct bp_ctx *ctx,
         struct bp_image_list added = {.items = in.images,
                                       .count = in.count,
                                       .total = (long long)in.count};
+        bp_handler_log_images(ctx, req, "created", &added);
         struct json_object *out = json_object_new_object();
         if (out != NULL) {
             json_object_object_add(out, "added_images",
@@ -651,6 +663,7 @@ enum bp_rc bp_handle_image_update(struct bp_ctx *ctx,
         rc = bp_store_image_update(store, id, &patch, bp_time_now_ms(), &image,
                                    err);
     if (rc == BP_OK) {
+        bp_handler_log_change(ctx, req, "updated", "image", image.id);
         rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
         bp_image_clear(&image);
     }
@@ -686,6 +699,7 @@ enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_ingest_replace(ctx, store, old.id, &up, &in, 0, &updated, err);
     if (rc == BP_OK) {
+        bp_handler_log_change(ctx, req, "updated", "image", updated.id);
         rc = bp_handler_send_json(res, 200, bp_image_to_json(&updated));
         bp_image_clear(&updated);
     }
@@ -713,10 +727,10 @@ enum bp_rc bp_handle_image_delete(struct bp_ctx *ctx,
     rc = bp_store_image_delete(store, id, &image, err);
     if (rc != BP_OK)
         return rc;
+    bp_handler_log_change(ctx, req, "deleted", "image", image.id);
     struct bp_error why = {{0}};
     if (bp_image_files_remove(ctx->blobs, &image, &why) != BP_OK)
-        fprintf(stderr, "bandpics: orphan files of image %s: %s\n", image.id,
-                why.detail);
+        bp_log_warn("orphan files of image %s: %s", image.id, why.detail);
     rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
     bp_image_clear(&image);
     return rc;

@@ -119,6 +119,7 @@ enum bp_rc bp_handle_image_complete(struct bp_ctx *ctx,
         if (rc != BP_OK)
             return rc;
         image = done;
+        bp_handler_log_change(ctx, req, "updated", "image", image.id);
     }
     rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
     bp_image_clear(&image);

@@ -20,6 +20,7 @@ static const char *const variant_names[] = {
     [BP_VARIANT_ORIGINAL] = "file",
     [BP_VARIANT_FULLSIZE] = "fullsize",
     [BP_VARIANT_THUMB] = "thumb",
+    [BP_VARIANT_LOCATIONLESS] = "file-nogps",
 };
 
 void bp_image_key(const char *id, enum bp_image_variant variant,
@@ -34,6 +35,9 @@ void bp_image_key(const char *id, enum bp_image_variant variant,
         break;
     case BP_VARIANT_THUMB:
         snprintf(out, BP_IMAGE_KEY_LEN, "thumb/%s.jpg", id);
+        break;
+    case BP_VARIANT_LOCATIONLESS:
+        snprintf(out, BP_IMAGE_KEY_LEN, "public/%s", id);
         break;
     }
 }
@@ -50,6 +54,7 @@ static void file_key(const char *id, const char *attempt,
         [BP_VARIANT_ORIGINAL] = "original",
         [BP_VARIANT_FULLSIZE] = "fullsize.jpg",
         [BP_VARIANT_THUMB] = "thumb.jpg",
+        [BP_VARIANT_LOCATIONLESS] = "public",
     };
     if (attempt == NULL)
         bp_image_key(id, variant, out);
@@ -59,18 +64,22 @@ static void file_key(const char *id, const char *attempt,
 }
 
 /*
- * Puts the three files of image under its own keys (attempt NULL) or its
- * staging keys, the original with the image's content type; all or none.
+ * Puts the files of image under its own keys (attempt NULL) or its
+ * staging keys, the originals with the image's content type; a NULL path
+ * is skipped; all or none.
  */
-static enum bp_rc put_three(struct bp_blob_store *blobs,
-                            const struct bp_image *image, const char *attempt,
-                            const char *const paths[3], struct bp_error *err)
+static enum bp_rc put_all(struct bp_blob_store *blobs,
+                          const struct bp_image *image, const char *attempt,
+                          const char *const paths[4], struct bp_error *err)
 {
-    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
+    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_LOCATIONLESS; v++) {
+        if (paths[v] == NULL)
+            continue;
         char key[BP_IMAGE_KEY_LEN];
         file_key(image->id, attempt, (enum bp_image_variant)v, key);
-        const char *type =
-            v == BP_VARIANT_ORIGINAL ? image->content_type : "image/jpeg";
+        const char *type = v == BP_VARIANT_FULLSIZE || v == BP_VARIANT_THUMB
+                               ? "image/jpeg"
+                               : image->content_type;
         enum bp_rc rc = bp_blob_put_file(blobs, key, paths[v], type, err);
         if (rc != BP_OK) {
             for (int k = BP_VARIANT_ORIGINAL; k < v; k++) {
@@ -86,30 +95,35 @@ static enum bp_rc put_three(struct bp_blob_store *blobs,
 enum bp_rc bp_image_files_put(struct bp_blob_store *blobs,
                               const struct bp_image *image,
                               const char *original, const char *fullsize,
-                              const char *thumb, struct bp_error *err)
+                              const char *thumb, const char *locationless,
+                              struct bp_error *err)
 {
-    const char *const paths[] = {original, fullsize, thumb};
-    return put_three(blobs, image, NULL, paths, err);
+    const char *const paths[] = {original, fullsize, thumb, locationless};
+    return put_all(blobs, image, NULL, paths, err);
 }
 
 enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs,
                                 const struct bp_image *image,
                                 const char *attempt, const char *original,
                                 const char *fullsize, const char *thumb,
-                                struct bp_error *err)
+                                const char *locationless, struct bp_error *err)
 {
-    const char *const paths[] = {original, fullsize, thumb};
-    return put_three(blobs, image, attempt, paths, err);
+    const char *const paths[] = {original, fullsize, thumb, locationless};
+    return put_all(blobs, image, attempt, paths, err);
 }
 
 enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
-                                  const char *attempt, struct bp_error *err)
+                                  const char *attempt, bool has_locationless,
+                                  struct bp_error *err)
 {
-    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
+    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_LOCATIONLESS; v++) {
         char from[BP_IMAGE_KEY_LEN], to[BP_IMAGE_KEY_LEN];
         file_key(id, attempt, (enum bp_image_variant)v, from);
         bp_image_key(id, (enum bp_image_variant)v, to);
-        enum bp_rc rc = bp_blob_move(blobs, from, to, err);
+        /* The old file's copy without GPS must not outlive it. */
+        enum bp_rc rc = v == BP_VARIANT_LOCATIONLESS && !has_locationless
+                            ? bp_blob_remove(blobs, to, err)
+                            : bp_blob_move(blobs, from, to, err);
         if (rc != BP_OK)
             return rc;
     }
@@ -119,7 +133,7 @@ enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
 void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id,
                             const char *attempt)
 {
-    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB; v++) {
+    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_LOCATIONLESS; v++) {
         char key[BP_IMAGE_KEY_LEN];
         file_key(id, attempt, (enum bp_image_variant)v, key);
         bp_blob_remove(blobs, key, NULL);
@@ -160,8 +174,8 @@ enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs,
     }
     /* Storage that fails once is left alone: what remains is for the
      * orphan sweep, not for a request that waits on every key. */
-    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_THUMB && rc == BP_OK;
-         v++) {
+    for (int v = BP_VARIANT_ORIGINAL;
+         v <= BP_VARIANT_LOCATIONLESS && rc == BP_OK; v++) {
         char key[BP_IMAGE_KEY_LEN];
         bp_image_key(image->id, (enum bp_image_variant)v, key);
         rc = remove_retrying(blobs, key, err);
@@ -216,10 +230,16 @@ static int parse_range(const char *header, off_t size, off_t *start, off_t *end)
     return 1;
 }
 
+/* Returns true for the variants that are the uploaded file (or a copy). */
+static bool is_original(enum bp_image_variant variant)
+{
+    return variant == BP_VARIANT_ORIGINAL || variant == BP_VARIANT_LOCATIONLESS;
+}
+
 static const char *content_type_of(const struct bp_image *image,
                                    enum bp_image_variant variant)
 {
-    return variant == BP_VARIANT_ORIGINAL ? image->content_type : "image/jpeg";
+    return is_original(variant) ? image->content_type : "image/jpeg";
 }
 
 /*
@@ -240,13 +260,15 @@ static enum bp_rc common_headers(struct bp_response *res,
                                  const struct bp_image *image,
                                  enum bp_image_variant variant)
 {
+    /* Which original a caller gets depends on who asks. */
     enum bp_rc rc =
-        bp_response_header(res, "Cache-Control", "public, max-age=300");
+        bp_response_header(res, "Cache-Control", "%s, max-age=300",
+                           is_original(variant) ? "private" : "public");
     /* An image is never a document: nothing in it may run or load. */
     if (rc == BP_OK)
         rc = bp_response_header(res, "Content-Security-Policy",
                                 "default-src 'none'; sandbox");
-    if (rc == BP_OK && variant == BP_VARIANT_ORIGINAL) {
+    if (rc == BP_OK && is_original(variant)) {
         struct bp_buf disposition;
         bp_buf_init(&disposition, 2048);
         rc = disposition_of(image, &disposition);
@@ -300,16 +322,31 @@ enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
 {
     char key[BP_IMAGE_KEY_LEN];
     bp_image_key(image->id, variant, key);
+    if (variant == BP_VARIANT_LOCATIONLESS) {
+        struct bp_blob_entry entry;
+        struct bp_error why = {{0}};
+        enum bp_rc found = bp_blob_stat(blobs, key, &entry, &why);
+        if (found == BP_ENOTFOUND && image->has_position)
+            return bp_error_set(
+                err, BP_EFORBIDDEN,
+                "The location data of this %s file cannot be removed "
+                "without re-encoding it: only its owner gets the original; "
+                "/images/%s/fullsize has no location data",
+                image->content_type, image->id);
+        if (found == BP_ENOTFOUND) /* there was no GPS data to remove */
+            bp_image_key(image->id, BP_VARIANT_ORIGINAL, key);
+        else if (found != BP_OK)
+            return bp_error_set(err, found, "%s", why.detail);
+    }
     /* The original keeps its name, as when it is sent from here. */
     struct bp_buf disposition;
     bp_buf_init(&disposition, 2048);
-    enum bp_rc rc = variant == BP_VARIANT_ORIGINAL
-                        ? disposition_of(image, &disposition)
-                        : BP_OK;
+    enum bp_rc rc =
+        is_original(variant) ? disposition_of(image, &disposition) : BP_OK;
     if (rc == BP_OK)
-        rc = redirect(blobs, key,
-                      variant == BP_VARIANT_ORIGINAL ? disposition.data : NULL,
-                      redirect_expires_s, res, err);
+        rc =
+            redirect(blobs, key, is_original(variant) ? disposition.data : NULL,
+                     redirect_expires_s, res, err);
     bp_buf_free(&disposition);
     if (rc != BP_EUNSUPPORTED)
         return rc;

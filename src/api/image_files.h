@@ -17,6 +17,10 @@ enum bp_image_variant {
     BP_VARIANT_ORIGINAL,
     BP_VARIANT_FULLSIZE,
     BP_VARIANT_THUMB,
+    /* The original with its GPS data removed losslessly ("public/<id>"),
+     * what callers who do not own the image get for "file". Stored only
+     * when there was GPS data to remove and it could be removed. */
+    BP_VARIANT_LOCATIONLESS,
 };
 
 /* Room for the longest key: staging/<id>/<attempt id>/fullsize.jpg. */
@@ -35,14 +39,16 @@ void bp_image_incoming_key(const struct bp_image *image,
                            char out[BP_IMAGE_KEY_LEN]);
 
 /*
- * Stores the three files of image (its id, and its content type for the
- * original) from local paths. Either all three are stored or, on
- * failure, none is left behind.
+ * Stores the files of image (its id, and its content type for the
+ * originals) from local paths: original, fullsize, thumb and, when
+ * locationless is not NULL, the original without GPS data. Either all
+ * are stored or, on failure, none is left behind.
  */
 enum bp_rc bp_image_files_put(struct bp_blob_store *blobs,
                               const struct bp_image *image,
                               const char *original, const char *fullsize,
-                              const char *thumb, struct bp_error *err);
+                              const char *thumb, const char *locationless,
+                              struct bp_error *err);
 
 /*
  * Replacing an image's files without a window where the record and the
@@ -51,20 +57,22 @@ enum bp_rc bp_image_files_put(struct bp_blob_store *blobs,
  * for it, so concurrent attempts never share keys), the caller updates
  * the record, then bp_image_files_promote moves them over the image's
  * own keys (or bp_image_files_unstage drops them when the update
- * failed).
+ * failed). A new file without a locationless copy removes the old
+ * image's copy when promoted (has_locationless false).
  */
 enum bp_rc bp_image_files_stage(struct bp_blob_store *blobs,
                                 const struct bp_image *image,
                                 const char *attempt, const char *original,
                                 const char *fullsize, const char *thumb,
-                                struct bp_error *err);
+                                const char *locationless, struct bp_error *err);
 enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
-                                  const char *attempt, struct bp_error *err);
+                                  const char *attempt, bool has_locationless,
+                                  struct bp_error *err);
 void bp_image_files_unstage(struct bp_blob_store *blobs, const char *id,
                             const char *attempt);
 
 /*
- * Deletes the three files of image and the upload it awaits. The first
+ * Deletes the files of image and the upload it awaits. The first
  * storage failure stops it (the rest is left for the orphan sweep, not
  * waited for); a quick failure is retried once. Deleting missing files
  * succeeds.
@@ -80,7 +88,10 @@ enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs,
  * location when req carries BANDPICS_FILES_PREFIX; else the file
  * itself, answering If-None-Match with 304 and a single byte range with
  * 206 (416 when unsatisfiable). BP_ENOTFOUND when the file is missing
- * from a local store.
+ * from a local store. For BP_VARIANT_LOCATIONLESS it serves the copy
+ * without GPS data; an image without one is served as uploaded when it
+ * has no position, else refused with BP_EFORBIDDEN (its GPS data could
+ * not be removed without re-encoding).
  */
 enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
                                 const struct bp_request *req,

@@ -9,6 +9,8 @@
 
 #include "api/image_files.h"
 #include "api/ingest.h"
+#include "log.h"
+#include "media/gps_strip.h"
 #include "media/image_proc.h"
 #include "media/image_sniff.h"
 #include "model/image_json.h"
@@ -56,6 +58,37 @@ static enum bp_rc describe(struct bp_image *image,
     return BP_OK;
 }
 
+/*
+ * Makes the copy of file without GPS data that callers who do not own
+ * the image get, into *path (a new temporary file the caller frees and
+ * unlinks). *path stays NULL when the file has no GPS data to remove, or
+ * when it cannot be removed losslessly (those callers are then refused
+ * the original of an image with a position); only running out of memory
+ * fails.
+ */
+static enum bp_rc copy_without_location(struct bp_ctx *ctx, const char *id,
+                                        const struct bp_upload_file *file,
+                                        enum bp_image_format format,
+                                        char **path)
+{
+    *path = render_path(ctx, id, "public");
+    if (*path == NULL)
+        return BP_ENOMEM;
+    struct bp_gps_strip_report report;
+    struct bp_error why = {{0}};
+    enum bp_rc rc =
+        bp_gps_strip_file(file->path, *path, format, 0, &report, &why);
+    if (rc == BP_OK && report.gps_ifds + report.xmp_properties > 0)
+        return BP_OK;
+    if (rc != BP_OK)
+        bp_log_info("image %s: GPS data not removable (%s)", id,
+                    why.detail[0] ? why.detail : bp_rc_name(rc));
+    unlink(*path);
+    free(*path);
+    *path = NULL;
+    return rc == BP_ENOMEM ? rc : BP_OK;
+}
+
 enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
                              const char *group, const char *description,
                              int64_t now, struct bp_ingest *out,
@@ -66,8 +99,9 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
     out->images = calloc(n == 0 ? 1 : n, sizeof(*out->images));
     out->fullsize_paths = calloc(n == 0 ? 1 : n, sizeof(char *));
     out->thumb_paths = calloc(n == 0 ? 1 : n, sizeof(char *));
+    out->locationless_paths = calloc(n == 0 ? 1 : n, sizeof(char *));
     if (out->images == NULL || out->fullsize_paths == NULL ||
-        out->thumb_paths == NULL)
+        out->thumb_paths == NULL || out->locationless_paths == NULL)
         return BP_ENOMEM;
     struct bp_image_limits limits = {
         .max_pixels = ctx->config->max_pixels,
@@ -100,6 +134,9 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
             return bp_error_set(err, rc, "%s: %s", file->filename,
                                 why.detail[0] ? why.detail : bp_rc_name(rc));
         rc = describe(image, file, &meta);
+        if (rc == BP_OK)
+            rc = copy_without_location(ctx, image->id, file, meta.format,
+                                       &out->locationless_paths[i]);
         if (rc != BP_OK)
             return rc;
     }
@@ -116,7 +153,8 @@ static enum bp_rc store_files(struct bp_ctx *ctx, const struct bp_upload *up,
     for (size_t i = 0; i < in->count; i++) {
         enum bp_rc rc =
             bp_image_files_put(ctx->blobs, &in->images[i], up->files[i].path,
-                               in->fullsize_paths[i], in->thumb_paths[i], err);
+                               in->fullsize_paths[i], in->thumb_paths[i],
+                               in->locationless_paths[i], err);
         if (rc != BP_OK) {
             for (size_t k = 0; k < i; k++)
                 bp_image_files_remove(ctx->blobs, &in->images[k], NULL);
@@ -134,8 +172,8 @@ void bp_ingest_discard_files(struct bp_ctx *ctx, struct bp_ingest *in)
     for (size_t i = 0; i < in->count; i++) {
         struct bp_error err = {{0}};
         if (bp_image_files_remove(ctx->blobs, &in->images[i], &err) != BP_OK)
-            fprintf(stderr, "bandpics: orphan files of image %s: %s\n",
-                    in->images[i].id, err.detail);
+            bp_log_warn("orphan files of image %s: %s", in->images[i].id,
+                        err.detail);
     }
     in->files_stored = 0;
 }
@@ -168,9 +206,9 @@ enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
     image->upload_expires_at = if_upload_expires_at;
     char attempt[BP_ID_LEN + 1];
     bp_id_new(attempt);
-    enum bp_rc rc =
-        bp_image_files_stage(ctx->blobs, image, attempt, up->files[0].path,
-                             in->fullsize_paths[0], in->thumb_paths[0], err);
+    enum bp_rc rc = bp_image_files_stage(
+        ctx->blobs, image, attempt, up->files[0].path, in->fullsize_paths[0],
+        in->thumb_paths[0], in->locationless_paths[0], err);
     if (rc != BP_OK)
         return rc;
     rc = bp_store_image_replace_file(store, image, bp_time_now_ms(), out, err);
@@ -179,14 +217,15 @@ enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
         return rc;
     }
     struct bp_error why = {{0}};
-    rc = bp_image_files_promote(ctx->blobs, id, attempt, &why);
+    bool locationless = in->locationless_paths[0] != NULL;
+    rc = bp_image_files_promote(ctx->blobs, id, attempt, locationless, &why);
     if (rc != BP_OK)
-        rc = bp_image_files_promote(ctx->blobs, id, attempt, &why);
+        rc =
+            bp_image_files_promote(ctx->blobs, id, attempt, locationless, &why);
     if (rc != BP_OK) {
         /* The record is saved; its files wait under the staging keys,
          * where the orphan sweep finishes the move. */
-        fprintf(stderr, "bandpics: image %s: new files not in place: %s\n", id,
-                why.detail);
+        bp_log_error("image %s: new files not in place: %s", id, why.detail);
         bp_image_clear(out);
         return bp_error_set(err, BP_EUNAVAILABLE,
                             "Image %s is saved but storage failed while its "
@@ -217,11 +256,15 @@ void bp_ingest_free(struct bp_ingest *in)
             unlink(in->fullsize_paths[i]);
         if (in->thumb_paths[i] != NULL)
             unlink(in->thumb_paths[i]);
+        if (in->locationless_paths[i] != NULL)
+            unlink(in->locationless_paths[i]);
         free(in->fullsize_paths[i]);
         free(in->thumb_paths[i]);
+        free(in->locationless_paths[i]);
     }
     free(in->images);
     free(in->fullsize_paths);
     free(in->thumb_paths);
+    free(in->locationless_paths);
     memset(in, 0, sizeof(*in));
 }

@@ -19,6 +19,9 @@ struct bp_ingest {
     struct bp_image *images; /* owned; count records, ready to insert */
     char **fullsize_paths;   /* owned temporary renders */
     char **thumb_paths;
+    /* Owned temporary copies of the originals without GPS data; NULL
+     * where there was none to remove or it cannot be removed. */
+    char **locationless_paths;
     size_t count;
     int files_stored; /* the blob store holds every image's files */
 };

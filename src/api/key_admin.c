@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "api/key_admin.h"
+#include "log.h"
 #include "model/api_key.h"
 #include "model/ids.h"
 #include "model/timeutil.h"
@@ -46,6 +47,7 @@ enum bp_rc bp_key_admin_create(const struct bp_config *cfg, const char *name,
             bp_time_format_iso(expires, until);
         fprintf(out, "%s\n", text);
         fflush(out);
+        bp_log_change("created", "api_key", key.id, "command line", "");
         fprintf(info,
                 "bandpics: key %s \"%s\" (%s, expires %s) created; it is "
                 "shown only this once\n",
@@ -102,9 +104,11 @@ enum bp_rc bp_key_admin_revoke(const struct bp_config *cfg, const char *id,
     enum bp_rc rc = bp_store_open(cfg, &store, err);
     if (rc == BP_OK)
         rc = bp_store_key_revoke(store, parsed, bp_time_now_ms(), &key, err);
-    if (rc == BP_OK)
+    if (rc == BP_OK) {
+        bp_log_change("revoked", "api_key", key.id, "command line", "");
         fprintf(out, "bandpics: key %s \"%s\" (%s) revoked\n", key.id, key.name,
                 bp_role_name(key.role));
+    }
     bp_store_close(store);
     return rc;
 }

@@ -15,6 +15,7 @@
 #include "api/upload.h"
 #include "http/multipart.h"
 #include "http/urldecode.h"
+#include "log.h"
 
 #define MAX_PART_HEADER_BYTES 8192
 
@@ -55,8 +56,8 @@ static enum bp_rc file_begin(struct receiver *r, const char *raw_name,
     r->fd = mkostemp(path.data, O_CLOEXEC);
     if (r->fd < 0) {
         bp_buf_free(&path);
-        fprintf(stderr, "bandpics: cannot create a file in %s: %s\n",
-                r->tmp_dir, strerror(errno));
+        bp_log_error("cannot create a file in %s: %s", r->tmp_dir,
+                     strerror(errno));
         return bp_error_set(err, BP_EUNAVAILABLE,
                             "temporary storage unavailable");
     }
@@ -120,8 +121,7 @@ static enum bp_rc part_data(void *user, const char *data, size_t len,
         if (put < 0 && errno == EINTR)
             continue;
         if (put <= 0) {
-            fprintf(stderr, "bandpics: writing %s: %s\n", file->path,
-                    strerror(errno));
+            bp_log_error("writing %s: %s", file->path, strerror(errno));
             return bp_error_set(err, BP_EUNAVAILABLE,
                                 "temporary storage unavailable");
         }

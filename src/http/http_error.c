@@ -8,6 +8,7 @@
 
 #include "http/http_error.h"
 #include "http/urldecode.h"
+#include "log.h"
 
 int bp_http_status_for(enum bp_rc rc)
 {
@@ -57,7 +58,7 @@ void bp_http_error_respond(struct bp_response *res, enum bp_rc rc,
     }
     if (status == 500) {
         /* The detail of an internal failure goes to the log, not out. */
-        fprintf(stderr, "bandpics: internal error: %s\n", detail);
+        bp_log_error("internal error: %s", detail);
         detail = "Internal server error";
     }
     bp_buf_reset(&res->headers);

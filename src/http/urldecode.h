@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "buf.h"
+#include "utf8.h"
 
 /*
  * Appends the percent-decoded form of the len bytes at text to out.
@@ -27,17 +28,5 @@ int bp_hex_value(char c);
  * which has room for 2 * len + 1 characters, and terminates it.
  */
 void bp_hex_encode(const unsigned char *bytes, size_t len, char *out);
-
-/* Returns true when the len bytes at text are valid UTF-8. */
-bool bp_utf8_valid(const char *text, size_t len);
-
-/*
- * Replaces, in place, every byte of text that is not part of a valid
- * UTF-8 sequence with '?', so that text can be sent as JSON.
- */
-void bp_utf8_scrub(char *text);
-
-/* Returns the number of UTF-8 code points in a valid UTF-8 string. */
-size_t bp_utf8_length(const char *text);
 
 #endif

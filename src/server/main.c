@@ -20,6 +20,7 @@
 #include "api/gc.h"
 #include "api/key_admin.h"
 #include "config.h"
+#include "log.h"
 #include "server/listen.h"
 #include "server/pool.h"
 #include "server/transport.h"
@@ -270,9 +271,16 @@ int main(int argc, char **argv)
         bp_config_free(&cfg);
         return 1;
     }
+    if (bp_log_setup(&cfg, &err) != BP_OK) {
+        fprintf(stderr, "bandpics: %s\n", err.detail);
+        curl_global_cleanup();
+        mongoc_cleanup();
+        bp_config_free(&cfg);
+        return 1;
+    }
     if (strcmp(cfg.auth_mode, "off") == 0)
-        fprintf(stderr, "bandpics: warning: auth_mode = off: anyone who can "
-                        "reach the API may change or delete everything\n");
+        bp_log_warn("auth_mode = off: anyone who can reach the API may "
+                    "change or delete everything");
     int status;
     struct bp_error task_err = {{0}};
     if (key_tasks == 1) {

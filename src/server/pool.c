@@ -16,6 +16,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "log.h"
 #include "server/pool.h"
 #include "server/worker.h"
 #include "store/store.h"
@@ -116,12 +117,11 @@ static void reap(struct pool *pool)
                 continue;
             int failed = !(WIFEXITED(status) && WEXITSTATUS(status) == 0);
             if (failed && !pool->stopping && c->current)
-                fprintf(stderr, "bandpics: worker %d %s %d; starting another\n",
-                        (int)pid,
-                        WIFSIGNALED(status) ? "killed by signal"
-                                            : "exited with status",
-                        WIFSIGNALED(status) ? WTERMSIG(status)
-                                            : WEXITSTATUS(status));
+                bp_log_warn("worker %d %s %d; starting another", (int)pid,
+                            WIFSIGNALED(status) ? "killed by signal"
+                                                : "exited with status",
+                            WIFSIGNALED(status) ? WTERMSIG(status)
+                                                : WEXITSTATUS(status));
             if (failed && c->current && now_s() - c->started < 1.0)
                 pool->respawn_after = now_s() + 1.0;
             pool->children[i] = pool->children[--pool->nchildren];
@@ -136,26 +136,23 @@ static void reload(struct pool *pool, int signal_fd)
     struct bp_config fresh;
     struct bp_error err = {{0}};
     if (bp_config_load(&fresh, pool->src, &err) != BP_OK) {
-        fprintf(stderr,
-                "bandpics: reload refused, keeping the running "
-                "configuration: %s\n",
-                err.detail);
+        bp_log_warn("reload refused, keeping the running "
+                    "configuration: %s",
+                    err.detail);
         return;
     }
     enum bp_rc rc = bp_store_check(&fresh, &err);
     if (rc != BP_OK && rc != BP_EUNAVAILABLE) {
-        fprintf(stderr,
-                "bandpics: reload refused, keeping the running "
-                "configuration: %s\n",
-                err.detail);
+        bp_log_warn("reload refused, keeping the running "
+                    "configuration: %s",
+                    err.detail);
         bp_config_free(&fresh);
         return;
     }
     if (strcmp(fresh.listen, pool->cfg.listen) != 0)
-        fprintf(stderr,
-                "bandpics: reload: a new listen address needs a "
-                "restart; keeping %s\n",
-                pool->cfg.listen);
+        bp_log_warn("reload: a new listen address needs a "
+                    "restart; keeping %s",
+                    pool->cfg.listen);
     bp_config_free(&pool->cfg);
     pool->cfg = fresh;
     for (size_t i = 0; i < pool->nchildren; i++)
@@ -163,7 +160,7 @@ static void reload(struct pool *pool, int signal_fd)
             drain(pool, &pool->children[i]);
     pool->respawn_after = 0;
     fill(pool, signal_fd);
-    fprintf(stderr, "bandpics: reloaded; %ld new workers\n", pool->cfg.workers);
+    bp_log_info("reloaded; %ld new workers", pool->cfg.workers);
 }
 
 static void begin_stop(struct pool *pool)
@@ -187,8 +184,7 @@ static void enforce_deadlines(struct pool *pool)
         if ((pool->stopping && t >= pool->stop_deadline) ||
             (c->kill_after > 0 && t >= c->kill_after)) {
             c->killed = 1;
-            fprintf(stderr, "bandpics: worker %d did not stop in time\n",
-                    (int)c->pid);
+            bp_log_warn("worker %d did not stop in time", (int)c->pid);
             kill(c->pid, SIGKILL);
         }
     }
@@ -210,8 +206,8 @@ int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
     }
     char store_url[512];
     bp_config_redact_url(pool.cfg.database_url, store_url, sizeof(store_url));
-    fprintf(stderr, "bandpics: pool of %ld workers on %s (store %s)\n",
-            pool.cfg.workers, pool.cfg.listen, store_url);
+    bp_log_info("pool of %ld workers on %s (store %s)", pool.cfg.workers,
+                pool.cfg.listen, store_url);
     fill(&pool, sfd);
     while (!pool.stopping || pool.nchildren > 0) {
         struct pollfd pfd = {.fd = sfd, .events = POLLIN};
@@ -233,7 +229,7 @@ int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
         enforce_deadlines(&pool);
         fill(&pool, sfd);
     }
-    fprintf(stderr, "bandpics: pool stopped\n");
+    bp_log_info("pool stopped");
     close(sfd);
     free(pool.children);
     bp_config_free(&pool.cfg);

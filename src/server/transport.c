@@ -8,10 +8,38 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "http/http_error.h"
+#include "log.h"
 #include "server/transport.h"
+
+/* Milliseconds on the monotonic clock. */
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Logs the summary of one request once its answer is written. */
+static void log_request(const struct bp_ctx *ctx, const struct bp_request *req,
+                        const struct bp_response *res, double started_ms)
+{
+    struct bp_log_request line = {
+        .request_id = req->request_id,
+        .method = req->method,
+        .route = ctx->route,
+        .status = res->status,
+        .principal = ctx->principal.id,
+        .bytes_in = (int64_t)req->body.length,
+        .bytes_out = res->body_fd >= 0 ? (int64_t)res->body_length
+                                       : (int64_t)res->body.len,
+        .ms = now_ms() - started_ms,
+    };
+    bp_log_request(&line);
+}
 
 static ssize_t write_fd(void *sink, const char *data, size_t len)
 {
@@ -92,6 +120,8 @@ static int serve(struct bp_ctx *ctx, char *const *params,
     struct bp_buf path;
     struct bp_error err = {{0}};
     int body_fd = -1;
+    double started_ms = now_ms();
+    bp_app_request_reset(ctx);
     bp_response_init(&res);
     bp_buf_init(&path, 8192);
     enum bp_rc rc = bp_request_from_params(&req, params, &path, &err);
@@ -118,6 +148,7 @@ static int serve(struct bp_ctx *ctx, char *const *params,
         bp_response_header(&res, "X-Request-Id", "%.128s", request_id);
     bool head = req.method != NULL && strcmp(req.method, "HEAD") == 0;
     int failed = bp_response_write_cgi(&res, head, write, sink) != BP_OK;
+    log_request(ctx, &req, &res, started_ms);
     if (body_fd >= 0)
         close(body_fd);
     bp_buf_free(&path);

@@ -25,6 +25,7 @@
 #include <fcgiapp.h>
 
 #include "api/app.h"
+#include "log.h"
 #include "server/transport.h"
 #include "server/worker.h"
 
@@ -117,8 +118,7 @@ static int accept_connection(int listen_fd, long timeout_s)
     }
     if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
         errno == ENOMEM) {
-        fprintf(stderr, "bandpics[%d]: accept: %s\n", (int)getpid(),
-                strerror(errno));
+        bp_log_error("accept: %s", strerror(errno));
         usleep(100 * 1000);
     }
     return -1;
@@ -164,7 +164,7 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd)
     struct bp_ctx ctx;
     struct bp_error err = {{0}};
     if (bp_app_open(&ctx, cfg, &err) != BP_OK) {
-        fprintf(stderr, "bandpics: worker start-up failed: %s\n", err.detail);
+        bp_log_error("worker start-up failed: %s", err.detail);
         close(sfd);
         return 1;
     }

@@ -21,6 +21,7 @@
 
 #include <mongoc/mongoc.h>
 
+#include "log.h"
 #include "store/mongo_docs.h"
 #include "store/store.h"
 #include "store/store_mongo.h"
@@ -79,8 +80,8 @@ static bool is_unavailable_code(uint32_t code)
 static enum bp_rc mongo_fail(const bson_error_t *error, const char *what,
                              struct bp_error *err)
 {
-    fprintf(stderr, "bandpics: mongodb %s: %s (domain %u, code %u)\n", what,
-            error->message, error->domain, error->code);
+    bp_log_error("mongodb %s: %s (domain %u, code %u)", what, error->message,
+                 error->domain, error->code);
     bool server = error->domain == MONGOC_ERROR_SERVER ||
                   error->domain == MONGOC_ERROR_QUERY ||
                   error->domain == MONGOC_ERROR_COLLECTION ||
@@ -557,9 +558,8 @@ static void undo_insert(struct store_mongo *s, const struct bp_group *new_group,
         if (bp_mongo_ids_filter(images[0].id, sizeof(images[0]), inserted,
                                 &ids) == BP_OK &&
             !mongoc_collection_delete_many(s->images, &ids, NULL, NULL, &error))
-            fprintf(stderr,
-                    "bandpics: mongodb: could not undo an image insert: %s\n",
-                    error.message);
+            bp_log_error("mongodb: could not undo an image insert: %s",
+                         error.message);
         bson_destroy(&ids);
     }
     if (new_group != NULL) {
@@ -567,9 +567,8 @@ static void undo_insert(struct store_mongo *s, const struct bp_group *new_group,
         if (bp_mongo_id_filter(new_group->id, &filter) == BP_OK &&
             !mongoc_collection_delete_one(s->groups, &filter, NULL, NULL,
                                           &error))
-            fprintf(stderr,
-                    "bandpics: mongodb: could not undo a group insert: %s\n",
-                    error.message);
+            bp_log_error("mongodb: could not undo a group insert: %s",
+                         error.message);
         bson_destroy(&filter);
     }
 }
@@ -1157,7 +1156,7 @@ enum bp_rc bp_store_mongo_open(const char *uri_text,
     /* The URI may hold credentials: never echo it. */
     mongoc_uri_t *uri = mongoc_uri_new_with_error(uri_text, &error);
     if (uri == NULL) {
-        fprintf(stderr, "bandpics: database_url: %s\n", error.message);
+        bp_log_error("database_url: %s", error.message);
         return bp_error_set(err, BP_EINVAL,
                             "database_url: not a valid MongoDB URI");
     }
@@ -1185,7 +1184,7 @@ enum bp_rc bp_store_mongo_open(const char *uri_text,
         else
             rc = bp_error_set(err, BP_EINVAL,
                               "database_url: not a usable MongoDB URI");
-        fprintf(stderr, "bandpics: database_url: %s\n", error.message);
+        bp_log_error("database_url: %s", error.message);
         goto out_free_store;
     }
     mongoc_client_set_error_api(s->client, MONGOC_ERROR_API_VERSION_2);

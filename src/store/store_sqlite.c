@@ -12,6 +12,7 @@
 
 #include <sqlite3.h>
 
+#include "log.h"
 #include "store/store.h"
 #include "store/store_sqlite.h"
 
@@ -96,7 +97,7 @@ enum bp_rc bp_sqlite_fail(sqlite3 *db, int code, const char *what,
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM:
-        fprintf(stderr, "bandpics: sqlite %s: %s\n", what, msg);
+        bp_log_error("sqlite %s: %s", what, msg);
         return bp_error_set(err, BP_EUNAVAILABLE,
                             "database unavailable: %s: %s", what,
                             sqlite3_errstr(primary));
@@ -527,8 +528,7 @@ static enum bp_rc make_parent_dir(const char *path, struct bp_error *err)
     int failed = mkdir_parents(dir);
     enum bp_rc rc = BP_OK;
     if (failed) {
-        fprintf(stderr, "bandpics: cannot create %s: %s\n", dir,
-                strerror(errno));
+        bp_log_error("cannot create %s: %s", dir, strerror(errno));
         rc = bp_error_set(err, BP_EUNAVAILABLE,
                           "cannot create the database directory: %s",
                           strerror(errno));
@@ -551,8 +551,8 @@ enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
         path, &s->db,
         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
     if (code != SQLITE_OK) {
-        fprintf(stderr, "bandpics: cannot open %s: %s\n", path,
-                s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
+        bp_log_error("cannot open %s: %s", path,
+                     s->db ? sqlite3_errmsg(s->db) : sqlite3_errstr(code));
         rc = bp_error_set(err, BP_EUNAVAILABLE, "cannot open the database: %s",
                           sqlite3_errstr(code));
         goto out_close;

@@ -139,6 +139,35 @@ def with_exif(jpeg, block):
     return jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(block) + 2) + block + jpeg[2:]
 
 
+def png_with_exif(png, block):
+    """png with an eXIf chunk holding block (without "Exif\\0\\0") after IHDR."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and png[12:16] == b"IHDR"
+    tiff = block[6:] if block.startswith(b"Exif\0\0") else block
+    ihdr_end = 8 + 12 + struct.unpack(">I", png[8:12])[0]
+    chunk = (struct.pack(">I", len(tiff)) + b"eXIf" + tiff +
+             struct.pack(">I", zlib.crc32(b"eXIf" + tiff) & 0xFFFFFFFF))
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
+def png_chunks(data, kind):
+    """The payloads of every chunk of kind (b"IDAT", ...) of a PNG."""
+    out, i = [], 8
+    while i + 8 <= len(data):
+        length = struct.unpack(">I", data[i:i + 4])[0]
+        if data[i + 4:i + 8] == kind:
+            out.append(data[i + 8:i + 8 + length])
+        i += 12 + length
+    return out
+
+
+def jpeg_scan(data):
+    """A JPEG's bytes from its first SOS marker on (the compressed data)."""
+    i = 2
+    while i + 4 <= len(data) and data[i + 1] != 0xDA:
+        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    return data[i:]
+
+
 def jpeg_size(data):
     """(width, height) from a JPEG's SOF segment."""
     i = 2

@@ -8,12 +8,14 @@ were kept are an admin's, 401 answers carry WWW-Authenticate, the
 detail never says which check of a credential failed, and no key ever
 appears in a log.
 """
+import json
 import os
 import sqlite3
 import subprocess
 
 from harness import BIN, Stack, expect, expect_error, expect_status, main
-from images import exif_block, make_image, multipart, with_exif
+from images import (exif_block, jpeg_scan, make_image, multipart, png_chunks,
+                    png_with_exif, with_exif)
 
 stack = None
 keys = {}       # caller name -> "bpk_..." (None for anonymous)
@@ -435,6 +437,101 @@ def test_hidden_location_shows_positions_only_to_owners_and_admins():
         expect(sees(caller), "%s does not see a public group's coords" % caller)
 
 
+def test_originals_lose_gps_for_all_but_owner_and_admins():
+    block = exif_block(make="Nikon", lat=51.5007, lon=-0.1246, alt=12.0)
+    jpeg = with_exif(JPEG, block)
+    png = png_with_exif(make_image(40, 30, "png"), block)
+    plain = make_image(40, 30, "jpg")
+    uploaded = {}
+    for name, data, ctype in (("gps.jpg", jpeg, "image/jpeg"), ("gps.png", png, "image/png"),
+                              ("plain.jpg", plain, "image/jpeg")):
+        resp = stack.post("/images?filename=" + name, data,
+                          headers=dict(auth("owner"), **{"Content-Type": ctype}))
+        expect_status(resp, 201)
+        uploaded[name] = (resp.json, data)
+    for name in ("gps.jpg", "gps.png"):
+        expect("coords" in uploaded[name][0]["data"], "%s: no position read" % name)
+    for caller in ("owner", "admin"):
+        for name, (image, data) in uploaded.items():
+            resp = stack.get("/images/%s/file" % image["id"], headers=auth(caller))
+            expect_status(resp, 200)
+            expect(resp.body == data, "%s gets %s changed" % (caller, name))
+    for caller in ("anonymous", "reader", "other"):
+        for name, (image, data) in uploaded.items():
+            resp = stack.get("/images/%s/file" % image["id"], headers=auth(caller))
+            expect_status(resp, 200)
+            expect(resp.header("cache-control").startswith("private"), repr(resp.headers))
+            got = resp.body
+            if name == "plain.jpg":
+                expect(got == data, "a file without GPS data was changed")
+                continue
+            expect(got != data and len(got) == len(data), "%s: %s not rewritten in place" %
+                   (caller, name))
+            if name.endswith(".jpg"):
+                expect(jpeg_scan(got) == jpeg_scan(data), "the JPEG's scan data changed")
+            else:
+                expect(png_chunks(got, b"IDAT") == png_chunks(data, b"IDAT"),
+                       "the PNG's image data changed")
+            # What our EXIF reader finds in the served file: no position.
+            back = stack.post("/images?filename=back-" + name, got,
+                              headers=dict(auth("admin"),
+                                           **{"Content-Type": "image/" + name[-3:].replace(
+                                               "jpg", "jpeg")}))
+            expect_status(back, 201)
+            expect("coords" not in back.json["data"], "%s still has coords" % name)
+            expect(back.json["data"].get("Make") == "Nikon", "other EXIF values must stay")
+
+
+def json_lines(path):
+    with open(path, errors="replace") as f:
+        lines = [l for l in f.read().splitlines() if l.strip()]
+    parsed = []
+    for line in lines:
+        try:
+            parsed.append(json.loads(line))
+        except ValueError:
+            raise AssertionError("%s: not a JSON line: %r" % (os.path.basename(path), line))
+    return parsed
+
+
+def test_requests_and_changes_are_logged_as_json():
+    resp = stack.post("/image_groups", {"group": {"name": "logged"}}, headers=auth("owner"))
+    expect_status(resp, 201)
+    request_id = resp.header("x-request-id")
+    group_id = resp.json["id"]
+    urls = stack.post("/images/" + group_id, {"images": ["up.jpg"]}, headers=auth("owner"))
+    expect_status(urls, 201)
+    upload_url = urls.json["added_images"][0]["presigned_url"]
+    token = upload_url.rsplit("/", 1)[1]
+    put = stack.request("PUT", "/uploads/" + token, JPEG, headers={"Content-Type": "image/jpeg"})
+    expect_status(put, 200)
+    stack.get("/image_groups/" + group_id)
+    lines = []
+    for name in sorted(os.listdir(stack.dir)):
+        if name.startswith("pool-") and name.endswith(".log"):
+            lines += json_lines(os.path.join(stack.dir, name))
+    requests = [l for l in lines if l.get("type") == "request" and
+                l.get("request_id") == request_id]
+    expect(len(requests) == 1, "request lines: %r" % requests)
+    r = requests[0]
+    expect(r["method"] == "POST" and r["route"] == "/image_groups" and r["status"] == 201 and
+           r["principal"] == key_ids["owner"] and r["bytes_in"] > 0 and r["bytes_out"] > 0 and
+           r["ms"] >= 0 and r["level"] == "info" and r["time"].endswith("Z"), repr(r))
+    changes = [l for l in lines if l.get("type") == "change" and l.get("id") == group_id]
+    expect(len(changes) == 1 and changes[0]["action"] == "created" and
+           changes[0]["kind"] == "group" and changes[0]["request_id"] == request_id and
+           changes[0]["principal"] == key_ids["owner"], repr(changes))
+    routes = {l.get("route") for l in lines if l.get("type") == "request"}
+    expect("/uploads/{token}" in routes, repr(routes))
+    expect(all(token not in json.dumps(l) for l in lines), "an upload token is in the pool log")
+    access = json_lines(os.path.join(stack.dir, "nginx-access.log"))
+    mine = [l for l in access if l["request_id"] == request_id]
+    expect(len(mine) == 1 and mine[0]["status"] == 201 and mine[0]["uri"] == "/image_groups",
+           repr(mine))
+    expect(any(l["uri"] == "/uploads/{token}" for l in access), "no upload in the access log")
+    expect(all(token not in json.dumps(l) for l in access), "an upload token is in the access log")
+
+
 def test_no_secret_in_logs():
     stack.stop()
     text = stack.read_logs()
@@ -462,4 +559,6 @@ if __name__ == "__main__":
           test_records_without_owner_are_admins, test_malformed_credentials_are_401,
           test_revoking_takes_effect_at_once, test_writes_are_rate_limited_with_json_429,
           test_hidden_location_shows_positions_only_to_owners_and_admins,
+          test_originals_lose_gps_for_all_but_owner_and_admins,
+          test_requests_and_changes_are_logged_as_json,
           test_no_secret_in_logs, test_stop_cleanly])

@@ -370,6 +370,7 @@ def test_cgi_mode_streams_files():
     img = upload_one(GPS_JPEG, "cgi.jpg").json
     env = stack.env({"REQUEST_METHOD": "GET", "PATH_INFO": "/images/%s/file" % img["id"],
                      "GATEWAY_INTERFACE": "CGI/1.1", "BANDPICS_DATA_DIR": stack.data_dir,
+                     "BANDPICS_AUTH_MODE": "off",
                      "HTTP_RANGE": "bytes=0-99"})
     out = subprocess.run([BIN], env=env, capture_output=True, timeout=30)
     head, _, body = out.stdout.partition(b"\r\n\r\n")

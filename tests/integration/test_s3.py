@@ -123,8 +123,11 @@ def test_group_with_files_and_delete():
     expect_status(resp, 201)
     group = resp.json
     ids = [i["id"] for i in group["images"]]
-    expect(len([k for k in storage.keys() if any(i in k for i in ids)]) == 6,
+    # Three files each, and the GPS one's original without GPS data.
+    expect(len([k for k in storage.keys() if any(i in k for i in ids)]) == 7,
            repr(storage.keys()))
+    gps_id = [i["id"] for i in group["images"] if i["filename"] == "b.jpg"][0]
+    expect("public/" + gps_id in storage.keys(), repr(storage.keys()))
     listed = stack.get("/images?group=" + group["id"]).json
     expect(sorted(i["id"] for i in listed) == sorted(ids))
     resp = stack.delete("/image_groups/" + group["id"])
