@@ -9,6 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
 #include "api/auth.h"
 #include "auth/jwks_cache.h"
 #include "auth/jwt.h"
@@ -25,11 +28,24 @@ _Static_assert(BP_JWT_SUB_MAX <= BP_PRINCIPAL_ID_MAX,
 /* The most app client ids auth_audience may list. */
 #define MAX_AUDIENCES 16
 
+/* Tokens whose verification a worker remembers (until they expire). */
+#define VERIFIED_SLOTS 64
+
+/* A token that verified: who it names, until when (by its hash). */
+struct verified {
+    unsigned char hash[32];
+    int64_t exp; /* Unix seconds; 0: an empty slot */
+    enum bp_role role;
+    char sub[BP_JWT_SUB_MAX + 1];
+};
+
 struct bp_auth_jwt {
     struct bp_jwks_cache *keys;
     struct bp_jwt_settings settings;
     char *audience_text; /* auth_audience, cut into the strings below */
     const char *audiences[MAX_AUDIENCES];
+    struct verified verified[VERIFIED_SLOTS];
+    size_t next_slot; /* the slot the next verified token replaces */
 };
 
 /* Splits the comma/space list text (modified in place) into jwt's ids. */
@@ -174,16 +190,71 @@ static enum bp_role role_of(const struct bp_config *cfg,
     return role;
 }
 
-/* Identifies the bearer JWT token as ctx->principal. */
+/*
+ * Returns the remembered verification of the token with hash, or NULL
+ * when there is none that is still valid at now_s.
+ */
+static const struct verified *recall(const struct bp_auth_jwt *jwt,
+                                     const unsigned char hash[32],
+                                     int64_t now_s)
+{
+    for (size_t i = 0; i < VERIFIED_SLOTS; i++) {
+        const struct verified *v = &jwt->verified[i];
+        if (v->exp != 0 && now_s <= v->exp + jwt->settings.leeway_s &&
+            CRYPTO_memcmp(v->hash, hash, 32) == 0)
+            return v;
+    }
+    return NULL;
+}
+
+/* Remembers that the token with hash verified as claims, with role. */
+static void remember(struct bp_auth_jwt *jwt, const unsigned char hash[32],
+                     const struct bp_jwt_claims *claims, enum bp_role role)
+{
+    struct verified *v = &jwt->verified[jwt->next_slot];
+    jwt->next_slot = (jwt->next_slot + 1) % VERIFIED_SLOTS;
+    memcpy(v->hash, hash, 32);
+    v->exp = claims->exp;
+    v->role = role;
+    memcpy(v->sub, claims->sub, sizeof(v->sub));
+}
+
+/* Sets ctx->principal to the token's subject sub with role. */
+static void act_as(struct bp_ctx *ctx, const char *sub, enum bp_role role)
+{
+    ctx->principal.role = role;
+    ctx->principal.kind = "jwt";
+    snprintf(ctx->principal.id, sizeof(ctx->principal.id), "%s", sub);
+}
+
+/*
+ * Identifies the bearer JWT token as ctx->principal. A token verified
+ * before is recognized by its SHA-256 until it expires (its signature
+ * and claims cannot change); the others are verified.
+ */
 static enum bp_rc identify_jwt(struct bp_ctx *ctx, const char *token,
                                struct bp_error *err)
 {
     if (ctx->jwt == NULL)
         return refuse(ctx, "bearer token", "no auth_issuer is configured", err);
+    int64_t now_s = bp_time_now_ms() / 1000;
+    size_t len = strlen(token);
+    unsigned char hash[32];
+    unsigned int hash_len = 0;
+    bool hashed =
+        len <= BP_JWT_MAX_LEN &&
+        EVP_Digest(token, len, hash, &hash_len, EVP_sha256(), NULL) == 1 &&
+        hash_len == 32;
+    const struct verified *known =
+        hashed ? recall(ctx->jwt, hash, now_s) : NULL;
+    if (known != NULL) {
+        act_as(ctx, known->sub, known->role);
+        return BP_OK;
+    }
     struct bp_jwt_claims claims;
     struct bp_error why = {{0}};
     enum bp_rc rc = bp_jwt_verify(token, &ctx->jwt->settings, ctx->jwt->keys,
-                                  bp_time_now_ms() / 1000, &claims, &why);
+                                  now_s, &claims, &why);
     if (rc == BP_EUNAVAILABLE) {
         bp_log_warn("bearer token not checked: %s", why.detail);
         rc = bp_error_set(err, rc,
@@ -195,9 +266,10 @@ static enum bp_rc identify_jwt(struct bp_ctx *ctx, const char *token,
     } else if (rc != BP_OK) {
         rc = bp_error_set(err, rc, "%s", why.detail);
     } else {
-        ctx->principal.role = role_of(ctx->config, &claims);
-        ctx->principal.kind = "jwt";
-        memcpy(ctx->principal.id, claims.sub, sizeof(claims.sub));
+        enum bp_role role = role_of(ctx->config, &claims);
+        act_as(ctx, claims.sub, role);
+        if (hashed)
+            remember(ctx->jwt, hash, &claims, role);
     }
     bp_jwt_claims_clear(&claims);
     return rc;

@@ -492,6 +492,7 @@ static void sqlite_close(struct bp_store *store)
     struct store_sqlite *s = bp_sqlite_from_base(store);
     sqlite3_finalize(s->group_get);
     sqlite3_finalize(s->group_images);
+    sqlite3_finalize(s->key_get);
     sqlite3_close(s->db);
     free(s);
 }
@@ -576,6 +577,8 @@ enum bp_rc bp_store_sqlite_open(const char *path, const struct bp_config *cfg,
         goto out_close;
     }
     rc = bp_sqlite_images_prepare(s, err);
+    if (rc == BP_OK)
+        rc = bp_sqlite_keys_prepare(s, err);
     if (rc != BP_OK)
         goto out_close;
     *out = &s->base;

@@ -17,6 +17,7 @@ struct store_sqlite {
     sqlite3 *db;
     sqlite3_stmt *group_get;    /* prepared once: the hottest queries */
     sqlite3_stmt *group_images; /* a group's images, in order */
+    sqlite3_stmt *key_get;      /* an API key, read on every request */
 };
 
 static inline struct store_sqlite *bp_sqlite_from_base(struct bp_store *store)
@@ -88,6 +89,9 @@ enum bp_rc bp_sqlite_image_delete_awaiting(struct bp_store *store,
                                            struct bp_error *err);
 enum bp_rc bp_sqlite_image_delete(struct bp_store *store, const char *id,
                                   struct bp_image *out, struct bp_error *err);
+
+/* Prepares the API key statements kept for the connection's life. */
+enum bp_rc bp_sqlite_keys_prepare(struct store_sqlite *s, struct bp_error *err);
 
 /* The API key operations of the SQLite backend (see store.h). */
 enum bp_rc bp_sqlite_key_insert(struct bp_store *store,

@@ -71,19 +71,24 @@ enum bp_rc bp_sqlite_key_insert(struct bp_store *store,
                                : bp_sqlite_fail(db, code, "insert key", err);
 }
 
+enum bp_rc bp_sqlite_keys_prepare(struct store_sqlite *s, struct bp_error *err)
+{
+    int code = sqlite3_prepare_v3(
+        s->db, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = ?", -1,
+        SQLITE_PREPARE_PERSISTENT, &s->key_get, NULL);
+    return code == SQLITE_OK ? BP_OK
+                             : bp_sqlite_fail(s->db, code, "prepare", err);
+}
+
 enum bp_rc bp_sqlite_key_get(struct bp_store *store, const char *id,
                              struct bp_api_key *out, struct bp_error *err)
 {
-    sqlite3 *db = bp_sqlite_from_base(store)->db;
-    sqlite3_stmt *stmt;
-    int code = sqlite3_prepare_v2(
-        db, "SELECT " KEY_COLUMNS " FROM api_keys WHERE id = ?", -1, &stmt,
-        NULL);
-    if (code != SQLITE_OK)
-        return bp_sqlite_fail(db, code, "get key", err);
+    struct store_sqlite *s = bp_sqlite_from_base(store);
+    sqlite3_stmt *stmt = s->key_get;
     bp_sqlite_bind_text(stmt, 1, id, 0);
-    enum bp_rc rc = step_one_key(db, stmt, "get key", out, err);
-    sqlite3_finalize(stmt);
+    enum bp_rc rc = step_one_key(s->db, stmt, "get key", out, err);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
     return rc;
 }
 

@@ -149,6 +149,32 @@ def png_with_exif(png, block):
     return png[:ihdr_end] + chunk + png[ihdr_end:]
 
 
+def webp_with_exif(webp, block, width, height):
+    """A simple WebP (one VP8/VP8L chunk) made extended (VP8X) with an
+    EXIF chunk holding block (without "Exif\\0\\0") after the image."""
+    assert webp[:4] == b"RIFF" and webp[8:12] == b"WEBP"
+    image = webp[12:]
+    assert image[:4] in (b"VP8 ", b"VP8L"), image[:4]
+    tiff = block[6:] if block.startswith(b"Exif\0\0") else block
+    flags = 0x08  # EXIF metadata present
+    vp8x = (b"VP8X" + struct.pack("<I", 10) + bytes([flags, 0, 0, 0]) +
+            (width - 1).to_bytes(3, "little") + (height - 1).to_bytes(3, "little"))
+    exif = b"EXIF" + struct.pack("<I", len(tiff)) + tiff + (b"\0" if len(tiff) % 2 else b"")
+    body = b"WEBP" + vp8x + image + exif
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def webp_chunks(data, kind):
+    """The payloads of every chunk of kind (b"VP8 ", ...) of a WebP."""
+    out, i = [], 12
+    while i + 8 <= len(data):
+        length = struct.unpack("<I", data[i + 4:i + 8])[0]
+        if data[i:i + 4] == kind:
+            out.append(data[i + 8:i + 8 + length])
+        i += 8 + length + (length & 1)
+    return out
+
+
 def png_chunks(data, kind):
     """The payloads of every chunk of kind (b"IDAT", ...) of a PNG."""
     out, i = [], 8
