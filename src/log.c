@@ -24,15 +24,15 @@ static struct {
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
-int bp_log_level_parse(const char *text, enum bp_log_level *out)
+bool bp_log_level_parse(const char *text, enum bp_log_level *out)
 {
     for (int level = BP_LOG_ERROR; level <= BP_LOG_DEBUG; level++) {
         if (strcmp(text, level_names[level]) == 0) {
             *out = (enum bp_log_level)level;
-            return 1;
+            return true;
         }
     }
-    return 0;
+    return false;
 }
 
 enum bp_rc bp_log_setup(const struct bp_config *cfg, struct bp_error *err)

@@ -10,6 +10,7 @@
 #ifndef BP_LOG_H
 #define BP_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,7 +33,7 @@ enum bp_log_level {
 enum bp_rc bp_log_setup(const struct bp_config *cfg, struct bp_error *err);
 
 /* Parses "error", "warn", "info" or "debug"; false for anything else. */
-int bp_log_level_parse(const char *text, enum bp_log_level *out);
+bool bp_log_level_parse(const char *text, enum bp_log_level *out);
 
 /* Writes {"time", "level", "pid", "msg"} when level is enabled. */
 void bp_log(enum bp_log_level level, const char *fmt, ...)

@@ -406,16 +406,23 @@ static void test_bp_blob_store_open_picks_backend(void **state)
     struct bp_buf link;
     bp_buf_init(&link, 0);
     assert_int_equal(
-        bp_blob_presign_get(store, "thumb/a.jpg", 60, NULL, &link, &err),
+        bp_blob_presign_get(store, "thumb/a.jpg", 60, NULL, false, &link, &err),
         BP_OK);
     assert_string_equal(link.data,
                         "https://cdn.example/photos/2026/thumb/a.jpg");
+    /* Signed only: a presigned URL of the bucket, never the CDN's. */
+    bp_buf_reset(&link);
+    assert_int_equal(
+        bp_blob_presign_get(store, "original/a", 60, NULL, true, &link, &err),
+        BP_OK);
+    assert_null(strstr(link.data, "cdn.example"));
+    assert_non_null(strstr(link.data, "X-Amz-Signature="));
     bp_blob_store_close(store);
 
     assert_int_equal(open_url("s3://bp-bucket/", dir, &store), BP_OK);
     bp_buf_reset(&link);
     assert_int_equal(
-        bp_blob_presign_get(store, "thumb/a.jpg", 60, NULL, &link, &err),
+        bp_blob_presign_get(store, "thumb/a.jpg", 60, NULL, false, &link, &err),
         BP_OK);
     assert_string_equal(link.data, "https://cdn.example/thumb/a.jpg");
     bp_blob_store_close(store);
@@ -510,11 +517,11 @@ static void assert_presigned(struct bp_blob_store *store, const char *method,
     struct bp_buf url;
     bp_buf_init(&url, 0);
     struct bp_error err = {{0}};
-    enum bp_rc rc =
-        strcmp(method, "PUT") == 0
-            ? bp_blob_presign_put(store, "original/abc", "image/jpeg", 600,
-                                  &url, &err)
-            : bp_blob_presign_get(store, "original/abc", 600, NULL, &url, &err);
+    enum bp_rc rc = strcmp(method, "PUT") == 0
+                        ? bp_blob_presign_put(store, "original/abc",
+                                              "image/jpeg", 600, &url, &err)
+                        : bp_blob_presign_get(store, "original/abc", 600, NULL,
+                                              false, &url, &err);
     assert_int_equal(rc, BP_OK);
     if (strncmp(url.data, expected_start, strlen(expected_start)) != 0)
         fail_msg("%s does not start with %s", url.data, expected_start);
@@ -558,13 +565,14 @@ static void test_bp_blob_s3_presign_urls(void **state)
     struct bp_buf url;
     bp_buf_init(&url, 0);
     struct bp_error err = {{0}};
-    assert_int_equal(
-        bp_blob_presign_get(store, "thumb/abc.jpg", 600, NULL, &url, &err),
-        BP_OK);
+    assert_int_equal(bp_blob_presign_get(store, "thumb/abc.jpg", 600, NULL,
+                                         false, &url, &err),
+                     BP_OK);
     assert_string_equal(url.data,
                         "https://cdn.example/media/photos/2026/thumb/abc.jpg");
-    assert_int_equal(bp_blob_presign_get(store, "../x", 600, NULL, &url, &err),
-                     BP_EINVAL);
+    assert_int_equal(
+        bp_blob_presign_get(store, "../x", 600, NULL, false, &url, &err),
+        BP_EINVAL);
     assert_presigned(store, "PUT",
                      "https://bp-bucket.s3.eu-west-1.amazonaws.com/photos/"
                      "2026/original/abc?X-Amz-");
@@ -996,9 +1004,9 @@ static void test_bp_blob_presign_unsupported_locally(void **state)
     struct bp_buf url;
     bp_buf_init(&url, 0);
     struct bp_error err = {{0}};
-    assert_int_equal(
-        bp_blob_presign_get(f->store, "thumb/a.jpg", 60, NULL, &url, &err),
-        BP_EUNSUPPORTED);
+    assert_int_equal(bp_blob_presign_get(f->store, "thumb/a.jpg", 60, NULL,
+                                         false, &url, &err),
+                     BP_EUNSUPPORTED);
     assert_int_equal(bp_blob_presign_put(f->store, "original/a", "image/jpeg",
                                          60, &url, &err),
                      BP_EUNSUPPORTED);

@@ -355,6 +355,10 @@ static void test_bp_mongo_key_doc_round_trips(void **state)
     bson_destroy(odd);
     odd = bson_new_from_json(
         (const uint8_t *)"{\"_id\":{\"$oid\":\"" GROUP_ID "\"}}", -1, &error);
+    assert_int_equal(bp_mongo_key_from_doc(odd, &back), BP_OK);
+    assert_string_equal(back.secret_sha256, "");
+    bson_destroy(odd);
+    odd = bson_new_from_json((const uint8_t *)"{\"name\":\"x\"}", -1, &error);
     assert_int_equal(bp_mongo_key_from_doc(odd, &back), BP_EINTERNAL);
     bson_destroy(odd);
 }
@@ -1086,11 +1090,14 @@ static void test_bp_mongo_index_specs_groups(void **state)
     (void)state;
     bson_t doc;
     assert_int_equal(bp_mongo_index_specs(BP_MONGO_GROUPS, &doc), BP_OK);
-    assert_json(&doc, "{ \"createIndexes\" : \"image_groups\", \"indexes\" : [ "
-                      "{ \"key\" : { \"created_at\" : -1, \"_id\" : -1 }, "
-                      "\"name\" : \"created\" }, "
-                      "{ \"key\" : { \"event\" : 1, \"created_at\" : -1, "
-                      "\"_id\" : -1 }, \"name\" : \"event_created\" } ] }");
+    assert_json(&doc,
+                "{ \"createIndexes\" : \"image_groups\", \"indexes\" : [ "
+                "{ \"key\" : { \"created_at\" : -1, \"_id\" : -1 }, "
+                "\"name\" : \"created\" }, "
+                "{ \"key\" : { \"event\" : 1, \"created_at\" : -1, "
+                "\"_id\" : -1 }, \"name\" : \"event_created\" }, "
+                "{ \"key\" : { \"location\" : 1, \"owner\" : 1 }, "
+                "\"name\" : \"hidden_location\", \"sparse\" : true } ] }");
 }
 
 static void test_bp_mongo_index_specs_unknown_collection(void **state)

@@ -199,6 +199,21 @@ static void test_bp_response_write_cgi_write_failure(void **state)
     bp_response_free(&res);
 }
 
+static void test_bp_response_has_header(void **state)
+{
+    struct bp_response res;
+    bp_response_init(&res);
+    assert_false(bp_response_has_header(&res, "Vary"));
+    assert_int_equal(bp_response_header(&res, "Cache-Control", "public"),
+                     BP_OK);
+    assert_int_equal(bp_response_header(&res, "X-Varying", "1"), BP_OK);
+    assert_true(bp_response_has_header(&res, "cache-control"));
+    assert_false(bp_response_has_header(&res, "Vary"));
+    assert_false(bp_response_has_header(&res, "Cache"));
+    assert_true(bp_response_has_header(&res, "X-Varying"));
+    bp_response_free(&res);
+}
+
 static void test_bp_http_reason_phrases(void **state)
 {
     assert_string_equal(bp_http_reason(200), "OK");
@@ -323,6 +338,7 @@ int main(void)
         cmocka_unit_test(test_bp_response_write_cgi_without_body),
         cmocka_unit_test(test_bp_response_write_cgi_write_failure),
         cmocka_unit_test(test_bp_http_reason_phrases),
+        cmocka_unit_test(test_bp_response_has_header),
         cmocka_unit_test(test_bp_http_status_for_every_code),
         cmocka_unit_test(test_bp_http_error_respond_client_error),
         cmocka_unit_test(test_bp_http_error_respond_generic_detail),

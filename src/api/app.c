@@ -341,8 +341,9 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
      * callers' answers. File answers set their own caching. */
     if (route != NULL && route->access == BP_ROUTE_READ &&
         strcmp(ctx->config->auth_mode, "off") != 0) {
-        bp_response_header(res, "Vary", "Authorization");
-        if (res->body_fd < 0 && res->status < 300)
+        if (!bp_response_has_header(res, "Vary"))
+            bp_response_header(res, "Vary", "Authorization");
+        if (!bp_response_has_header(res, "Cache-Control") && res->status < 300)
             bp_response_header(res, "Cache-Control", "private");
     }
 }

@@ -31,10 +31,15 @@ _Static_assert(BP_JWT_SUB_MAX <= BP_PRINCIPAL_ID_MAX,
 /* Tokens whose verification a worker remembers (until they expire). */
 #define VERIFIED_SLOTS 64
 
+/* How long a verification is remembered at most, in seconds. */
+#define VERIFIED_FOR_S 60
+
 /* A token that verified: who it names, until when (by its hash). */
 struct verified {
     unsigned char hash[32];
-    int64_t exp; /* Unix seconds; 0: an empty slot */
+    int64_t exp;         /* Unix seconds; 0: an empty slot */
+    int64_t verified_at; /* Unix seconds */
+    unsigned long reads; /* the key cache's reads then */
     enum bp_role role;
     char sub[BP_JWT_SUB_MAX + 1];
 };
@@ -172,7 +177,8 @@ static enum bp_rc identify_key(struct bp_ctx *ctx, const char *text,
         return refuse(ctx, "API key", "stored role unknown", err);
     ctx->principal.role = key.role;
     ctx->principal.kind = "key";
-    memcpy(ctx->principal.id, key.id, sizeof(key.id));
+    snprintf(ctx->principal.id, sizeof(ctx->principal.id), "%s%s",
+             BP_PRINCIPAL_KEY_PREFIX, key.id);
     return BP_OK;
 }
 
@@ -192,15 +198,20 @@ static enum bp_role role_of(const struct bp_config *cfg,
 
 /*
  * Returns the remembered verification of the token with hash, or NULL
- * when there is none that is still valid at now_s.
+ * when there is none that is still valid at now_s: before the token's
+ * expiry, for at most VERIFIED_FOR_S, and while the issuer's key set is
+ * the one it was checked against (a key withdrawn from the set stops
+ * its tokens at the next read of the set).
  */
 static const struct verified *recall(const struct bp_auth_jwt *jwt,
                                      const unsigned char hash[32],
                                      int64_t now_s)
 {
+    unsigned long reads = bp_jwks_cache_reads(jwt->keys);
     for (size_t i = 0; i < VERIFIED_SLOTS; i++) {
         const struct verified *v = &jwt->verified[i];
         if (v->exp != 0 && now_s <= v->exp + jwt->settings.leeway_s &&
+            now_s - v->verified_at < VERIFIED_FOR_S && v->reads == reads &&
             CRYPTO_memcmp(v->hash, hash, 32) == 0)
             return v;
     }
@@ -209,12 +220,15 @@ static const struct verified *recall(const struct bp_auth_jwt *jwt,
 
 /* Remembers that the token with hash verified as claims, with role. */
 static void remember(struct bp_auth_jwt *jwt, const unsigned char hash[32],
-                     const struct bp_jwt_claims *claims, enum bp_role role)
+                     const struct bp_jwt_claims *claims, enum bp_role role,
+                     int64_t now_s)
 {
     struct verified *v = &jwt->verified[jwt->next_slot];
     jwt->next_slot = (jwt->next_slot + 1) % VERIFIED_SLOTS;
     memcpy(v->hash, hash, 32);
     v->exp = claims->exp;
+    v->verified_at = now_s;
+    v->reads = bp_jwks_cache_reads(jwt->keys);
     v->role = role;
     memcpy(v->sub, claims->sub, sizeof(v->sub));
 }
@@ -265,11 +279,15 @@ static enum bp_rc identify_jwt(struct bp_ctx *ctx, const char *token,
                     claims.reason[0] ? claims.reason : why.detail, err);
     } else if (rc != BP_OK) {
         rc = bp_error_set(err, rc, "%s", why.detail);
+    } else if (strncmp(claims.sub, BP_PRINCIPAL_KEY_PREFIX,
+                       strlen(BP_PRINCIPAL_KEY_PREFIX)) == 0) {
+        /* Owners name API keys "key:<id>": no token may pass for one. */
+        rc = refuse(ctx, "bearer token", "sub names an API key", err);
     } else {
         enum bp_role role = role_of(ctx->config, &claims);
         act_as(ctx, claims.sub, role);
         if (hashed)
-            remember(ctx->jwt, hash, &claims, role);
+            remember(ctx->jwt, hash, &claims, role, now_s);
     }
     bp_jwt_claims_clear(&claims);
     return rc;
@@ -351,4 +369,30 @@ enum bp_rc bp_auth_may_change(const struct bp_ctx *ctx, const char *owner,
 bool bp_auth_sees_private(const struct bp_ctx *ctx, const char *owner)
 {
     return bp_principal_sees_private(&ctx->principal, owner);
+}
+
+enum bp_rc bp_auth_may_change_group(struct bp_ctx *ctx, struct bp_store *store,
+                                    const char *id, struct bp_error *err)
+{
+    /* An admin may change any group: no need to read it first. */
+    if (ctx->principal.role == BP_ROLE_ADMIN)
+        return BP_OK;
+    struct bp_group group;
+    enum bp_rc rc = bp_store_group_get(store, id, &group, err);
+    if (rc != BP_OK)
+        return rc;
+    char what[BP_ID_LEN + 8];
+    snprintf(what, sizeof(what), "group %s", id);
+    rc = bp_auth_may_change(ctx, group.owner, what, err);
+    bp_group_clear(&group);
+    return rc;
+}
+
+enum bp_rc bp_auth_may_change_image(struct bp_ctx *ctx,
+                                    const struct bp_image *image,
+                                    struct bp_error *err)
+{
+    char what[BP_ID_LEN + 8];
+    snprintf(what, sizeof(what), "image %s", image->id);
+    return bp_auth_may_change(ctx, image->owner, what, err);
 }

@@ -69,6 +69,19 @@ enum bp_rc bp_auth_may_create(const struct bp_ctx *ctx, struct bp_error *err);
 enum bp_rc bp_auth_may_change(const struct bp_ctx *ctx, const char *owner,
                               const char *what, struct bp_error *err);
 
+/*
+ * BP_OK when the caller may change the group with id: an admin always
+ * (without reading it), others when the store's record says they own it
+ * (BP_ENOTFOUND when there is none); else 401/403 as bp_auth_may_change.
+ */
+enum bp_rc bp_auth_may_change_group(struct bp_ctx *ctx, struct bp_store *store,
+                                    const char *id, struct bp_error *err);
+
+/* BP_OK when the caller may change image; else 401/403. */
+enum bp_rc bp_auth_may_change_image(struct bp_ctx *ctx,
+                                    const struct bp_image *image,
+                                    struct bp_error *err);
+
 /* Returns true when ctx->principal sees owner's records GPS included. */
 bool bp_auth_sees_private(const struct bp_ctx *ctx, const char *owner);
 

@@ -19,20 +19,6 @@ enum bp_rc bp_handler_path_id(const struct bp_route_match *match, size_t index,
                               char id[BP_ID_LEN + 1], struct bp_error *err);
 
 /*
- * BP_OK when the caller may change the group with id: an admin always
- * (without reading it), others when the store's record says they own it
- * (BP_ENOTFOUND when there is none); else 401/403 as bp_auth_may_change.
- */
-enum bp_rc bp_handler_may_change_group(struct bp_ctx *ctx,
-                                       struct bp_store *store, const char *id,
-                                       struct bp_error *err);
-
-/* BP_OK when the caller may change image; else 401/403. */
-enum bp_rc bp_handler_may_change_image(struct bp_ctx *ctx,
-                                       const struct bp_image *image,
-                                       struct bp_error *err);
-
-/*
  * Logs a change that req made (action "created", "updated" or
  * "deleted"; kind "group" or "image") with the caller and request id.
  */

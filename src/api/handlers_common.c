@@ -1,11 +1,11 @@
 /*
  * handlers_common.c: what several handlers share: reading an id from
- * the path, sending a JSON value, and the paging headers of lists.
+ * the path, sending a JSON value, the paging headers of lists, and the
+ * log lines of the changes they make.
  */
 #include <stdio.h>
 #include <string.h>
 
-#include "api/auth.h"
 #include "api/handlers.h"
 #include "log.h"
 #include "model/ids.h"
@@ -70,33 +70,6 @@ enum bp_rc bp_handler_paging_headers(const struct bp_request *req,
     bp_buf_free(&link);
     /* A query too long to repeat only loses the link, not the page. */
     return rc == BP_ETOOBIG || rc == BP_EINVAL ? BP_OK : rc;
-}
-
-enum bp_rc bp_handler_may_change_group(struct bp_ctx *ctx,
-                                       struct bp_store *store, const char *id,
-                                       struct bp_error *err)
-{
-    /* An admin may change any group: no need to read it first. */
-    if (ctx->principal.role == BP_ROLE_ADMIN)
-        return BP_OK;
-    struct bp_group group;
-    enum bp_rc rc = bp_store_group_get(store, id, &group, err);
-    if (rc != BP_OK)
-        return rc;
-    char what[BP_ID_LEN + 8];
-    snprintf(what, sizeof(what), "group %s", id);
-    rc = bp_auth_may_change(ctx, group.owner, what, err);
-    bp_group_clear(&group);
-    return rc;
-}
-
-enum bp_rc bp_handler_may_change_image(struct bp_ctx *ctx,
-                                       const struct bp_image *image,
-                                       struct bp_error *err)
-{
-    char what[BP_ID_LEN + 8];
-    snprintf(what, sizeof(what), "image %s", image->id);
-    return bp_auth_may_change(ctx, image->owner, what, err);
 }
 
 void bp_handler_log_change(const struct bp_ctx *ctx,

@@ -366,7 +366,7 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
-        rc = bp_handler_may_change_group(ctx, store, id, err);
+        rc = bp_auth_may_change_group(ctx, store, id, err);
     if (rc == BP_OK)
         rc = bp_store_group_update(store, id, &patch, bp_time_now_ms(), &group,
                                    err);
@@ -393,7 +393,7 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
     if (rc == BP_OK)
-        rc = bp_handler_may_change_group(ctx, store, id, err);
+        rc = bp_auth_may_change_group(ctx, store, id, err);
     if (rc != BP_OK)
         return rc;
     struct bp_group group;

@@ -197,7 +197,7 @@ static enum bp_rc may_change_image_id(struct bp_ctx *ctx,
     enum bp_rc rc = bp_store_image_get(store, id, &image, err);
     if (rc != BP_OK)
         return rc;
-    rc = bp_handler_may_change_image(ctx, &image, err);
+    rc = bp_auth_may_change_image(ctx, &image, err);
     bp_image_clear(&image);
     return rc;
 }
@@ -287,13 +287,18 @@ static enum bp_rc serve_variant(struct bp_ctx *ctx,
         rc = settle_upload(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
-    /* Others than its owner get the original without GPS data. */
+    /* Others than its owner get the original without GPS data. Which
+     * original, or any file when reads need a credential, depends on who
+     * asks. */
+    bool private_answer = variant == BP_VARIANT_ORIGINAL ||
+                          strcmp(ctx->config->auth_mode, "required") == 0;
     if (variant == BP_VARIANT_ORIGINAL &&
         !bp_auth_sees_private(ctx, image.owner))
         variant = BP_VARIANT_LOCATIONLESS;
     if (bp_image_has_file(&image))
         rc = bp_image_files_serve(ctx->blobs, req, &image, variant,
-                                  ctx->config->presign_get_expires_s, res, err);
+                                  ctx->config->presign_get_expires_s,
+                                  private_answer, res, err);
     else
         rc = bp_error_set(err, BP_ENOTFOUND,
                           "The file of image %s has not been uploaded yet",
@@ -447,7 +452,7 @@ enum bp_rc bp_handle_image_create(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = check_group(store, group, &group_record, err);
     if (rc == BP_OK && group[0] != '\0')
-        rc = bp_handler_may_change_group(ctx, store, group, err);
+        rc = bp_auth_may_change_group(ctx, store, group, err);
     if (rc == BP_OK)
         rc = bp_ingest_prepare(ctx, &up, group, description, bp_time_now_ms(),
                                &in, err);
@@ -658,7 +663,7 @@ enum bp_rc bp_handle_image_update(struct bp_ctx *ctx,
     if (rc == BP_OK)
         rc = may_change_image_id(ctx, store, id, err);
     if (rc == BP_OK && patch.set_group && patch.group[0] != '\0')
-        rc = bp_handler_may_change_group(ctx, store, patch.group, err);
+        rc = bp_auth_may_change_group(ctx, store, patch.group, err);
     if (rc == BP_OK)
         rc = bp_store_image_update(store, id, &patch, bp_time_now_ms(), &image,
                                    err);
@@ -683,7 +688,7 @@ enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
     struct bp_image old = {0}, updated;
     enum bp_rc rc = load_image(ctx, match, &store, &old, err);
     if (rc == BP_OK)
-        rc = bp_handler_may_change_image(ctx, &old, err);
+        rc = bp_auth_may_change_image(ctx, &old, err);
     if (rc == BP_OK && bp_json_media_type(req->content_type)) {
         rc = await_replacement(ctx, req, store, &old, res, err);
         bp_image_clear(&old);

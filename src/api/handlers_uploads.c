@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api/auth.h"
 #include "api/direct_upload.h"
 #include "api/handlers.h"
 #include "api/image_files.h"
@@ -106,7 +107,7 @@ enum bp_rc bp_handle_image_complete(struct bp_ctx *ctx,
         rc = bp_store_image_get(store, id, &image, err);
     if (rc != BP_OK)
         return rc;
-    rc = bp_handler_may_change_image(ctx, &image, err);
+    rc = bp_auth_may_change_image(ctx, &image, err);
     if (rc != BP_OK) {
         bp_image_clear(&image);
         return rc;

@@ -1,6 +1,7 @@
 /*
  * image_files.c: blob keys of image files, storing and removing the
- * three files of an image together, and serving one of them.
+ * files of an image together (original, gallery sizes, and the original
+ * without GPS data), and serving one of them.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -116,11 +117,17 @@ enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
                                   const char *attempt, bool has_locationless,
                                   struct bp_error *err)
 {
-    for (int v = BP_VARIANT_ORIGINAL; v <= BP_VARIANT_LOCATIONLESS; v++) {
+    /* The copy without GPS first: if storage fails after it, non-owners
+     * already get the new file; if it fails on it, nothing moved and a
+     * retry starts over, so the old copy never outlives its file. */
+    static const enum bp_image_variant order[] = {
+        BP_VARIANT_LOCATIONLESS, BP_VARIANT_ORIGINAL, BP_VARIANT_FULLSIZE,
+        BP_VARIANT_THUMB};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+        enum bp_image_variant v = order[i];
         char from[BP_IMAGE_KEY_LEN], to[BP_IMAGE_KEY_LEN];
-        file_key(id, attempt, (enum bp_image_variant)v, from);
-        bp_image_key(id, (enum bp_image_variant)v, to);
-        /* The old file's copy without GPS must not outlive it. */
+        file_key(id, attempt, v, from);
+        bp_image_key(id, v, to);
         enum bp_rc rc = v == BP_VARIANT_LOCATIONLESS && !has_locationless
                             ? bp_blob_remove(blobs, to, err)
                             : bp_blob_move(blobs, from, to, err);
@@ -258,12 +265,13 @@ static enum bp_rc disposition_of(const struct bp_image *image,
 /* Adds the headers every answer for a file carries. */
 static enum bp_rc common_headers(struct bp_response *res,
                                  const struct bp_image *image,
-                                 enum bp_image_variant variant)
+                                 enum bp_image_variant variant,
+                                 bool private_answer)
 {
-    /* Which original a caller gets depends on who asks. */
-    enum bp_rc rc =
-        bp_response_header(res, "Cache-Control", "%s, max-age=300",
-                           is_original(variant) ? "private" : "public");
+    enum bp_rc rc = bp_response_header(res, "Cache-Control", "%s, max-age=300",
+                                       private_answer ? "private" : "public");
+    if (rc == BP_OK && private_answer)
+        rc = bp_response_header(res, "Vary", "Authorization");
     /* An image is never a document: nothing in it may run or load. */
     if (rc == BP_OK)
         rc = bp_response_header(res, "Content-Security-Policy",
@@ -282,18 +290,20 @@ static enum bp_rc common_headers(struct bp_response *res,
 
 /*
  * Answers 302 to a URL from which the client fetches the blob under key
- * itself (presigned, asking for disposition when not NULL, or on a CDN),
- * when the backend offers one; else BP_EUNSUPPORTED and res untouched.
+ * itself (presigned, asking for disposition when not NULL, or on a CDN
+ * unless signed_only), when the backend offers one; else BP_EUNSUPPORTED
+ * and res untouched.
  */
 static enum bp_rc redirect(struct bp_blob_store *blobs, const char *key,
-                           const char *disposition, long expires_s,
-                           struct bp_response *res, struct bp_error *err)
+                           const char *disposition, bool signed_only,
+                           long expires_s, struct bp_response *res,
+                           struct bp_error *err)
 {
     struct bp_buf url;
     bp_buf_init(&url, 8192);
     struct bp_error why = {{0}};
-    enum bp_rc rc =
-        bp_blob_presign_get(blobs, key, expires_s, disposition, &url, &why);
+    enum bp_rc rc = bp_blob_presign_get(blobs, key, expires_s, disposition,
+                                        signed_only, &url, &why);
     if (rc == BP_EUNSUPPORTED) {
         bp_buf_free(&url);
         return rc;
@@ -317,28 +327,36 @@ enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
                                 const struct bp_request *req,
                                 const struct bp_image *image,
                                 enum bp_image_variant variant,
-                                long redirect_expires_s,
+                                long redirect_expires_s, bool private_answer,
                                 struct bp_response *res, struct bp_error *err)
 {
     char key[BP_IMAGE_KEY_LEN];
     bp_image_key(image->id, variant, key);
+    bool original_key = variant == BP_VARIANT_ORIGINAL;
     if (variant == BP_VARIANT_LOCATIONLESS) {
         struct bp_blob_entry entry;
         struct bp_error why = {{0}};
         enum bp_rc found = bp_blob_stat(blobs, key, &entry, &why);
-        if (found == BP_ENOTFOUND && image->has_position)
+        /* An empty copy marks GPS data that could not be removed; no
+         * copy, a file without any (or one stored before copies were
+         * made: its position, if it has one, is then the only clue). */
+        if ((found == BP_OK && entry.size == 0) ||
+            (found == BP_ENOTFOUND && image->has_position))
             return bp_error_set(
                 err, BP_EFORBIDDEN,
                 "The location data of this %s file cannot be removed "
                 "without re-encoding it: only its owner gets the original; "
                 "/images/%s/fullsize has no location data",
                 image->content_type, image->id);
-        if (found == BP_ENOTFOUND) /* there was no GPS data to remove */
+        if (found == BP_ENOTFOUND) {
             bp_image_key(image->id, BP_VARIANT_ORIGINAL, key);
-        else if (found != BP_OK)
+            original_key = true;
+        } else if (found != BP_OK) {
             return bp_error_set(err, found, "%s", why.detail);
+        }
     }
-    /* The original keeps its name, as when it is sent from here. */
+    /* The original keeps its name, as when it is sent from here; it is
+     * never sent through a CDN, whose URLs anyone may change. */
     struct bp_buf disposition;
     bp_buf_init(&disposition, 2048);
     enum bp_rc rc =
@@ -346,12 +364,12 @@ enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
     if (rc == BP_OK)
         rc =
             redirect(blobs, key, is_original(variant) ? disposition.data : NULL,
-                     redirect_expires_s, res, err);
+                     original_key, redirect_expires_s, res, err);
     bp_buf_free(&disposition);
     if (rc != BP_EUNSUPPORTED)
         return rc;
     bp_response_set_type(res, content_type_of(image, variant));
-    rc = common_headers(res, image, variant);
+    rc = common_headers(res, image, variant, private_answer);
     if (rc != BP_OK)
         return rc;
     const char *prefix = bp_request_param(req, "BANDPICS_FILES_PREFIX");

@@ -18,8 +18,8 @@ enum bp_image_variant {
     BP_VARIANT_FULLSIZE,
     BP_VARIANT_THUMB,
     /* The original with its GPS data removed losslessly ("public/<id>"),
-     * what callers who do not own the image get for "file". Stored only
-     * when there was GPS data to remove and it could be removed. */
+     * what callers who do not own the image get for "file". Stored when
+     * there was GPS data to remove; empty when it could not be removed. */
     BP_VARIANT_LOCATIONLESS,
 };
 
@@ -89,15 +89,17 @@ enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs,
  * itself, answering If-None-Match with 304 and a single byte range with
  * 206 (416 when unsatisfiable). BP_ENOTFOUND when the file is missing
  * from a local store. For BP_VARIANT_LOCATIONLESS it serves the copy
- * without GPS data; an image without one is served as uploaded when it
- * has no position, else refused with BP_EFORBIDDEN (its GPS data could
- * not be removed without re-encoding).
+ * without GPS data; an image whose copy is empty (its GPS data could not
+ * be removed without re-encoding) is refused with BP_EFORBIDDEN, and one
+ * without a copy is served as uploaded unless it has a position. An
+ * original is never redirected to a CDN. With private_answer the answer
+ * says that it depends on who asks (Cache-Control: private, Vary).
  */
 enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
                                 const struct bp_request *req,
                                 const struct bp_image *image,
                                 enum bp_image_variant variant,
-                                long redirect_expires_s,
+                                long redirect_expires_s, bool private_answer,
                                 struct bp_response *res, struct bp_error *err);
 
 #endif

@@ -2,6 +2,7 @@
  * ingest.c: validating, describing and storing a batch of uploaded
  * images, all-or-nothing.
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,10 +62,10 @@ static enum bp_rc describe(struct bp_image *image,
 /*
  * Makes the copy of file without GPS data that callers who do not own
  * the image get, into *path (a new temporary file the caller frees and
- * unlinks). *path stays NULL when the file has no GPS data to remove, or
- * when it cannot be removed losslessly (those callers are then refused
- * the original of an image with a position); only running out of memory
- * fails.
+ * unlinks). *path stays NULL when the file has no GPS data to remove
+ * (they get the original); when it cannot be removed losslessly the copy
+ * is empty, which refuses them the original. Only running out of memory
+ * or of disk fails.
  */
 static enum bp_rc copy_without_location(struct bp_ctx *ctx, const char *id,
                                         const struct bp_upload_file *file,
@@ -80,13 +81,22 @@ static enum bp_rc copy_without_location(struct bp_ctx *ctx, const char *id,
         bp_gps_strip_file(file->path, *path, format, 0, &report, &why);
     if (rc == BP_OK && report.gps_ifds + report.xmp_properties > 0)
         return BP_OK;
-    if (rc != BP_OK)
-        bp_log_info("image %s: GPS data not removable (%s)", id,
-                    why.detail[0] ? why.detail : bp_rc_name(rc));
-    unlink(*path);
-    free(*path);
-    *path = NULL;
-    return rc == BP_ENOMEM ? rc : BP_OK;
+    if (rc == BP_OK || rc == BP_ENOMEM) {
+        unlink(*path);
+        free(*path);
+        *path = NULL;
+        return rc;
+    }
+    bp_log_info("image %s: GPS data not removable (%s)", id,
+                why.detail[0] ? why.detail : bp_rc_name(rc));
+    /* The copy's place holds nothing: it refuses the original. */
+    int fd = open(*path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0 || close(fd) != 0) {
+        free(*path);
+        *path = NULL;
+        return BP_EIO;
+    }
+    return BP_OK;
 }
 
 enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,

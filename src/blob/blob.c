@@ -87,12 +87,13 @@ enum bp_rc bp_blob_move(struct bp_blob_store *store, const char *from,
 
 enum bp_rc bp_blob_presign_get(struct bp_blob_store *store, const char *key,
                                long expires_s, const char *disposition,
-                               struct bp_buf *url, struct bp_error *err)
+                               bool signed_only, struct bp_buf *url,
+                               struct bp_error *err)
 {
     if (!bp_blob_key_valid(key))
         return bp_error_set(err, BP_EINVAL, "invalid blob key");
-    return store->ops->presign_get(store, key, expires_s, disposition, url,
-                                   err);
+    return store->ops->presign_get(store, key, expires_s, disposition,
+                                   signed_only, url, err);
 }
 
 enum bp_rc bp_blob_presign_put(struct bp_blob_store *store, const char *key,

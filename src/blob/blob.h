@@ -50,7 +50,8 @@ struct bp_blob_ops {
                        const char *to, struct bp_error *err);
     enum bp_rc (*presign_get)(struct bp_blob_store *store, const char *key,
                               long expires_s, const char *disposition,
-                              struct bp_buf *url, struct bp_error *err);
+                              bool signed_only, struct bp_buf *url,
+                              struct bp_error *err);
     enum bp_rc (*presign_put)(struct bp_blob_store *store, const char *key,
                               const char *content_type, long expires_s,
                               struct bp_buf *url, struct bp_error *err);
@@ -160,12 +161,15 @@ enum bp_rc bp_blob_move(struct bp_blob_store *store, const char *from,
  * Appends to url a URL from which a client may GET the blob for
  * expires_s seconds, answered with the Content-Disposition disposition
  * when it is not NULL and the URL is presigned (a CDN URL cannot ask
- * for one). BP_EUNSUPPORTED when the backend has no such URLs (the local
+ * for one). With signed_only the URL is always presigned, never the
+ * public URL of a CDN in front of the store, for blobs that not everyone
+ * may read. BP_EUNSUPPORTED when the backend has no such URLs (the local
  * backend: its files are sent by the web server instead).
  */
 enum bp_rc bp_blob_presign_get(struct bp_blob_store *store, const char *key,
                                long expires_s, const char *disposition,
-                               struct bp_buf *url, struct bp_error *err);
+                               bool signed_only, struct bp_buf *url,
+                               struct bp_error *err);
 
 /*
  * Appends to url a URL to which a client may PUT the blob under key for

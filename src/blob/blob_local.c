@@ -221,8 +221,8 @@ out_free:
 
 static enum bp_rc local_presign_get(struct bp_blob_store *store,
                                     const char *key, long expires_s,
-                                    const char *disposition, struct bp_buf *url,
-                                    struct bp_error *err)
+                                    const char *disposition, bool signed_only,
+                                    struct bp_buf *url, struct bp_error *err)
 {
     return bp_error_set(err, BP_EUNSUPPORTED,
                         "the local blob store has no presigned URLs");

@@ -696,10 +696,11 @@ out_free:
 
 static enum bp_rc s3_presign_get(struct bp_blob_store *store, const char *key,
                                  long expires_s, const char *disposition,
-                                 struct bp_buf *url, struct bp_error *err)
+                                 bool signed_only, struct bp_buf *url,
+                                 struct bp_error *err)
 {
     struct blob_s3 *s = from_base(store);
-    if (s->public_base_url[0] == '\0')
+    if (s->public_base_url[0] == '\0' || signed_only)
         return presign(s, "GET", key, NULL, disposition, expires_s, url, err);
     size_t base_len = strlen(s->public_base_url);
     enum bp_rc rc = bp_buf_append_str(url, s->public_base_url);

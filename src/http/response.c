@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "http/response.h"
@@ -59,6 +60,21 @@ void bp_response_reset(struct bp_response *res)
     bp_buf_reset(&res->headers);
     bp_buf_reset(&res->body);
     bp_response_file(res, -1, 0, 0);
+}
+
+bool bp_response_has_header(const struct bp_response *res, const char *name)
+{
+    size_t len = strlen(name);
+    const char *line = res->headers.data;
+    const char *end = line != NULL ? line + res->headers.len : NULL;
+    while (line != NULL && line < end) {
+        if ((size_t)(end - line) > len && line[len] == ':' &&
+            strncasecmp(line, name, len) == 0)
+            return true;
+        const char *next = memchr(line, '\n', (size_t)(end - line));
+        line = next != NULL ? next + 1 : NULL;
+    }
+    return false;
 }
 
 enum bp_rc bp_response_header(struct bp_response *res, const char *name,

@@ -48,6 +48,9 @@ void bp_response_free(struct bp_response *res);
 /* Drops headers and body so that the response can be filled again. */
 void bp_response_reset(struct bp_response *res);
 
+/* Returns true when res already has a header called name (any case). */
+bool bp_response_has_header(const struct bp_response *res, const char *name);
+
 /*
  * Adds the header "name: value" (printf-style value). Returns BP_EINVAL
  * when the value would contain CR or LF, BP_ENOMEM on allocation failure.

@@ -9,8 +9,13 @@
 
 #include <stdbool.h>
 
-/* Longest principal id (a token's "sub", or an API key's id), in bytes. */
+/*
+ * Longest principal id in bytes: a token's "sub", or "key:" and an API
+ * key's id (no token's sub may start with "key:", so the two never
+ * meet).
+ */
 #define BP_PRINCIPAL_ID_MAX 255
+#define BP_PRINCIPAL_KEY_PREFIX "key:"
 
 /* Roles, weakest first: each may do what the ones before it may. */
 enum bp_role {
@@ -22,7 +27,7 @@ enum bp_role {
 
 struct bp_principal {
     enum bp_role role;
-    /* The token's "sub" or the API key's id; "" when anonymous. */
+    /* The token's "sub" or "key:<id>"; "" when anonymous. */
     char id[BP_PRINCIPAL_ID_MAX + 1];
     /* "jwt" or "key"; "" when anonymous (for the logs). */
     const char *kind;

@@ -968,6 +968,9 @@ struct index_spec {
 static const struct index_spec group_indexes[] = {
     {"created", {"created_at", "_id"}, {"-1", "-1"}, false},
     {"event_created", {"event", "created_at", "_id"}, {"1", "-1", "-1"}, false},
+    /* The hidden groups a place filter leaves out (only those have a
+     * location field). */
+    {"hidden_location", {"location", "owner"}, {"1", "1"}, true},
 };
 
 static const struct index_spec image_indexes[] = {
@@ -1076,7 +1079,9 @@ enum bp_rc bp_mongo_key_from_doc(const bson_t *doc, struct bp_api_key *out)
         else if (strcmp(key, "revoked_at") == 0)
             read_ms(&iter, &out->revoked_at);
     }
-    if (out->id[0] == '\0' || strlen(out->secret_sha256) != 64)
-        return BP_EINTERNAL;
-    return BP_OK;
+    /* A damaged hash matches no secret, as on SQLite: the key is refused,
+     * and still listed so that it can be revoked. */
+    if (strlen(out->secret_sha256) != 64)
+        out->secret_sha256[0] = '\0';
+    return out->id[0] == '\0' ? BP_EINTERNAL : BP_OK;
 }

@@ -213,8 +213,8 @@ enum bp_rc bp_mongo_key_doc(const struct bp_api_key *key, bson_t *out);
 
 /*
  * Reads an API key document into *out. An unknown role reads as
- * anonymous (which may do nothing). BP_EINTERNAL when the document
- * lacks an id or a well-formed secret hash.
+ * anonymous (which may do nothing), a malformed secret hash as "" (which
+ * matches no secret). BP_EINTERNAL when the document lacks an id.
  */
 enum bp_rc bp_mongo_key_from_doc(const bson_t *doc, struct bp_api_key *out);
 

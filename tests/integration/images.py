@@ -175,6 +175,20 @@ def webp_chunks(data, kind):
     return out
 
 
+def png_with_compressed_exif(png, block):
+    """png with block in a zTXt "Raw profile type exif" chunk (hex text,
+    deflated: GPS there cannot be removed without re-encoding the chunk)."""
+    tiff = block if block.startswith(b"Exif\0\0") else b"Exif\0\0" + block
+    hexed = tiff.hex()
+    text = ("\nexif\n%8d\n" % len(tiff) +
+            "\n".join(hexed[i:i + 72] for i in range(0, len(hexed), 72)) + "\n").encode()
+    data = b"Raw profile type exif\0\0" + zlib.compress(text)
+    chunk = (struct.pack(">I", len(data)) + b"zTXt" + data +
+             struct.pack(">I", zlib.crc32(b"zTXt" + data) & 0xFFFFFFFF))
+    ihdr_end = 8 + 12 + struct.unpack(">I", png[8:12])[0]
+    return png[:ihdr_end] + chunk + png[ihdr_end:]
+
+
 def png_chunks(data, kind):
     """The payloads of every chunk of kind (b"IDAT", ...) of a PNG."""
     out, i = [], 8

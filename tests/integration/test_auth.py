@@ -15,11 +15,13 @@ import subprocess
 
 from harness import BIN, Stack, expect, expect_error, expect_status, main
 from images import (_dms, exif_block, jpeg_scan, make_image, multipart, png_chunks,
-                    png_with_exif, webp_chunks, webp_with_exif, with_exif)
+                    png_with_compressed_exif, png_with_exif, webp_chunks, webp_with_exif,
+                    with_exif)
 
 stack = None
 keys = {}       # caller name -> "bpk_..." (None for anonymous)
 key_ids = {}    # caller name -> key id
+owner_ids = {}  # caller name -> its principal id ("key:<id>")
 JPEG = None
 
 CALLERS = ["anonymous", "reader", "owner", "other", "admin", "revoked", "expired"]
@@ -71,6 +73,7 @@ def test_start():
                          ("revoked", "admin"), ("expired", "admin")):
         keys[caller] = make_key(caller, role)
         key_ids[caller] = keys[caller][4:28]
+        owner_ids[caller] = "key:" + key_ids[caller]
     run_cli("--key-revoke", key_ids["revoked"])
     # No command makes a key that has already expired: age one in place.
     db = sqlite3.connect(os.path.join(stack.data_dir, "bandpics.db"))
@@ -225,7 +228,7 @@ def test_creating_needs_contributor():
                     made = resp.json
                     owner = made.get("owner")
                     if owner is not None:
-                        expect(owner == key_ids[caller], "owner %r" % owner)
+                        expect(owner == owner_ids[caller], "owner %r" % owner)
                 else:
                     check_refusal(resp, refused, caller)
             except AssertionError as e:
@@ -237,19 +240,19 @@ def test_creating_needs_contributor():
 
 def test_owner_recorded_and_shown():
     group = create_group("other", "theirs")
-    expect(group["owner"] == key_ids["other"], repr(group))
+    expect(group["owner"] == owner_ids["other"], repr(group))
     expect(group["location"] == "public", repr(group))
     image = upload("other", group["id"])
-    expect(image["owner"] == key_ids["other"], repr(image))
+    expect(image["owner"] == owner_ids["other"], repr(image))
     got = stack.get("/image_groups/" + group["id"])
     expect_status(got, 200)
-    expect(got.json["owner"] == key_ids["other"] and
-           got.json["images"][0]["owner"] == key_ids["other"], repr(got))
+    expect(got.json["owner"] == owner_ids["other"] and
+           got.json["images"][0]["owner"] == owner_ids["other"], repr(got))
     # An admin changes anyone's; the owner stays.
     resp = stack.patch("/image_groups/" + group["id"], {"location": "hidden"},
                        headers=auth("admin"))
     expect_status(resp, 200)
-    expect(resp.json["owner"] == key_ids["other"] and resp.json["location"] == "hidden",
+    expect(resp.json["owner"] == owner_ids["other"] and resp.json["location"] == "hidden",
            repr(resp))
 
 
@@ -504,6 +507,25 @@ def json_lines(path):
     return parsed
 
 
+def test_originals_whose_gps_cannot_be_removed_are_refused_to_others():
+    block = exif_block(make="Nikon", lat=51.5007, lon=-0.1246)
+    png = png_with_compressed_exif(make_image(40, 30, "png"), block)
+    resp = stack.post("/images?filename=zipped.png", png,
+                      headers=dict(auth("owner"), **{"Content-Type": "image/png"}))
+    expect_status(resp, 201)
+    image = resp.json
+    for caller in ("owner", "admin"):
+        got = stack.get("/images/%s/file" % image["id"], headers=auth(caller))
+        expect_status(got, 200)
+        expect(got.body == png, "%s does not get the upload" % caller)
+    for caller in ("anonymous", "other"):
+        got = stack.get("/images/%s/file" % image["id"], headers=auth(caller))
+        expect_error(got, 403, "/images/%s/fullsize" % image["id"])
+        full = stack.get("/images/%s/fullsize" % image["id"], headers=auth(caller))
+        expect_status(full, 200)
+        expect(_dms(51.5007) not in full.body, "the fullsize carries GPS")
+
+
 def test_requests_and_changes_are_logged_as_json():
     resp = stack.post("/image_groups", {"group": {"name": "logged"}}, headers=auth("owner"))
     expect_status(resp, 201)
@@ -525,12 +547,12 @@ def test_requests_and_changes_are_logged_as_json():
     expect(len(requests) == 1, "request lines: %r" % requests)
     r = requests[0]
     expect(r["method"] == "POST" and r["route"] == "/image_groups" and r["status"] == 201 and
-           r["principal"] == key_ids["owner"] and r["bytes_in"] > 0 and r["bytes_out"] > 0 and
+           r["principal"] == owner_ids["owner"] and r["bytes_in"] > 0 and r["bytes_out"] > 0 and
            r["ms"] >= 0 and r["level"] == "info" and r["time"].endswith("Z"), repr(r))
     changes = [l for l in lines if l.get("type") == "change" and l.get("id") == group_id]
     expect(len(changes) == 1 and changes[0]["action"] == "created" and
            changes[0]["kind"] == "group" and changes[0]["request_id"] == request_id and
-           changes[0]["principal"] == key_ids["owner"], repr(changes))
+           changes[0]["principal"] == owner_ids["owner"], repr(changes))
     routes = {l.get("route") for l in lines if l.get("type") == "request"}
     expect("/uploads/{token}" in routes, repr(routes))
     expect(all(token not in json.dumps(l) for l in lines), "an upload token is in the pool log")
@@ -570,5 +592,6 @@ if __name__ == "__main__":
           test_revoking_takes_effect_at_once, test_writes_are_rate_limited_with_json_429,
           test_hidden_location_shows_positions_only_to_owners_and_admins,
           test_originals_lose_gps_for_all_but_owner_and_admins,
+          test_originals_whose_gps_cannot_be_removed_are_refused_to_others,
           test_requests_and_changes_are_logged_as_json,
           test_no_secret_in_logs, test_stop_cleanly])

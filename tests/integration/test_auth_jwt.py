@@ -197,6 +197,8 @@ def test_every_refusal_is_401_invalid_token():
         "bad base64": head + ".!!!." + sig,
         "payload not an object": head + "." + b64(b"[1,2]") + "." + sig,
         "two segments": head + "." + payload,
+        "a sub that names an API key": issuer.token("rsa1", sub="key:" + "0" * 24,
+                                                    groups=["admin"]),
     }
     for what, token in cases.items():
         refused(token, what)

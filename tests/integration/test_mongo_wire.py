@@ -42,6 +42,7 @@ COUNT_GROUP = {"$group": {"_id": 1, "n": {"$sum": 1}}}
 GROUP_INDEXES = [
     ("created", [("created_at", -1), ("_id", -1)]),
     ("event_created", [("event", 1), ("created_at", -1), ("_id", -1)]),
+    ("hidden_location", [("location", 1), ("owner", 1)], {"sparse": True}),
 ]
 IMAGE_INDEXES = [
     ("group_order", [("group", 1), ("has_taken_at", -1), ("taken_at_ms", 1),
@@ -997,6 +998,71 @@ def test_stop_cleanly():
     stack.cleanup()
 
 
+# -- authentication on MongoDB: API keys read per request, owners written
+
+def key_doc(key_id, secret, role="contributor", revoked_at=0):
+    return {"_id": key_id, "name": "wire", "role": role,
+            "secret_sha256": hashlib.sha256(secret.encode()).hexdigest(),
+            "created_at": datetime.datetime(2024, 5, 1, tzinfo=datetime.timezone.utc),
+            "expires_at": 0, "revoked_at": revoked_at}
+
+
+def test_api_key_read_per_request_and_owner_written():
+    own = Stack(config=dict(peer.config(), auth_mode="writes"), workers=1, name="mongo-auth")
+    own.start()
+    try:
+        key_id = ObjectId()
+        secret = hashlib.sha256(b"wire secret").hexdigest()
+        bearer = {"Authorization": "Bearer bpk_%s%s" % (key_id, secret)}
+        pending = background(own.post, "/image_groups", {"name": "Owned"}, headers=bearer)
+        peer.expect("find", "api_keys", filter={"_id": key_id}, limit=1,
+                    reply=cursor_reply([key_doc(key_id, secret)], "api_keys"))
+        doc = peer.expect("insert", "image_groups",
+                          documents=[{"_id": ObjectId, "name": "Owned", "description": None,
+                                      "event": None, "created_at": recent,
+                                      "updated_at": recent, "owner": "key:%s" % key_id}],
+                          reply={"n": 1})["documents"][0]
+        g = finish(pending, 201).json
+        expect(g["owner"] == "key:%s" % key_id and g["id"] == str(doc["_id"]), repr(g))
+        # Revoked in the store: refused on the next request, nothing written.
+        pending = background(own.post, "/image_groups", {"name": "Refused"}, headers=bearer)
+        peer.expect("find", "api_keys", filter={"_id": key_id}, limit=1,
+                    reply=cursor_reply([key_doc(key_id, secret, revoked_at=5)], "api_keys"))
+        expect_error(finish(pending), 401, "invalid token")
+        # An unknown key: 401 too.
+        pending = background(own.post, "/image_groups", {"name": "Unknown"}, headers=bearer)
+        peer.expect("find", "api_keys", filter={"_id": key_id}, limit=1,
+                    reply=cursor_reply([], "api_keys"))
+        expect_error(finish(pending), 401, "invalid token")
+        peer.assert_quiet()
+    finally:
+        own.stop()
+        own.check_sanitizers()
+        own.cleanup()
+
+
+def test_hidden_groups_left_out_of_place_filters_for_anonymous():
+    own = Stack(config=dict(peer.config(), auth_mode="writes"), workers=1, name="mongo-hidden")
+    own.start()
+    try:
+        hidden = ObjectId()
+        pending = background(own.get, "/images?bbox=2.0,48.0,3.0,49.0&limit=10")
+        peer.expect("find", "image_groups", filter={"location": "hidden", "owner": {"$ne": ""}},
+                    projection={"_id": 1}, reply=cursor_reply([{"_id": hidden}], "image_groups"))
+        count = peer.expect("aggregate", "images", reply=count_reply(1, "images"))
+        match = count["pipeline"][0]["$match"]
+        expect({"$or": [{"group": {"$nin": [hidden]}}, {"owner": ""}]} in match["$and"],
+               repr(match))
+        found = peer.expect("find", "images", reply=cursor_reply([], "images"))
+        expect(found["filter"] == match, repr(found["filter"]))
+        expect(finish(pending, 200).json == [], "images listed")
+        peer.assert_quiet()
+    finally:
+        own.stop()
+        own.check_sanitizers()
+        own.cleanup()
+
+
 # -- a pool whose database is unreachable, then recovered through SIGHUP
 
 def test_unreachable_database_answers_503():
@@ -1098,7 +1164,9 @@ if __name__ == "__main__":
           test_duplicate_key_on_group_insert_is_409,
           test_not_primary_on_insert_is_503, test_duplicate_key_on_find_and_modify_is_409,
           test_dropped_connection_on_read_is_503, test_dropped_connection_on_write_is_503,
-          test_outage_then_recovery_without_restart, test_stop_cleanly,
+          test_outage_then_recovery_without_restart,
+          test_api_key_read_per_request_and_owner_written,
+          test_hidden_groups_left_out_of_place_filters_for_anonymous, test_stop_cleanly,
           test_unreachable_database_answers_503,
           test_unreachable_database_recovers_after_sighup,
           test_stalled_server_frees_the_worker, test_stop_recovered_pool_cleanly])

@@ -342,6 +342,13 @@ def test_cdn_base_url():
             expect(r.header("location") == cdn + "%s/thumb/%s.jpg" % (PREFIX, img["id"]),
                    r.header("location"))
             expect(fetch(own, img["urls"]["file"]) == JPEG)
+            # An original is never sent through the CDN, whose URLs anyone
+            # may edit: its redirect is a presigned URL of the bucket (the
+            # test's CDN is the bucket's own address, so only the
+            # signature tells them apart).
+            r = own.get(img["urls"]["file"])
+            expect_status(r, 302)
+            expect("X-Amz-Signature=" in r.header("location"), r.header("location"))
         finally:
             stack = previous
     finally:
