@@ -31,23 +31,6 @@
 #define P256_COORD_LEN 32
 #define P256_POINT_LEN (1 + 2 * P256_COORD_LEN)
 
-/*
- * Returns the string member name of obj, or NULL when it is absent, not
- * a string, or holds a NUL (which would make two kids compare equal).
- * Borrowed from obj.
- */
-static const char *member_string(struct json_object *obj, const char *name)
-{
-    struct json_object *value = NULL;
-    if (!json_object_object_get_ex(obj, name, &value) ||
-        !json_object_is_type(value, json_type_string))
-        return NULL;
-    const char *text = json_object_get_string(value);
-    if ((size_t)json_object_get_string_len(value) != strlen(text))
-        return NULL;
-    return text;
-}
-
 /* True when obj has a member called name, whatever its value. */
 static bool has_member(struct json_object *obj, const char *name)
 {
@@ -61,7 +44,7 @@ static bool has_member(struct json_object *obj, const char *name)
 static bool member_bytes(struct json_object *obj, const char *name,
                          unsigned char *out, size_t cap, size_t *len)
 {
-    const char *text = member_string(obj, name);
+    const char *text = bp_json_member_string(obj, name);
     if (text == NULL)
         return false;
     size_t text_len = strlen(text);
@@ -133,7 +116,7 @@ out_free_numbers:
 /* The P-256 public key of the JWK jwk (crv, x, y), or NULL. */
 static EVP_PKEY *p256_key(struct json_object *jwk)
 {
-    const char *crv = member_string(jwk, "crv");
+    const char *crv = bp_json_member_string(jwk, "crv");
     unsigned char point[P256_POINT_LEN];
     unsigned char coord[P256_COORD_LEN + 2];
     size_t len = 0;
@@ -186,10 +169,10 @@ static bool parse_key(struct json_object *jwk, const struct bp_jwks *set,
     memset(key, 0, sizeof(*key));
     if (!json_object_is_type(jwk, json_type_object))
         return false;
-    const char *kty = member_string(jwk, "kty");
-    const char *kid = member_string(jwk, "kid");
-    const char *use = member_string(jwk, "use");
-    const char *alg = member_string(jwk, "alg");
+    const char *kty = bp_json_member_string(jwk, "kty");
+    const char *kid = bp_json_member_string(jwk, "kid");
+    const char *use = bp_json_member_string(jwk, "use");
+    const char *alg = bp_json_member_string(jwk, "alg");
     if (kty == NULL || kid == NULL || kid[0] == '\0' ||
         strlen(kid) > BP_JWK_KID_MAX || bp_jwks_find(set, kid) != NULL)
         return false;

@@ -123,26 +123,10 @@ static const char *segment_object(const char *text, size_t len,
     return NULL;
 }
 
-/*
- * The string member name of obj, or NULL when absent, not a string or
- * holding a NUL. Borrowed from obj.
- */
-static const char *member_string(struct json_object *obj, const char *name)
-{
-    struct json_object *value = NULL;
-    if (!json_object_object_get_ex(obj, name, &value) ||
-        !json_object_is_type(value, json_type_string))
-        return NULL;
-    const char *text = json_object_get_string(value);
-    if ((size_t)json_object_get_string_len(value) != strlen(text))
-        return NULL;
-    return text;
-}
-
 /* Reads the JOSE header; NULL, or why it is refused. */
 static const char *read_header(struct json_object *obj, struct header *h)
 {
-    const char *alg = member_string(obj, "alg");
+    const char *alg = bp_json_member_string(obj, "alg");
     if (alg == NULL)
         return "header: no alg";
     if (strcmp(alg, "RS256") == 0)
@@ -153,7 +137,7 @@ static const char *read_header(struct json_object *obj, struct header *h)
         return "header: alg not allowed";
     if (json_object_object_get_ex(obj, "crit", NULL))
         return "header: crit not supported";
-    h->kid = member_string(obj, "kid");
+    h->kid = bp_json_member_string(obj, "kid");
     if (h->kid == NULL || h->kid[0] == '\0')
         return "header: no kid";
     return NULL;
@@ -312,7 +296,7 @@ static bool aud_matches(struct json_object *claims,
     struct json_object *aud = NULL;
     if (!json_object_object_get_ex(claims, "aud", &aud))
         return false;
-    const char *one = member_string(claims, "aud");
+    const char *one = bp_json_member_string(claims, "aud");
     if (one != NULL)
         return audience_known(settings, one);
     if (!json_object_is_type(aud, json_type_array))
@@ -372,7 +356,7 @@ static const char *check_claims(struct json_object *claims,
                                 const struct bp_jwt_settings *settings,
                                 int64_t now_s, struct bp_jwt_claims *out)
 {
-    const char *iss = member_string(claims, "iss");
+    const char *iss = bp_json_member_string(claims, "iss");
     if (iss == NULL || strcmp(iss, settings->issuer) != 0)
         return "wrong iss";
     int64_t leeway = settings->leeway_s;
@@ -383,7 +367,7 @@ static const char *check_claims(struct json_object *claims,
     const char *why = check_times(claims, now_s, leeway, &out->exp);
     if (why != NULL)
         return why;
-    const char *use = member_string(claims, "token_use");
+    const char *use = bp_json_member_string(claims, "token_use");
     if (use != NULL && strcmp(use, "access") == 0)
         out->token_use = BP_JWT_USE_ACCESS;
     else if (use != NULL && strcmp(use, "id") == 0)
@@ -392,14 +376,14 @@ static const char *check_claims(struct json_object *claims,
         return "token_use missing or not allowed";
     if (settings->audience_count > 0) {
         /* Cognito access tokens carry client_id instead of aud. */
-        const char *client_id = member_string(claims, "client_id");
+        const char *client_id = bp_json_member_string(claims, "client_id");
         bool client_ok = out->token_use == BP_JWT_USE_ACCESS &&
                          client_id != NULL &&
                          audience_known(settings, client_id);
         if (!client_ok && !aud_matches(claims, settings))
             return "wrong aud or client_id";
     }
-    const char *sub = member_string(claims, "sub");
+    const char *sub = bp_json_member_string(claims, "sub");
     if (sub == NULL || sub[0] == '\0' || strlen(sub) > BP_JWT_SUB_MAX)
         return "sub missing, empty or too long";
     memcpy(out->sub, sub, strlen(sub) + 1);

@@ -95,3 +95,15 @@ enum bp_rc bp_json_string_field(struct json_object *value, const char *field,
     *out = text;
     return BP_OK;
 }
+
+const char *bp_json_member_string(struct json_object *obj, const char *name)
+{
+    struct json_object *value = NULL;
+    if (!json_object_object_get_ex(obj, name, &value) ||
+        !json_object_is_type(value, json_type_string))
+        return NULL;
+    const char *text = json_object_get_string(value);
+    if ((size_t)json_object_get_string_len(value) != strlen(text))
+        return NULL;
+    return text;
+}

@@ -28,4 +28,11 @@ enum bp_rc bp_json_string_field(struct json_object *value, const char *field,
                                 long max_chars, const char **out,
                                 struct bp_error *err);
 
+/*
+ * Returns the string member name of obj, or NULL when it is absent, not
+ * a string, or holds a NUL (which would make two values compare equal).
+ * Borrowed from obj.
+ */
+const char *bp_json_member_string(struct json_object *obj, const char *name);
+
 #endif

@@ -14,6 +14,7 @@
 #include <libexif/exif-utils.h>
 
 #include "media/exif_read.h"
+#include "media/jpeg_markers.h"
 
 /* The identifier that opens an EXIF APP1 payload, before the TIFF data. */
 #define EXIF_ID "Exif\0\0"
@@ -22,15 +23,6 @@
 #define TIFF_HEADER_LEN 8
 /* libexif reads no further into a block (an APP1 payload is shorter). */
 #define EXIF_BLOCK_MAX 0xfffe
-
-#define JPEG_MARKER 0xff
-#define JPEG_TEM 0x01
-#define JPEG_RST0 0xd0
-#define JPEG_RST7 0xd7
-#define JPEG_SOI 0xd8
-#define JPEG_EOI 0xd9
-#define JPEG_SOS 0xda
-#define JPEG_APP1 0xe1
 
 /* UTC offsets of real time zones lie within 14 hours. */
 #define MAX_OFFSET_SECONDS (14 * 3600)

@@ -35,7 +35,9 @@
 #define ZLIB_CONST
 #include <zlib.h>
 
+#include "http/urldecode.h"
 #include "media/gps_strip.h"
+#include "media/jpeg_markers.h"
 
 /* ---- TIFF ---- */
 #define TIFF_HEADER_LEN 8
@@ -52,15 +54,6 @@
 #define MAX_GPS_VALUES 256
 
 /* ---- JPEG ---- */
-#define JPEG_MARKER 0xff
-#define JPEG_TEM 0x01
-#define JPEG_RST0 0xd0
-#define JPEG_RST7 0xd7
-#define JPEG_SOI 0xd8
-#define JPEG_EOI 0xd9
-#define JPEG_SOS 0xda
-#define JPEG_APP1 0xe1
-#define JPEG_APP13 0xed
 /* Images of one JPEG file: the primary and MPF images appended to it. */
 #define MAX_JPEG_IMAGES 32
 #define EXIF_ID "Exif\0\0"
@@ -865,17 +858,6 @@ static bool is_raw_profile(const unsigned char *keyword, size_t n,
     return false;
 }
 
-static int hex_value(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /*
  * Finds where the hex digits of an ImageMagick raw profile start:
  * "\n<type>\n<spaces><decimal length>\n<hex lines>". Returns false when
@@ -914,7 +896,7 @@ static enum bp_rc strip_raw_profile(unsigned char *text, size_t len,
     if (!raw_profile_hex(text, len, &start))
         return BP_OK; /* not a profile any reader decodes */
     for (size_t i = start; i < len; i++) {
-        if (hex_value(text[i]) >= 0)
+        if (bp_hex_value((char)text[i]) >= 0)
             n++;
         else if (!is_xml_space(text[i]) && text[i] != '\0')
             return BP_OK;
@@ -927,7 +909,7 @@ static enum bp_rc strip_raw_profile(unsigned char *text, size_t len,
     size_t k = 0;
     int high = -1;
     for (size_t i = start; i < len && k < n; i++) {
-        int v = hex_value(text[i]);
+        int v = bp_hex_value((char)text[i]);
         if (v < 0)
             continue;
         if (high < 0) {
@@ -954,10 +936,10 @@ static enum bp_rc strip_raw_profile(unsigned char *text, size_t len,
     s->report.xmp_properties += inner.report.xmp_properties;
     k = 0;
     for (size_t i = start; i < len && k < n; i++) {
-        if (hex_value(text[i]) < 0)
+        if (bp_hex_value((char)text[i]) < 0)
             continue;
         size_t j = i + 1;
-        while (j < len && hex_value(text[j]) < 0)
+        while (j < len && bp_hex_value((char)text[j]) < 0)
             j++;
         if (j >= len)
             break; /* cannot happen: 2n digits were counted */

@@ -181,6 +181,21 @@ enum bp_rc bp_store_key_list(struct bp_store *store,
     return store->ops->key_list(store, out, err);
 }
 
+struct bp_api_key *bp_api_key_list_add(struct bp_api_key_list *list)
+{
+    if (list->count == list->cap) {
+        size_t cap = list->cap < 16 ? 16 : list->cap * 2;
+        struct bp_api_key *grown = realloc(list->items, cap * sizeof(*grown));
+        if (grown == NULL)
+            return NULL;
+        list->items = grown;
+        list->cap = cap;
+    }
+    struct bp_api_key *key = &list->items[list->count++];
+    memset(key, 0, sizeof(*key));
+    return key;
+}
+
 void bp_api_key_list_free(struct bp_api_key_list *list)
 {
     if (list == NULL)

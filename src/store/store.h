@@ -57,6 +57,7 @@ struct bp_image_query {
 struct bp_api_key_list {
     struct bp_api_key *items; /* owned; count entries */
     size_t count;
+    size_t cap; /* entries allocated (bp_api_key_list_add) */
 };
 
 struct bp_store_ops {
@@ -299,6 +300,12 @@ enum bp_rc bp_store_key_get(struct bp_store *store, const char *id,
  */
 enum bp_rc bp_store_key_list(struct bp_store *store,
                              struct bp_api_key_list *out, struct bp_error *err);
+
+/*
+ * Appends a zeroed key to list and returns it for a backend to fill; it
+ * is counted at once. NULL when out of memory (list unchanged).
+ */
+struct bp_api_key *bp_api_key_list_add(struct bp_api_key_list *list);
 
 /* Frees the keys of list and empties it; list may be NULL. */
 void bp_api_key_list_free(struct bp_api_key_list *list);

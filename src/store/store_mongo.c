@@ -1010,22 +1010,10 @@ static enum bp_rc mongo_key_list(struct bp_store *store,
         ok ? mongoc_collection_find_with_opts(s->keys, &filter, &opts, NULL)
            : NULL;
     const bson_t *next;
-    size_t cap = 0;
     while (rc == BP_OK && cursor != NULL && mongoc_cursor_next(cursor, &next)) {
-        if (out->count == cap) {
-            cap = cap < 16 ? 16 : cap * 2;
-            struct bp_api_key *grown =
-                realloc(out->items, cap * sizeof(*grown));
-            if (grown == NULL) {
-                rc = BP_ENOMEM;
-                break;
-            }
-            out->items = grown;
-        }
-        rc = bp_mongo_key_from_doc(next, &out->items[out->count]);
-        if (rc == BP_OK)
-            out->count++;
-        else
+        struct bp_api_key *key = bp_api_key_list_add(out);
+        rc = key == NULL ? BP_ENOMEM : bp_mongo_key_from_doc(next, key);
+        if (rc != BP_OK && rc != BP_ENOMEM)
             rc = build_fail(rc, "list keys", err);
     }
     bson_error_t error;

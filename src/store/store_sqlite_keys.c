@@ -105,19 +105,13 @@ enum bp_rc bp_sqlite_key_list(struct bp_store *store,
     if (code != SQLITE_OK)
         return bp_sqlite_fail(db, code, "list keys", err);
     enum bp_rc rc = BP_OK;
-    size_t cap = 0;
     while ((code = sqlite3_step(stmt)) == SQLITE_ROW) {
-        if (out->count == cap) {
-            cap = cap < 16 ? 16 : cap * 2;
-            struct bp_api_key *grown =
-                realloc(out->items, cap * sizeof(*grown));
-            if (grown == NULL) {
-                rc = BP_ENOMEM;
-                break;
-            }
-            out->items = grown;
+        struct bp_api_key *key = bp_api_key_list_add(out);
+        if (key == NULL) {
+            rc = BP_ENOMEM;
+            break;
         }
-        read_key_row(stmt, &out->items[out->count++]);
+        read_key_row(stmt, key);
     }
     if (rc == BP_OK && code != SQLITE_DONE)
         rc = bp_sqlite_fail(db, code, "list keys", err);
