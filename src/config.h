@@ -60,6 +60,8 @@ struct bp_config {
     char *auth_admin_roles;      /* groups that make a token admin (list) */
     char *auth_contributor_roles; /* ... or contributor (list) */
     char *location_default;       /* a new group's location: public, hidden */
+    char *cors_origins;           /* origins browsers may call from, or "*" */
+    long cors_max_age_s;          /* how long a preflight answer holds */
     char *log_file;               /* "" for stderr */
     char *log_level;              /* error, warn, info or debug */
 };

@@ -62,8 +62,9 @@ void bp_log_request(const struct bp_log_request *r);
 
 /*
  * Writes {"type": "change", "action", "kind", "id", "principal",
- * "request_id"} at info: action is "created", "updated" or "deleted",
- * kind "group", "image" or "api_key".
+ * "request_id"} at info: action is "created", "updated", "deleted",
+ * "revoked" (a key) or "detached" (an event's groups), kind "group",
+ * "image", "api_key" or "event".
  */
 void bp_log_change(const char *action, const char *kind, const char *id,
                    const char *principal, const char *request_id);

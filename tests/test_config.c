@@ -31,8 +31,8 @@ static void test_bp_config_load_defaults(void **state)
     assert_int_equal(cfg.workers, 2);
     assert_int_equal(cfg.max_body_bytes, 50L * 1024 * 1024);
     assert_int_equal(cfg.max_name_length, 200);
-    assert_int_equal(cfg.list_default_limit, 50);
-    assert_int_equal(cfg.list_max_limit, 500);
+    assert_int_equal(cfg.list_default_limit, 1000);
+    assert_int_equal(cfg.list_max_limit, 1000);
     assert_string_equal(cfg.database_url,
                         "sqlite:///var/lib/bandpics/bandpics.db");
     bp_config_free(&cfg);
@@ -86,7 +86,7 @@ static void test_bp_config_load_rejects_bad_settings(void **state)
     expect_invalid("\n\nworkers = 0\n", ":3: workers: 0 is out of range");
     expect_invalid("max_body_bytes = 12Q\n", "not a valid size");
     expect_invalid("just words\n", "expected 'key = value'");
-    expect_invalid("list_default_limit = 600\n", "exceeds list_max_limit");
+    expect_invalid("list_default_limit = 1200\n", "exceeds list_max_limit");
     expect_invalid("database_url = sqlite://\n", "needs a path");
 }
 

@@ -324,6 +324,23 @@ static void test_bp_mongo_image_owner_round_trips(void **state)
     bson_destroy(&doc);
 }
 
+static void test_bp_mongo_detach_event(void **state)
+{
+    (void)state;
+    bson_t filter, update;
+    assert_int_equal(
+        bp_mongo_detach_event(EVENT_ID, "sub-1", T1, &filter, &update), BP_OK);
+    assert_json(&filter, "{ \"event\" : { \"$oid\" : \"" EVENT_ID "\" }, "
+                         "\"owner\" : \"sub-1\" }");
+    assert_json(&update,
+                "{ \"$set\" : { \"event\" : null, \"updated_at\" : " T1_JSON
+                " } }");
+    assert_int_equal(bp_mongo_detach_event("nope", NULL, T1, &filter, &update),
+                     BP_EINVAL);
+    bson_destroy(&filter);
+    bson_destroy(&update);
+}
+
 static void test_bp_mongo_key_doc_round_trips(void **state)
 {
     (void)state;
@@ -1126,6 +1143,7 @@ int main(void)
         cmocka_unit_test(test_bp_mongo_group_doc_owner_and_location),
         cmocka_unit_test(test_bp_mongo_image_owner_round_trips),
         cmocka_unit_test(test_bp_mongo_key_doc_round_trips),
+        cmocka_unit_test(test_bp_mongo_detach_event),
         cmocka_unit_test(test_bp_mongo_group_doc_with_event),
         cmocka_unit_test(test_bp_mongo_group_doc_malformed_event),
         cmocka_unit_test(test_bp_mongo_group_from_doc_round_trips),

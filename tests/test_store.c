@@ -551,6 +551,55 @@ static void test_bp_store_place_filters_skip_hidden_locations(void **state)
     bp_group_clear(&hidden);
 }
 
+static void test_bp_store_groups_detach_event(void **state)
+{
+    struct fixture *f = *state;
+    char event[BP_ID_LEN + 1], other_event[BP_ID_LEN + 1];
+    bp_id_new(event);
+    bp_id_new(other_event);
+    struct bp_group groups[4];
+    const char *owners[] = {"alice", "bob", "alice", "alice"};
+    struct bp_error err = {{0}};
+    for (int i = 0; i < 4; i++) {
+        make_group(&groups[i], "g");
+        memcpy(groups[i].event, i == 3 ? other_event : event, BP_ID_LEN + 1);
+        snprintf(groups[i].owner, sizeof(groups[i].owner), "%s", owners[i]);
+        assert_int_equal(bp_store_group_insert(f->store, &groups[i], &err),
+                         BP_OK);
+    }
+    long long count = -1;
+    /* Only alice's groups of the event first, then everyone's. */
+    assert_int_equal(bp_store_groups_detach_event(f->store, event, "alice", 50,
+                                                  &count, &err),
+                     BP_OK);
+    assert_int_equal(count, 2);
+    struct bp_group got;
+    assert_int_equal(bp_store_group_get(f->store, groups[0].id, &got, &err),
+                     BP_OK);
+    assert_string_equal(got.event, "");
+    assert_int_equal(got.updated_at, 50);
+    bp_group_clear(&got);
+    assert_int_equal(bp_store_group_get(f->store, groups[1].id, &got, &err),
+                     BP_OK);
+    assert_string_equal(got.event, event);
+    bp_group_clear(&got);
+    assert_int_equal(
+        bp_store_groups_detach_event(f->store, event, NULL, 60, &count, &err),
+        BP_OK);
+    assert_int_equal(count, 1);
+    assert_int_equal(
+        bp_store_groups_detach_event(f->store, event, NULL, 70, &count, &err),
+        BP_OK);
+    assert_int_equal(count, 0);
+    /* Another event's group is untouched. */
+    assert_int_equal(bp_store_group_get(f->store, groups[3].id, &got, &err),
+                     BP_OK);
+    assert_string_equal(got.event, other_event);
+    bp_group_clear(&got);
+    for (int i = 0; i < 4; i++)
+        bp_group_clear(&groups[i]);
+}
+
 static void test_bp_store_keys_insert_get_list_revoke(void **state)
 {
     struct fixture *f = *state;
@@ -1687,6 +1736,8 @@ static void test_bp_store_sqlite_open_refuses_newer_schema(void **state)
             test_bp_store_owners_and_location_round_trip, setup, teardown),    \
         cmocka_unit_test_setup_teardown(                                       \
             test_bp_store_keys_insert_get_list_revoke, setup, teardown),       \
+        cmocka_unit_test_setup_teardown(test_bp_store_groups_detach_event,     \
+                                        setup, teardown),                      \
         cmocka_unit_test_setup_teardown(                                       \
             test_bp_store_place_filters_skip_hidden_locations, setup,          \
             teardown),                                                         \

@@ -20,6 +20,7 @@
 
 #include "api/app.h"
 #include "api/auth.h"
+#include "api/cors.h"
 #include "api/direct_upload.h"
 #include "api/routes.h"
 #include "blob/upload_token.h"
@@ -309,7 +310,12 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
     const struct bp_route *route = NULL; /* the matched one */
     enum bp_rc rc = bp_router_match(routes, nroutes, req->method, req->path,
                                     &match, allow, sizeof(allow));
-    if (rc == BP_ENOTFOUND) {
+    const char *origin = bp_cors_origin(ctx->config, req);
+    if (rc == BP_EMETHOD && strcmp(req->method, "OPTIONS") == 0) {
+        /* A preflight: the route exists, so say what it allows. */
+        bp_cors_preflight(ctx->config, res, origin, allow);
+        rc = BP_OK;
+    } else if (rc == BP_ENOTFOUND) {
         bp_error_set(&err, rc, "Not Found");
     } else if (rc == BP_EMETHOD) {
         bp_error_set(&err, rc, "Method Not Allowed");
@@ -335,7 +341,16 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
                                    ? "Bearer error=\"invalid_token\""
                                    : "Bearer");
     }
+    /* Lists are read again and again: let clients revalidate them. */
+    if (rc == BP_OK && route != NULL && route->access != BP_ROUTE_WRITE &&
+        (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0))
+        bp_response_revalidate(res,
+                               bp_request_param(req, "HTTP_IF_NONE_MATCH"));
     bp_response_header(res, "X-Content-Type-Options", "nosniff");
+    if (origin != NULL)
+        bp_cors_headers(res, origin);
+    else if (ctx->config->cors_origins[0] != '\0')
+        bp_response_header(res, "Vary", "Origin");
     /* What a read shows may depend on who asks (positions, and every
      * answer when reads need a credential): shared caches must not mix
      * callers' answers. File answers set their own caching. */

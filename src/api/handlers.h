@@ -96,6 +96,18 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
                                   struct bp_response *res,
                                   struct bp_error *err);
 
+/*
+ * PATCH /events/{event_id}/image_groups: the earlier web client's call
+ * when an event is deleted; sets event to null on its groups (an admin's
+ * call: all of them; a contributor's: those it owns) and answers
+ * {"acknowledged": true, "modified_count": N}.
+ */
+enum bp_rc bp_handle_event_groups_detach(struct bp_ctx *ctx,
+                                         const struct bp_request *req,
+                                         const struct bp_route_match *match,
+                                         struct bp_response *res,
+                                         struct bp_error *err);
+
 /* GET /images: images filtered by group, capture time and place. */
 enum bp_rc bp_handle_image_list(struct bp_ctx *ctx,
                                 const struct bp_request *req,

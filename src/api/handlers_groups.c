@@ -283,8 +283,8 @@ static struct json_object *take_image_names(struct json_object *body)
     if (!json_object_is_type(fields, json_type_object) ||
         !json_object_object_get_ex(fields, "images", &names))
         return NULL;
-    /* null is kept as an array of nothing, which is refused. */
-    names = names != NULL ? json_object_get(names) : json_object_new_array();
+    /* null is kept as a value that is no list, which is refused. */
+    names = names != NULL ? json_object_get(names) : json_object_new_boolean(0);
     json_object_object_del(fields, "images");
     return names;
 }
@@ -307,8 +307,14 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
     struct bp_group_patch patch;
     struct bp_group group = {0};
     struct bp_store *store;
-    /* A list of file names under "images" asks for upload URLs. */
+    /* A list of file names under "images" asks for upload URLs; an
+     * empty one (the web client's group without photos) asks for none. */
     struct json_object *names = take_image_names(body);
+    if (names != NULL && json_object_is_type(names, json_type_array) &&
+        json_object_array_length(names) == 0) {
+        json_object_put(names);
+        names = NULL;
+    }
     rc = bp_group_patch_from_json(body, true, &limits, &patch, err);
     if (rc == BP_OK)
         rc = bp_app_store(ctx, &store, err);
@@ -440,4 +446,36 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
     rc = bp_handler_send_json(res, 200, out);
     bp_group_clear(&group);
     return rc;
+}
+
+enum bp_rc bp_handle_event_groups_detach(struct bp_ctx *ctx,
+                                         const struct bp_request *req,
+                                         const struct bp_route_match *match,
+                                         struct bp_response *res,
+                                         struct bp_error *err)
+{
+    char event[BP_ID_LEN + 1];
+    struct bp_store *store;
+    long long count = 0;
+    enum bp_rc rc = bp_handler_path_id(match, 0, event, err);
+    if (rc == BP_OK)
+        rc = bp_auth_may_create(ctx, err);
+    if (rc == BP_OK)
+        rc = bp_app_store(ctx, &store, err);
+    /* An admin detaches every group of the event; a contributor its own. */
+    if (rc == BP_OK)
+        rc = bp_store_groups_detach_event(
+            store, event,
+            ctx->principal.role == BP_ROLE_ADMIN ? NULL : ctx->principal.id,
+            bp_time_now_ms(), &count, err);
+    if (rc != BP_OK)
+        return rc;
+    bp_handler_log_change(ctx, req, "detached", "event", event);
+    struct json_object *out = json_object_new_object();
+    if (out != NULL) {
+        json_object_object_add(out, "acknowledged", json_object_new_boolean(1));
+        json_object_object_add(out, "modified_count",
+                               json_object_new_int64(count));
+    }
+    return bp_handler_send_json(res, 200, out);
 }

@@ -1,8 +1,9 @@
 /*
  * handlers_uploads.c: the ends of an upload sent straight to storage:
  * receiving the file at a signed local URL (PUT /uploads/<token>, the
- * local store's stand-in for an S3 presigned URL) and completing the
- * upload (POST /images/{id}/complete).
+ * local store's stand-in for an S3 presigned URL, which also completes
+ * the upload before it answers) and completing an upload explicitly
+ * (POST /images/{id}/complete, which S3 uploads need).
  */
 #include <stdio.h>
 #include <string.h>
@@ -81,9 +82,21 @@ enum bp_rc bp_handle_upload_put(struct bp_ctx *ctx,
         bp_blob_remove(ctx->blobs, key, &ignored);
         goto out_clear;
     }
-    res->status = 200;
-    res->content_type = NULL;
-    rc = bp_response_header(res, "ETag", "\"%s\"", up.files[0].sha256);
+    /* The file is processed now, as POST /images/{id}/complete would:
+     * a client that only PUTs (the web client) then reads it ready. */
+    struct bp_image done;
+    rc = bp_direct_upload_complete(ctx, store, &now, &done, err);
+    if (rc == BP_ECONFLICT) {
+        /* Completed by another request meanwhile: answer what it is. */
+        rc = bp_store_image_get(store, id, &done, err);
+    }
+    if (rc != BP_OK)
+        goto out_clear;
+    bp_handler_log_change(ctx, req, "updated", "image", done.id);
+    rc = bp_handler_send_json(res, 200, bp_image_to_json(&done));
+    bp_image_clear(&done);
+    if (rc == BP_OK)
+        rc = bp_response_header(res, "ETag", "\"%s\"", up.files[0].sha256);
 out_clear:
     bp_upload_free(&up);
     bp_image_clear(&now);

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "http/response.h"
 
 void bp_response_init(struct bp_response *res)
@@ -60,6 +62,37 @@ void bp_response_reset(struct bp_response *res)
     bp_buf_reset(&res->headers);
     bp_buf_reset(&res->body);
     bp_response_file(res, -1, 0, 0);
+}
+
+enum bp_rc bp_response_revalidate(struct bp_response *res,
+                                  const char *if_none_match)
+{
+    if (res->status != 200 || res->body_fd >= 0 || res->content_type == NULL ||
+        strncmp(res->content_type, "application/json", 16) != 0)
+        return BP_OK;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    if (EVP_Digest(res->body.data != NULL ? res->body.data : "", res->body.len,
+                   md, &md_len, EVP_sha256(), NULL) != 1)
+        return BP_OK; /* no ETag is no error */
+    static const char hex[] = "0123456789abcdef";
+    char etag[2 + 32 + 2];
+    etag[0] = '"';
+    for (int i = 0; i < 16; i++) {
+        etag[1 + 2 * i] = hex[md[i] >> 4];
+        etag[2 + 2 * i] = hex[md[i] & 0x0f];
+    }
+    etag[33] = '"';
+    etag[34] = '\0';
+    enum bp_rc rc = bp_response_header(res, "ETag", "%s", etag);
+    if (rc == BP_OK && if_none_match != NULL &&
+        (strstr(if_none_match, etag) != NULL ||
+         strcmp(if_none_match, "*") == 0)) {
+        res->status = 304;
+        res->content_type = NULL;
+        bp_buf_reset(&res->body);
+    }
+    return rc;
 }
 
 bool bp_response_has_header(const struct bp_response *res, const char *name)

@@ -76,6 +76,15 @@ enum bp_rc bp_response_write_cgi(const struct bp_response *res, bool omit_body,
                                                   size_t len),
                                  void *sink);
 
+/*
+ * Makes a 200 JSON response (a body in memory) conditional: adds an ETag
+ * (a hash of the body) and, when if_none_match (the request's header, or
+ * NULL) names it or is "*", turns it into a 304 without a body. Other
+ * responses are left alone. BP_ENOMEM when the header cannot be added.
+ */
+enum bp_rc bp_response_revalidate(struct bp_response *res,
+                                  const char *if_none_match);
+
 /* Returns the standard reason phrase of an HTTP status code. */
 const char *bp_http_reason(int status);
 

@@ -62,6 +62,21 @@ static enum bp_rc read_location(struct json_object *value,
     return BP_OK;
 }
 
+/*
+ * An update may carry the group's "images" as the earlier web client
+ * sends them: an empty list, which changes nothing. Photos are added
+ * with POST /images/{group_id}.
+ */
+static enum bp_rc read_images(struct json_object *value, struct bp_error *err)
+{
+    if (value == NULL || (json_object_is_type(value, json_type_array) &&
+                          json_object_array_length(value) == 0))
+        return BP_OK;
+    return bp_error_set(err, BP_EINVAL,
+                        "images cannot be changed by an update: add photos "
+                        "with POST /images/{group_id}");
+}
+
 static enum bp_rc read_event(struct json_object *value,
                              struct bp_group_patch *patch, struct bp_error *err)
 {
@@ -104,6 +119,8 @@ enum bp_rc bp_group_patch_from_json(struct json_object *body, bool creating,
             rc = read_event(value, patch, err);
         else if (strcmp(key, "location") == 0)
             rc = read_location(value, patch, err);
+        else if (strcmp(key, "images") == 0 && !creating)
+            rc = read_images(value, err);
         else
             rc = bp_error_set(err, BP_EINVAL, "Unknown field '%.64s'", key);
         if (rc != BP_OK)

@@ -21,7 +21,8 @@ struct bp_group_limits {
  * into patch. Strings in patch are borrowed from body. Unknown fields,
  * wrong types, an invalid event id, an empty or over-long name give
  * BP_EINVAL; a null name is accepted only when creating (it then takes
- * the default, as a missing one does).
+ * the default, as a missing one does). An update accepts "images" when
+ * it is an empty list (or null), as the earlier web client sends it.
  */
 enum bp_rc bp_group_patch_from_json(struct json_object *body, bool creating,
                                     const struct bp_group_limits *limits,

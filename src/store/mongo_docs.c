@@ -1085,3 +1085,21 @@ enum bp_rc bp_mongo_key_from_doc(const bson_t *doc, struct bp_api_key *out)
         out->secret_sha256[0] = '\0';
     return out->id[0] == '\0' ? BP_EINTERNAL : BP_OK;
 }
+
+enum bp_rc bp_mongo_detach_event(const char *event, const char *owner,
+                                 int64_t now, bson_t *filter, bson_t *update)
+{
+    bson_init(filter);
+    bson_init(update);
+    bson_oid_t oid;
+    if (!bp_mongo_oid(event, &oid))
+        return BP_EINVAL;
+    bson_t set;
+    bool ok = BSON_APPEND_OID(filter, "event", &oid) &&
+              (owner == NULL || BSON_APPEND_UTF8(filter, "owner", owner)) &&
+              BSON_APPEND_DOCUMENT_BEGIN(update, "$set", &set) &&
+              BSON_APPEND_NULL(&set, "event") &&
+              BSON_APPEND_DATE_TIME(&set, "updated_at", now) &&
+              bson_append_document_end(update, &set);
+    return ok ? BP_OK : BP_ENOMEM;
+}

@@ -205,6 +205,15 @@ enum bp_rc bp_mongo_image_delete_awaiting_filter(const char *id,
 enum bp_rc bp_mongo_index_specs(const char *collection, bson_t *out);
 
 /*
+ * Builds the filter and the update that detach event from its groups
+ * (only owner's, when owner is not NULL): {event, [owner]} and
+ * {$set: {event: null, updated_at: now}}. BP_EINVAL for a malformed
+ * event id.
+ */
+enum bp_rc bp_mongo_detach_event(const char *event, const char *owner,
+                                 int64_t now, bson_t *filter, bson_t *update);
+
+/*
  * Builds the document of an API key: {_id, name, role, secret_sha256,
  * created_at (a date), expires_at and revoked_at (ms, 0 for none)}.
  * BP_EINVAL for a malformed id, BP_ENOMEM.

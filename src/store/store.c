@@ -210,3 +210,13 @@ enum bp_rc bp_store_key_revoke(struct bp_store *store, const char *id,
 {
     return store->ops->key_revoke(store, id, now, out, err);
 }
+
+enum bp_rc bp_store_groups_detach_event(struct bp_store *store,
+                                        const char *event, const char *owner,
+                                        int64_t now, long long *count,
+                                        struct bp_error *err)
+{
+    *count = 0;
+    return store->ops->groups_detach_event(store, event, owner, now, count,
+                                           err);
+}

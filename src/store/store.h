@@ -100,6 +100,9 @@ struct bp_store_ops {
                                         struct bp_error *err);
     enum bp_rc (*image_delete)(struct bp_store *store, const char *id,
                                struct bp_image *out, struct bp_error *err);
+    enum bp_rc (*groups_detach_event)(struct bp_store *store, const char *event,
+                                      const char *owner, int64_t now,
+                                      long long *count, struct bp_error *err);
     enum bp_rc (*key_insert)(struct bp_store *store,
                              const struct bp_api_key *key,
                              struct bp_error *err);
@@ -284,6 +287,16 @@ enum bp_rc bp_store_image_delete_awaiting(struct bp_store *store,
  */
 enum bp_rc bp_store_image_delete(struct bp_store *store, const char *id,
                                  struct bp_image *out, struct bp_error *err);
+
+/*
+ * Sets event to null on every group of event (only those owner owns,
+ * when owner is not NULL), with updated_at now, and stores how many
+ * changed in *count. An event that no group names changes nothing.
+ */
+enum bp_rc bp_store_groups_detach_event(struct bp_store *store,
+                                        const char *event, const char *owner,
+                                        int64_t now, long long *count,
+                                        struct bp_error *err);
 
 /* Stores a new API key record. BP_ECONFLICT when its id exists. */
 enum bp_rc bp_store_key_insert(struct bp_store *store,

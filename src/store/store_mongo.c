@@ -941,6 +941,36 @@ static enum bp_rc mongo_image_delete(struct bp_store *store, const char *id,
     return image_result(rc, found, &doc, "delete image", out, err);
 }
 
+static enum bp_rc mongo_groups_detach_event(struct bp_store *store,
+                                            const char *event,
+                                            const char *owner, int64_t now,
+                                            long long *count,
+                                            struct bp_error *err)
+{
+    struct store_mongo *s = from_base(store);
+    bson_t filter, update, reply;
+    enum bp_rc rc = bp_mongo_detach_event(event, owner, now, &filter, &update);
+    if (rc == BP_EINVAL)
+        rc = BP_OK; /* a malformed id names no event */
+    else if (rc != BP_OK)
+        rc = build_fail(rc, "detach event", err);
+    else {
+        bson_error_t error;
+        if (!mongoc_collection_update_many(s->groups, &filter, &update, NULL,
+                                           &reply, &error))
+            rc = mongo_fail(&error, "detach event", err);
+        bson_iter_t iter;
+        if (rc == BP_OK &&
+            bson_iter_init_find(&iter, &reply, "modifiedCount") &&
+            BSON_ITER_HOLDS_NUMBER(&iter))
+            *count = bson_iter_as_int64(&iter);
+        bson_destroy(&reply);
+    }
+    bson_destroy(&filter);
+    bson_destroy(&update);
+    return rc;
+}
+
 static enum bp_rc key_not_found(struct bp_error *err)
 {
     return bp_error_set(err, BP_ENOTFOUND, "API key with that ID not found");
@@ -1083,6 +1113,7 @@ static const struct bp_store_ops mongo_ops = {
     .image_replace_file = mongo_image_replace_file,
     .image_delete_awaiting = mongo_image_delete_awaiting,
     .image_delete = mongo_image_delete,
+    .groups_detach_event = mongo_groups_detach_event,
     .key_insert = mongo_key_insert,
     .key_get = mongo_key_get,
     .key_list = mongo_key_list,

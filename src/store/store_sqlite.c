@@ -487,6 +487,32 @@ out_rollback:
     return rc;
 }
 
+static enum bp_rc sqlite_groups_detach_event(struct bp_store *store,
+                                             const char *event,
+                                             const char *owner, int64_t now,
+                                             long long *count,
+                                             struct bp_error *err)
+{
+    sqlite3 *db = bp_sqlite_from_base(store)->db;
+    sqlite3_stmt *stmt;
+    int code = sqlite3_prepare_v2(db,
+                                  "UPDATE image_groups SET event = NULL,"
+                                  " updated_at = ?1 WHERE event = ?2"
+                                  " AND (?3 IS NULL OR owner = ?3)",
+                                  -1, &stmt, NULL);
+    if (code != SQLITE_OK)
+        return bp_sqlite_fail(db, code, "detach event", err);
+    sqlite3_bind_int64(stmt, 1, now);
+    bp_sqlite_bind_text(stmt, 2, event, 0);
+    bp_sqlite_bind_text(stmt, 3, owner, 0);
+    code = sqlite3_step(stmt);
+    sqlite3_finalize(stmt);
+    if (code != SQLITE_DONE)
+        return bp_sqlite_fail(db, code, "detach event", err);
+    *count = sqlite3_changes(db);
+    return BP_OK;
+}
+
 static void sqlite_close(struct bp_store *store)
 {
     struct store_sqlite *s = bp_sqlite_from_base(store);
@@ -505,6 +531,7 @@ static const struct bp_store_ops sqlite_ops = {
     .group_list = sqlite_group_list,
     .group_update = sqlite_group_update,
     .group_delete = sqlite_group_delete,
+    .groups_detach_event = sqlite_groups_detach_event,
     .images_insert = bp_sqlite_images_insert,
     .image_get = bp_sqlite_image_get,
     .image_list = bp_sqlite_image_list,

@@ -3,6 +3,7 @@ default (SQLite and local files), where the upload URL is this API's own
 PUT /uploads/<token>: the client flow of direct_uploads.py, the signed
 token's checks, expiry, and the orphan sweep (bandpics-fcgi --gc).
 """
+import json
 import os
 import subprocess
 import threading
@@ -11,6 +12,9 @@ import urllib.parse
 
 import direct_uploads as flows
 from direct_uploads import JPEG, LocalStorage, http_request, put_file
+from images import exif_block, with_exif
+
+GPS_JPEG = with_exif(JPEG, exif_block(make="Canon", lat=48.85, lon=2.35))
 from harness import BIN, Stack, expect, expect_error, expect_status, main
 
 stack = None
@@ -195,16 +199,27 @@ def test_old_upload_url_cannot_be_replayed():
     expect(done["filename"] == "second.jpg" and done["status"] == "ready", repr(done))
 
 
-def test_new_upload_url_drops_what_came_for_the_old_one():
+def test_put_completes_and_a_new_url_replaces_the_file():
+    # The web client PUTs and then only reads: the PUT itself processes
+    # the file and answers the ready image, as /complete would.
     item = new_item("x.jpg")
-    expect(put_file(item, JPEG)[0] == 200)
-    received = [k for k in storage.keys() if k.startswith("incoming/" + item["id"] + "/")]
-    expect(len(received) == 1, repr(received))
+    code, body = put_file(item, GPS_JPEG)
+    expect(code == 200, "PUT: %d %r" % (code, body[:200]))
+    ready = json.loads(body)
+    expect(ready["status"] == "ready" and ready["filename"] == "x.jpg" and
+           ready["data"].get("Make") == "Canon", repr(ready))
+    expect(stack.get("/images/" + item["id"]).json == ready, "a read differs")
+    expect(not any(k.startswith("incoming/" + item["id"]) for k in storage.keys()))
     again = stack.patch("/images/%s/file" % item["id"], {"image": "y.jpg"}).json
-    expect(received[0] not in storage.keys(), "the old upload was kept")
-    expect(put_file(again, JPEG)[0] == 200)
-    done = stack.post("/images/%s/complete" % item["id"]).json
-    expect(done["filename"] == "y.jpg" and done["status"] == "ready", repr(done))
+    code, body = put_file(again, JPEG)
+    expect(code == 200, "PUT: %d" % code)
+    done = json.loads(body)
+    expect(done["filename"] == "y.jpg" and done["status"] == "ready" and
+           "Make" not in done["data"], repr(done))
+    expect(stack.get("/images/" + item["id"]).json["filename"] == "y.jpg")
+    # The old URL no longer works; completing again answers the image.
+    expect(put_file(item, JPEG)[0] in (403, 409), "the old URL still works")
+    expect_status(stack.post("/images/%s/complete" % item["id"]), 200)
     expect(not any(k.startswith("incoming/" + item["id"]) for k in storage.keys()))
 
 
@@ -300,6 +315,6 @@ if __name__ == "__main__":
           test_upload_over_body_limit, test_expired_upload_refused_and_dropped,
           test_gc_finds_and_repairs, test_workers_expire_uploads_themselves,
           test_completions_and_expiry_race_safely, test_old_upload_url_cannot_be_replayed,
-          test_new_upload_url_drops_what_came_for_the_old_one,
+          test_put_completes_and_a_new_url_replaces_the_file,
           test_failed_replacement_request_changes_nothing,
           test_gc_refuses_a_store_that_matches_nothing, test_stop])

@@ -202,16 +202,16 @@ def test_list_default_limit_and_whole_list():
     resp = stack.get("/image_groups")
     expect_status(resp, 200)
     total = int(resp.header("x-total-count"))
-    expect(isinstance(resp.json, list) and len(resp.json) == min(total, 50))
+    expect(isinstance(resp.json, list) and len(resp.json) == min(total, 1000))
     times = [g["created_at"] for g in resp.json]
     expect(times == sorted(times, reverse=True), "not newest first")
 
 
 def test_list_rejects_bad_parameters():
-    for query in ("limit=0", "limit=501", "limit=abc", "limit=", "offset=-1",
+    for query in ("limit=0", "limit=1001", "limit=abc", "limit=", "offset=-1",
                   "offset=1.5", "event=xyz", "limit=%ff"):
         expect_error(stack.get("/image_groups?" + query), 422)
-    expect_status(stack.get("/image_groups?limit=500"), 200)
+    expect_status(stack.get("/image_groups?limit=1000"), 200)
 
 
 def test_patch_wrapped_and_bare():
