@@ -514,3 +514,59 @@ enum bp_rc bp_direct_upload_expire(struct bp_ctx *ctx, struct bp_store *store,
     bp_image_list_free(&list);
     return BP_OK;
 }
+
+enum bp_rc bp_direct_upload_settle(struct bp_ctx *ctx, struct bp_store *store,
+                                   struct bp_image *image, struct bp_error *err)
+{
+    if (!bp_image_upload_awaited(image))
+        return BP_OK;
+    struct bp_image done;
+    struct bp_error why = {{0}};
+    enum bp_rc rc = bp_direct_upload_complete(ctx, store, image, &done, &why);
+    if (rc == BP_OK) {
+        bp_image_clear(image);
+        *image = done;
+    } else if (rc == BP_ENOTFOUND) {
+        bp_image_clear(image);
+        return bp_error_set(err, rc, "%s", why.detail);
+    } else if (image->upload_expires_at < bp_time_now_ms() &&
+               bp_image_has_file(image)) {
+        free(image->upload_filename);
+        image->upload_filename = NULL;
+        image->upload_expires_at = 0;
+    } else if (rc != BP_ECONFLICT) {
+        bp_log_warn("image %s: upload not completed: %s", image->id,
+                    why.detail);
+    }
+    return BP_OK;
+}
+
+enum bp_rc bp_direct_upload_settle_list(struct bp_ctx *ctx,
+                                        struct bp_store *store,
+                                        struct bp_image_list *list,
+                                        size_t *budget, struct bp_error *err)
+{
+    size_t i = 0;
+    while (i<list->count && * budget> 0) {
+        struct bp_image *image = &list->items[i];
+        if (!bp_image_upload_awaited(image)) {
+            i++;
+            continue;
+        }
+        (*budget)--;
+        struct bp_error why = {{0}};
+        enum bp_rc rc = bp_direct_upload_settle(ctx, store, image, &why);
+        if (rc == BP_ENOTFOUND) {
+            /* Expired and dropped meanwhile: no longer in the list. */
+            memmove(image, image + 1, (list->count - i - 1) * sizeof(*image));
+            list->count--;
+            if (list->total > 0)
+                list->total--;
+            continue;
+        }
+        if (rc != BP_OK)
+            return bp_error_set(err, rc, "%s", why.detail);
+        i++;
+    }
+    return BP_OK;
+}

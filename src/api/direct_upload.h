@@ -124,4 +124,30 @@ enum bp_rc bp_direct_upload_expire(struct bp_ctx *ctx, struct bp_store *store,
                                    struct bp_direct_upload_sweep *sweep,
                                    struct bp_error *err);
 
+/*
+ * Completes the awaited upload of *image when its file has arrived,
+ * replacing *image by the ready record. Returns BP_ENOTFOUND when the
+ * image is gone (its upload expired and took it along). A replacement
+ * that expired was forgotten: *image then shows it ready again. Other
+ * failures to complete are only logged, and *image stays pending.
+ */
+enum bp_rc bp_direct_upload_settle(struct bp_ctx *ctx, struct bp_store *store,
+                                   struct bp_image *image,
+                                   struct bp_error *err);
+
+/* How many pending images one read request completes at most. */
+#define BP_DIRECT_UPLOAD_SETTLE_BUDGET 16
+
+/*
+ * Settles (bp_direct_upload_settle) the pending images of list whose
+ * upload may have arrived, at most budget of them (the rest stay
+ * pending until a later read; *budget counts down), replacing their
+ * records in list; an image whose upload expired meanwhile is dropped
+ * from list. Returns BP_OK unless the store fails.
+ */
+enum bp_rc bp_direct_upload_settle_list(struct bp_ctx *ctx,
+                                        struct bp_store *store,
+                                        struct bp_image_list *list,
+                                        size_t *budget, struct bp_error *err);
+
 #endif

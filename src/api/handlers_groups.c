@@ -72,17 +72,23 @@ static enum bp_rc read_list_query(const struct bp_ctx *ctx,
  * Returns the JSON of group with its images (oldest capture first) from
  * store, or NULL with an error code in *rc.
  */
-static struct json_object *group_with_images(const struct bp_ctx *ctx,
-                                             struct bp_store *store,
-                                             const struct bp_group *group,
-                                             enum bp_rc *rc,
-                                             struct bp_error *err)
+static struct json_object *
+group_with_images(struct bp_ctx *ctx, struct bp_store *store,
+                  const struct bp_group *group, size_t *settle_budget,
+                  enum bp_rc *rc, struct bp_error *err)
 {
     struct bp_image_query query = {.group = group->id};
-    struct bp_image_list images;
+    struct bp_image_list images = {0};
     *rc = bp_store_image_list(store, &query, &images, err);
-    if (*rc != BP_OK)
+    /* Files that arrived in storage since: shown ready (a client that
+     * only PUTs to S3 reads the group next). */
+    if (*rc == BP_OK)
+        *rc = bp_direct_upload_settle_list(ctx, store, &images, settle_budget,
+                                           err);
+    if (*rc != BP_OK) {
+        bp_image_list_free(&images);
         return NULL;
+    }
     struct json_object *obj = bp_group_to_json(group);
     struct json_object *array = bp_image_list_to_json(&images);
     if (array != NULL)
@@ -103,6 +109,7 @@ enum bp_rc bp_handle_group_list(struct bp_ctx *ctx,
                                 const struct bp_route_match *match,
                                 struct bp_response *res, struct bp_error *err)
 {
+    size_t budget = BP_DIRECT_UPLOAD_SETTLE_BUDGET;
     struct bp_group_query query;
     char event[BP_ID_LEN + 1];
     enum bp_rc rc = read_list_query(ctx, req, &query, event, err);
@@ -119,7 +126,7 @@ enum bp_rc bp_handle_group_list(struct bp_ctx *ctx,
     struct json_object *array = json_object_new_array_ext((int)list.count);
     for (size_t i = 0; array != NULL && i < list.count && rc == BP_OK; i++) {
         struct json_object *item =
-            group_with_images(ctx, store, &list.items[i], &rc, err);
+            group_with_images(ctx, store, &list.items[i], &budget, &rc, err);
         if (item != NULL && json_object_array_add(array, item) != 0) {
             json_object_put(item);
             rc = BP_ENOMEM;
@@ -140,6 +147,7 @@ enum bp_rc bp_handle_group_get(struct bp_ctx *ctx, const struct bp_request *req,
                                const struct bp_route_match *match,
                                struct bp_response *res, struct bp_error *err)
 {
+    size_t budget = BP_DIRECT_UPLOAD_SETTLE_BUDGET;
     char id[BP_ID_LEN + 1];
     struct bp_store *store;
     enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
@@ -151,7 +159,8 @@ enum bp_rc bp_handle_group_get(struct bp_ctx *ctx, const struct bp_request *req,
     rc = bp_store_group_get(store, id, &group, err);
     if (rc != BP_OK)
         return rc;
-    struct json_object *out = group_with_images(ctx, store, &group, &rc, err);
+    struct json_object *out =
+        group_with_images(ctx, store, &group, &budget, &rc, err);
     if (rc == BP_OK)
         rc = bp_handler_send_json(res, 200, out);
     bp_group_clear(&group);
@@ -355,6 +364,7 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
                                   const struct bp_route_match *match,
                                   struct bp_response *res, struct bp_error *err)
 {
+    size_t budget = BP_DIRECT_UPLOAD_SETTLE_BUDGET;
     char id[BP_ID_LEN + 1];
     enum bp_rc rc = bp_handler_path_id(match, 0, id, err);
     if (rc != BP_OK)
@@ -379,7 +389,7 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
     if (rc == BP_OK) {
         bp_handler_log_change(ctx, req, "updated", "group", group.id);
         struct json_object *out =
-            group_with_images(ctx, store, &group, &rc, err);
+            group_with_images(ctx, store, &group, &budget, &rc, err);
         if (rc == BP_OK)
             rc = bp_handler_send_json(res, 200, out);
         bp_group_clear(&group);

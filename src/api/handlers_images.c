@@ -217,39 +217,6 @@ static enum bp_rc load_image(struct bp_ctx *ctx,
     return rc;
 }
 
-/*
- * Completes the awaited upload of *image when its file has arrived,
- * replacing *image by the ready record. Returns BP_ENOTFOUND when the
- * image is gone (its upload expired and took it along). A replacement
- * that expired was forgotten: *image then shows it ready again. Other
- * failures to complete are only logged, and *image stays pending.
- */
-static enum bp_rc settle_upload(struct bp_ctx *ctx, struct bp_store *store,
-                                struct bp_image *image, struct bp_error *err)
-{
-    if (!bp_image_upload_awaited(image))
-        return BP_OK;
-    struct bp_image done;
-    struct bp_error why = {{0}};
-    enum bp_rc rc = bp_direct_upload_complete(ctx, store, image, &done, &why);
-    if (rc == BP_OK) {
-        bp_image_clear(image);
-        *image = done;
-    } else if (rc == BP_ENOTFOUND) {
-        bp_image_clear(image);
-        return bp_error_set(err, rc, "%s", why.detail);
-    } else if (image->upload_expires_at < bp_time_now_ms() &&
-               bp_image_has_file(image)) {
-        free(image->upload_filename);
-        image->upload_filename = NULL;
-        image->upload_expires_at = 0;
-    } else if (rc != BP_ECONFLICT) {
-        bp_log_warn("image %s: upload not completed: %s", image->id,
-                    why.detail);
-    }
-    return BP_OK;
-}
-
 enum bp_rc bp_handle_image_get(struct bp_ctx *ctx, const struct bp_request *req,
                                const struct bp_route_match *match,
                                struct bp_response *res, struct bp_error *err)
@@ -258,7 +225,7 @@ enum bp_rc bp_handle_image_get(struct bp_ctx *ctx, const struct bp_request *req,
     struct bp_image image;
     enum bp_rc rc = load_image(ctx, match, &store, &image, err);
     if (rc == BP_OK)
-        rc = settle_upload(ctx, store, &image, err);
+        rc = bp_direct_upload_settle(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
     struct json_object *obj = bp_image_to_json(&image);
@@ -284,7 +251,7 @@ static enum bp_rc serve_variant(struct bp_ctx *ctx,
     enum bp_rc rc = load_image(ctx, match, &store, &image, err);
     /* An image with a file serves it while a new one is awaited. */
     if (rc == BP_OK && !bp_image_has_file(&image))
-        rc = settle_upload(ctx, store, &image, err);
+        rc = bp_direct_upload_settle(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
     /* Others than its owner get the original without GPS data. Which

@@ -142,6 +142,29 @@ def test_presigned_group_create_upload_complete():
     expect(item_url["status"] == "ready", repr(item_url))
 
 
+def test_group_reads_complete_arrived_uploads():
+    # The web client PUTs to S3 and then only reads the group (and the
+    # list): the reads complete what arrived, new files and replacements.
+    out = stack.post("/image_groups", {"group": {"name": "client", "images": ["a.jpg",
+                                                                          "b.jpg"]}}).json
+    a, b = out["images"]
+    expect(put_file(a, GPS_JPEG)[0] == 200)
+    group = stack.get("/image_groups/" + out["group_id"]).json
+    by_name = {i["filename"]: i for i in group["images"]}
+    expect(by_name["a.jpg"]["status"] == "ready" and
+           by_name["a.jpg"]["data"].get("Make") == "Nikon", repr(by_name["a.jpg"]))
+    expect(by_name["b.jpg"]["status"] == "pending", repr(by_name["b.jpg"]))
+    expect(put_file(b, JPEG)[0] == 200)
+    listed = [g for g in stack.get("/image_groups").json if g["id"] == out["group_id"]][0]
+    expect(all(i["status"] == "ready" for i in listed["images"]), repr(listed))
+    repl = stack.patch("/images/%s/file" % a["id"], {"image": "c.jpg"}).json
+    expect(put_file(repl, JPEG)[0] == 200)
+    group = stack.get("/image_groups/" + out["group_id"]).json
+    names = sorted(i["filename"] for i in group["images"])
+    expect(names == ["b.jpg", "c.jpg"], repr(names))
+    expect(not any(k.startswith("incoming/") and out["group_id"] in k for k in storage.keys()))
+
+
 def test_presigned_urls_are_s3():
     out = stack.post("/image_groups", {"name": "urls", "images": ["s.jpg"]}).json
     url = urllib.parse.urlsplit(out["images"][0]["presigned_url"])
@@ -368,6 +391,7 @@ def test_stop():
 
 if __name__ == "__main__":
     main([test_start, test_upload_and_redirects, test_group_with_files_and_delete,
+          test_group_reads_complete_arrived_uploads,
           test_presigned_group_create_upload_complete, test_presigned_urls_are_s3,
           test_presigned_add_and_replace, test_presigned_refusals,
           test_presigned_group_delete, test_storage_down_is_503_and_stores_nothing,
