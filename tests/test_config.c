@@ -43,7 +43,9 @@ static void test_bp_config_load_file_then_env_then_overrides(void **state)
     char path[64];
     write_file(path, "# comment\n\n data_dir = /srv/bp \nworkers=3\n"
                      "max_body_bytes = 2M\nlisten = unix:/a.sock\n");
-    char *env[] = {"BANDPICS_WORKERS=5", "BANDPICS_PORT=8080", "OTHER=1", NULL};
+    char workers[] = "BANDPICS_WORKERS=5", port[] = "BANDPICS_PORT=8080",
+         other[] = "OTHER=1";
+    char *env[] = {workers, port, other, NULL};
     struct bp_config_source src = {.path = path,
                                    .path_required = true,
                                    .env = env,
@@ -92,7 +94,8 @@ static void test_bp_config_load_rejects_bad_settings(void **state)
 
 static void test_bp_config_load_rejects_bad_environment(void **state)
 {
-    char *env[] = {"BANDPICS_MAX_NAME_LENGTH=-4", NULL};
+    char bad[] = "BANDPICS_MAX_NAME_LENGTH=-4";
+    char *env[] = {bad, NULL};
     struct bp_config_source src = {.env = env};
     struct bp_config cfg;
     struct bp_error err = {{0}};

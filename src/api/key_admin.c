@@ -98,13 +98,22 @@ enum bp_rc bp_key_admin_revoke(const struct bp_config *cfg, const char *id,
     char parsed[BP_ID_LEN + 1];
     if (!bp_id_parse(id, parsed))
         return bp_error_set(err, BP_EINVAL,
-                            "--key-revoke: expected a key's 24-digit id");
+                            "--key-revoke: expected a key's id (24 hex "
+                            "digits)");
     struct bp_store *store = NULL;
     struct bp_api_key key;
+    int64_t now = bp_time_now_ms();
     enum bp_rc rc = bp_store_open(cfg, &store, err);
     if (rc == BP_OK)
-        rc = bp_store_key_revoke(store, parsed, bp_time_now_ms(), &key, err);
-    if (rc == BP_OK) {
+        rc = bp_store_key_revoke(store, parsed, now, &key, err);
+    /* A key revoked before keeps that time: say so, change nothing. */
+    if (rc == BP_OK && key.revoked_at != now) {
+        char when[BP_TIME_ISO_LEN];
+        bp_time_format_iso(key.revoked_at, when);
+        fprintf(out,
+                "bandpics: key %s \"%s\" (%s) was revoked already, at %s\n",
+                key.id, key.name, bp_role_name(key.role), when);
+    } else if (rc == BP_OK) {
         bp_log_change("revoked", "api_key", key.id, "command line", "");
         fprintf(out, "bandpics: key %s \"%s\" (%s) revoked\n", key.id, key.name,
                 bp_role_name(key.role));

@@ -31,8 +31,8 @@ enum bp_rc bp_key_admin_list(const struct bp_config *cfg, FILE *out,
 
 /*
  * Revokes the key with id, so that the next request that sends it is
- * refused, and prints what was revoked on out. BP_ENOTFOUND for an
- * unknown id.
+ * refused, and prints what was revoked on out (or that it was revoked
+ * already, and when). BP_ENOTFOUND for an unknown id.
  */
 enum bp_rc bp_key_admin_revoke(const struct bp_config *cfg, const char *id,
                                FILE *out, struct bp_error *err);

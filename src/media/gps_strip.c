@@ -1025,8 +1025,8 @@ static enum bp_rc check_compressed(const unsigned char *p, size_t len,
                                    bool raw_profile, enum payload kind,
                                    struct strip *s)
 {
-    unsigned char *text;
-    size_t text_len;
+    unsigned char *text = NULL;
+    size_t text_len = 0;
     enum bp_rc rc = inflate_all(p, len, &text, &text_len, s);
     if (rc != BP_OK)
         return rc;

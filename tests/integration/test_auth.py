@@ -366,6 +366,8 @@ def test_revoking_takes_effect_at_once():
     resp = stack.post("/image_groups", {"group": {"name": "after"}},
                       headers={"Authorization": "Bearer " + key})
     expect_error(resp, 401, "invalid token")
+    again = run_cli("--key-revoke", key[4:28])
+    expect("revoked already" in again.stdout, repr(again.stdout))
 
 
 def test_writes_are_rate_limited_with_json_429():

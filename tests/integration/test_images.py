@@ -73,15 +73,20 @@ def test_files_served_by_nginx():
     expect_status(orig, 200)
     expect(orig.body == GPS_JPEG, "original bytes differ")
     expect(orig.header("content-type") == "image/jpeg", orig.header("content-type"))
-    etag = orig.header("etag")
-    expect(etag, "no ETag")
-    expect(stack.get(img["urls"]["file"], headers={"If-None-Match": etag}).status == 304)
+    # An original and its copy without GPS data cannot be told apart by
+    # nginx's validators: originals have none and are never a 304.
+    expect(orig.header("etag") is None, repr(orig.headers))
+    expect(stack.get(img["urls"]["file"], headers={
+        "If-Modified-Since": orig.header("last-modified") or ""}).status == 200)
     part = stack.get(img["urls"]["file"], headers={"Range": "bytes=2-11"})
     expect_status(part, 206)
     expect(part.body == GPS_JPEG[2:12], "range bytes differ")
     thumb = stack.get(img["urls"]["thumb"])
     expect_status(thumb, 200)
     expect(thumb.header("content-type") == "image/jpeg")
+    etag = thumb.header("etag")
+    expect(etag, "no ETag on a gallery size")
+    expect(stack.get(img["urls"]["thumb"], headers={"If-None-Match": etag}).status == 304)
     expect(jpeg_size(thumb.body) == (300, 225), repr(jpeg_size(thumb.body)))
     full = stack.get(img["urls"]["fullsize"])
     expect(jpeg_size(full.body) == (640, 480), "fullsize must not upscale")
