@@ -1099,7 +1099,9 @@ static void test_bp_mongo_index_specs_images(void **state)
                 "{ \"key\" : { \"location\" : \"2dsphere\" }, "
                 "\"name\" : \"location_2dsphere\" }, "
                 "{ \"key\" : { \"upload.expires_at\" : 1 }, "
-                "\"name\" : \"upload_expires_at\", \"sparse\" : true } ] }");
+                "\"name\" : \"upload_expires_at\", \"sparse\" : true }, "
+                "{ \"key\" : { \"group\" : 1, \"filename\" : 1 }, "
+                "\"name\" : \"group_filename\" } ] }");
 }
 
 static void test_bp_mongo_index_specs_groups(void **state)

@@ -11,6 +11,7 @@
 #include "api/direct_upload.h"
 #include "api/image_files.h"
 #include "api/ingest.h"
+#include "api/unique_name.h"
 #include "api/upload.h"
 #include "blob/upload_token.h"
 #include "log.h"
@@ -88,6 +89,41 @@ void bp_direct_upload_names_free(struct bp_direct_upload_names *names)
 }
 
 /* Fills image as a new record awaiting the upload of filename. */
+/*
+ * Gives pending image i of images (its file name and the awaited one) a
+ * name no other image of its group has, nor any before it in images.
+ */
+static enum bp_rc name_uniquely(struct bp_store *store,
+                                struct bp_image_list *images, size_t i,
+                                const char *exclude_id, struct bp_error *err)
+{
+    struct bp_image *image = &images->items[i];
+    char **taken = calloc(i == 0 ? 1 : i, sizeof(char *));
+    if (taken == NULL)
+        return BP_ENOMEM;
+    for (size_t k = 0; k < i; k++)
+        taken[k] = images->items[k].upload_filename;
+    char *name = NULL, *copy = NULL;
+    enum bp_rc rc = bp_unique_name(store, image->group, image->upload_filename,
+                                   exclude_id, taken, i, &name, err);
+    free(taken);
+    if (rc == BP_OK && (copy = strdup(name)) == NULL)
+        rc = BP_ENOMEM;
+    if (rc != BP_OK) {
+        free(name);
+        return rc;
+    }
+    free(image->upload_filename);
+    image->upload_filename = name;
+    if (!bp_image_has_file(image)) {
+        free(image->filename);
+        image->filename = copy;
+    } else {
+        free(copy);
+    }
+    return BP_OK;
+}
+
 static enum bp_rc pending_record(const struct bp_ctx *ctx, const char *filename,
                                  const char *group, int64_t now,
                                  struct bp_image *image)
@@ -278,6 +314,14 @@ static struct json_object *answer(const char *list_key,
     return out;
 }
 
+enum bp_rc bp_direct_upload_unique_name(struct bp_store *store,
+                                        struct bp_image_list *images, size_t i,
+                                        const char *exclude_id,
+                                        struct bp_error *err)
+{
+    return name_uniquely(store, images, i, exclude_id, err);
+}
+
 enum bp_rc bp_direct_upload_start(
     struct bp_ctx *ctx, const struct bp_request *req, struct bp_store *store,
     const struct bp_group *group, bool group_is_new, struct json_object *names,
@@ -291,6 +335,8 @@ enum bp_rc bp_direct_upload_start(
     if (rc == BP_OK)
         rc = bp_direct_upload_records(ctx, &list, group->id, bp_time_now_ms(),
                                       &images);
+    for (size_t i = 0; rc == BP_OK && i < images.count; i++)
+        rc = name_uniquely(store, &images, i, NULL, err);
     /* URLs first: a request that cannot be answered stores nothing. */
     if (rc == BP_OK)
         rc = bp_direct_upload_items(ctx, req, &images, &items, err);

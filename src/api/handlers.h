@@ -108,6 +108,26 @@ enum bp_rc bp_handle_event_groups_detach(struct bp_ctx *ctx,
                                          struct bp_response *res,
                                          struct bp_error *err);
 
+/*
+ * GET /original/{group_id}/{filename}, /fullsize/..., /thumb/...: the
+ * files of the image of that name in that group, at the earlier
+ * version's storage paths (its web client shows pictures from there).
+ */
+enum bp_rc bp_handle_named_original(struct bp_ctx *ctx,
+                                    const struct bp_request *req,
+                                    const struct bp_route_match *match,
+                                    struct bp_response *res,
+                                    struct bp_error *err);
+enum bp_rc bp_handle_named_fullsize(struct bp_ctx *ctx,
+                                    const struct bp_request *req,
+                                    const struct bp_route_match *match,
+                                    struct bp_response *res,
+                                    struct bp_error *err);
+enum bp_rc bp_handle_named_thumb(struct bp_ctx *ctx,
+                                 const struct bp_request *req,
+                                 const struct bp_route_match *match,
+                                 struct bp_response *res, struct bp_error *err);
+
 /* GET /images: images filtered by group, capture time and place. */
 enum bp_rc bp_handle_image_list(struct bp_ctx *ctx,
                                 const struct bp_request *req,

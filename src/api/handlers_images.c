@@ -19,6 +19,7 @@
 #include "api/image_files.h"
 #include "api/ingest.h"
 #include "api/privacy.h"
+#include "api/unique_name.h"
 #include "api/upload.h"
 #include "http/json_body.h"
 #include "http/query.h"
@@ -185,6 +186,29 @@ enum bp_rc bp_handle_image_list(struct bp_ctx *ctx,
     return rc;
 }
 
+/*
+ * Stores in *out (freed by the caller) the name the image id must take
+ * to be unique in group, or NULL when its own name already is.
+ */
+static enum bp_rc name_in_group(struct bp_store *store, const char *id,
+                                const char *group, char **out,
+                                struct bp_error *err)
+{
+    *out = NULL;
+    struct bp_image image;
+    enum bp_rc rc = bp_store_image_get(store, id, &image, err);
+    if (rc != BP_OK)
+        return rc;
+    char *name = NULL;
+    rc = bp_unique_name(store, group, image.filename, id, NULL, 0, &name, err);
+    if (rc == BP_OK && strcmp(name, image.filename) != 0)
+        *out = name;
+    else
+        free(name);
+    bp_image_clear(&image);
+    return rc;
+}
+
 /* BP_OK when the caller may change the image with id (read from store). */
 static enum bp_rc may_change_image_id(struct bp_ctx *ctx,
                                       struct bp_store *store, const char *id,
@@ -239,6 +263,41 @@ enum bp_rc bp_handle_image_get(struct bp_ctx *ctx, const struct bp_request *req,
     return rc;
 }
 
+/*
+ * Serves variant of image (read from store; cleared here) to ctx's
+ * caller, completing an upload that has arrived first.
+ */
+static enum bp_rc serve_image(struct bp_ctx *ctx, const struct bp_request *req,
+                              struct bp_store *store, struct bp_image *image,
+                              enum bp_image_variant variant,
+                              struct bp_response *res, struct bp_error *err)
+{
+    /* An image with a file serves it while a new one is awaited. */
+    enum bp_rc rc = bp_image_has_file(image)
+                        ? BP_OK
+                        : bp_direct_upload_settle(ctx, store, image, err);
+    if (rc != BP_OK)
+        return rc; /* settle cleared an image that is gone */
+    /* Others than its owner get the original without GPS data. Which
+     * original, or any file when reads need a credential, depends on who
+     * asks. */
+    bool private_answer = variant == BP_VARIANT_ORIGINAL ||
+                          strcmp(ctx->config->auth_mode, "required") == 0;
+    if (variant == BP_VARIANT_ORIGINAL &&
+        !bp_auth_sees_private(ctx, image->owner))
+        variant = BP_VARIANT_LOCATIONLESS;
+    if (bp_image_has_file(image))
+        rc = bp_image_files_serve(ctx->blobs, req, image, variant,
+                                  ctx->config->presign_get_expires_s,
+                                  private_answer, res, err);
+    else
+        rc = bp_error_set(err, BP_ENOTFOUND,
+                          "The file of image %s has not been uploaded yet",
+                          image->id);
+    bp_image_clear(image);
+    return rc;
+}
+
 /* Serves one of the files of the image that capture 0 names. */
 static enum bp_rc serve_variant(struct bp_ctx *ctx,
                                 const struct bp_request *req,
@@ -249,29 +308,68 @@ static enum bp_rc serve_variant(struct bp_ctx *ctx,
     struct bp_store *store;
     struct bp_image image;
     enum bp_rc rc = load_image(ctx, match, &store, &image, err);
-    /* An image with a file serves it while a new one is awaited. */
-    if (rc == BP_OK && !bp_image_has_file(&image))
-        rc = bp_direct_upload_settle(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
-    /* Others than its owner get the original without GPS data. Which
-     * original, or any file when reads need a credential, depends on who
-     * asks. */
-    bool private_answer = variant == BP_VARIANT_ORIGINAL ||
-                          strcmp(ctx->config->auth_mode, "required") == 0;
-    if (variant == BP_VARIANT_ORIGINAL &&
-        !bp_auth_sees_private(ctx, image.owner))
-        variant = BP_VARIANT_LOCATIONLESS;
-    if (bp_image_has_file(&image))
-        rc = bp_image_files_serve(ctx->blobs, req, &image, variant,
-                                  ctx->config->presign_get_expires_s,
-                                  private_answer, res, err);
-    else
+    return serve_image(ctx, req, store, &image, variant, res, err);
+}
+
+/*
+ * Serves one of the files of the image that captures 0 (its group) and
+ * 1 (its file name) name: the earlier version's storage paths, where its
+ * web client looks for pictures.
+ */
+static enum bp_rc serve_named(struct bp_ctx *ctx, const struct bp_request *req,
+                              const struct bp_route_match *match,
+                              enum bp_image_variant variant,
+                              struct bp_response *res, struct bp_error *err)
+{
+    char group[BP_ID_LEN + 1];
+    struct bp_store *store;
+    struct bp_image_list found = {0};
+    enum bp_rc rc = bp_handler_path_id(match, 0, group, err);
+    if (rc == BP_OK)
+        rc = bp_app_store(ctx, &store, err);
+    struct bp_image_query query = {
+        .group = group, .filename = match->captures[1], .limit = 1};
+    if (rc == BP_OK)
+        rc = bp_store_image_list(store, &query, &found, err);
+    if (rc == BP_OK && found.count == 0)
         rc = bp_error_set(err, BP_ENOTFOUND,
-                          "The file of image %s has not been uploaded yet",
-                          image.id);
-    bp_image_clear(&image);
+                          "No image named '%.100s' in group %s",
+                          match->captures[1], group);
+    if (rc == BP_OK) {
+        struct bp_image image = found.items[0];
+        memset(&found.items[0], 0, sizeof(found.items[0]));
+        rc = serve_image(ctx, req, store, &image, variant, res, err);
+    }
+    bp_image_list_free(&found);
     return rc;
+}
+
+enum bp_rc bp_handle_named_original(struct bp_ctx *ctx,
+                                    const struct bp_request *req,
+                                    const struct bp_route_match *match,
+                                    struct bp_response *res,
+                                    struct bp_error *err)
+{
+    return serve_named(ctx, req, match, BP_VARIANT_ORIGINAL, res, err);
+}
+
+enum bp_rc bp_handle_named_fullsize(struct bp_ctx *ctx,
+                                    const struct bp_request *req,
+                                    const struct bp_route_match *match,
+                                    struct bp_response *res,
+                                    struct bp_error *err)
+{
+    return serve_named(ctx, req, match, BP_VARIANT_FULLSIZE, res, err);
+}
+
+enum bp_rc bp_handle_named_thumb(struct bp_ctx *ctx,
+                                 const struct bp_request *req,
+                                 const struct bp_route_match *match,
+                                 struct bp_response *res, struct bp_error *err)
+{
+    return serve_named(ctx, req, match, BP_VARIANT_THUMB, res, err);
 }
 
 enum bp_rc bp_handle_image_file(struct bp_ctx *ctx,
@@ -496,6 +594,7 @@ await_replacement(struct bp_ctx *ctx, const struct bp_request *req,
     struct json_object *one = NULL;
     struct bp_direct_upload_names names = {0};
     struct bp_image updated = {0};
+    char *unique = NULL;
     int64_t now = bp_time_now_ms();
     enum bp_rc rc = read_single_field(ctx, req, "image", &body, &value, err);
     if (rc == BP_OK && (one = json_object_new_array()) == NULL)
@@ -506,10 +605,15 @@ await_replacement(struct bp_ctx *ctx, const struct bp_request *req,
     }
     if (rc != BP_OK)
         goto out_free;
-    /* The URL first (a shallow copy that awaits the new upload): a
-     * request that cannot be answered changes nothing. */
+    /* The name unique in the group, then the URL (a shallow copy that
+     * awaits the new upload): a request that cannot be answered changes
+     * nothing. */
+    rc = bp_unique_name(store, image->group, names.names[0], image->id, NULL, 0,
+                        &unique, err);
+    if (rc != BP_OK)
+        goto out_free;
     struct bp_image awaiting = *image;
-    awaiting.upload_filename = names.names[0];
+    awaiting.upload_filename = unique;
     awaiting.upload_expires_at = now + ctx->config->upload_expires_s * 1000;
     struct bp_image_list list = {.items = &awaiting, .count = 1};
     rc = bp_direct_upload_items(ctx, req, &list, &items, err);
@@ -535,6 +639,7 @@ await_replacement(struct bp_ctx *ctx, const struct bp_request *req,
             res, 200, json_object_get(json_object_array_get_idx(items, 0)));
     }
 out_free:
+    free(unique);
     json_object_put(items);
     bp_image_clear(&updated);
     bp_direct_upload_names_free(&names);
@@ -631,9 +736,18 @@ enum bp_rc bp_handle_image_update(struct bp_ctx *ctx,
         rc = may_change_image_id(ctx, store, id, err);
     if (rc == BP_OK && patch.set_group && patch.group[0] != '\0')
         rc = bp_auth_may_change_group(ctx, store, patch.group, err);
+    /* Moved into a group that has its name: the earlier "-1" rule. */
+    char *renamed = NULL;
+    if (rc == BP_OK && patch.set_group && patch.group[0] != '\0')
+        rc = name_in_group(store, id, patch.group, &renamed, err);
+    if (rc == BP_OK && renamed != NULL) {
+        patch.set_filename = true;
+        patch.filename = renamed;
+    }
     if (rc == BP_OK)
         rc = bp_store_image_update(store, id, &patch, bp_time_now_ms(), &image,
                                    err);
+    free(renamed);
     if (rc == BP_OK) {
         bp_handler_log_change(ctx, req, "updated", "image", image.id);
         rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));

@@ -10,6 +10,7 @@
 
 #include "api/image_files.h"
 #include "api/ingest.h"
+#include "api/unique_name.h"
 #include "log.h"
 #include "media/gps_strip.h"
 #include "media/image_proc.h"
@@ -188,12 +189,41 @@ void bp_ingest_discard_files(struct bp_ctx *ctx, struct bp_ingest *in)
     in->files_stored = 0;
 }
 
+/*
+ * Gives image i of in a file name that no other image of its group has
+ * (and none of the images before it in in), excluding exclude_id.
+ */
+static enum bp_rc name_uniquely(struct bp_store *store, struct bp_ingest *in,
+                                size_t i, const char *exclude_id,
+                                struct bp_error *err)
+{
+    struct bp_image *image = &in->images[i];
+    char **taken = calloc(i == 0 ? 1 : i, sizeof(char *));
+    if (taken == NULL)
+        return BP_ENOMEM;
+    for (size_t k = 0; k < i; k++)
+        taken[k] = in->images[k].filename;
+    char *name = NULL;
+    enum bp_rc rc = bp_unique_name(store, image->group, image->filename,
+                                   exclude_id, taken, i, &name, err);
+    free(taken);
+    if (rc != BP_OK)
+        return rc;
+    free(image->filename);
+    image->filename = name;
+    return BP_OK;
+}
+
 enum bp_rc bp_ingest_commit(struct bp_ctx *ctx, struct bp_store *store,
                             const struct bp_upload *up,
                             const struct bp_group *new_group,
                             struct bp_ingest *in, struct bp_error *err)
 {
-    enum bp_rc rc = store_files(ctx, up, in, err);
+    enum bp_rc rc = BP_OK;
+    for (size_t i = 0; i < in->count && rc == BP_OK; i++)
+        rc = name_uniquely(store, in, i, NULL, err);
+    if (rc == BP_OK)
+        rc = store_files(ctx, up, in, err);
     if (rc != BP_OK)
         return rc;
     rc = bp_store_images_insert(store, new_group, in->images, in->count, err);
@@ -216,9 +246,12 @@ enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
     image->upload_expires_at = if_upload_expires_at;
     char attempt[BP_ID_LEN + 1];
     bp_id_new(attempt);
-    enum bp_rc rc = bp_image_files_stage(
-        ctx->blobs, image, attempt, up->files[0].path, in->fullsize_paths[0],
-        in->thumb_paths[0], in->locationless_paths[0], err);
+    enum bp_rc rc = name_uniquely(store, in, 0, id, err);
+    if (rc != BP_OK)
+        return rc;
+    rc = bp_image_files_stage(ctx->blobs, image, attempt, up->files[0].path,
+                              in->fullsize_paths[0], in->thumb_paths[0],
+                              in->locationless_paths[0], err);
     if (rc != BP_OK)
         return rc;
     rc = bp_store_image_replace_file(store, image, bp_time_now_ms(), out, err);

@@ -26,6 +26,12 @@ static const struct bp_route routes[] = {
     {"GET", "/images/{id}/thumb", bp_handle_image_thumb, BP_ROUTE_READ},
     {"POST", "/images/{id}/complete", bp_handle_image_complete, BP_ROUTE_WRITE},
     {"PUT", "/uploads/{token}", bp_handle_upload_put, BP_ROUTE_PUBLIC},
+    {"GET", "/original/{group_id}/{filename}", bp_handle_named_original,
+     BP_ROUTE_READ},
+    {"GET", "/fullsize/{group_id}/{filename}", bp_handle_named_fullsize,
+     BP_ROUTE_READ},
+    {"GET", "/thumb/{group_id}/{filename}", bp_handle_named_thumb,
+     BP_ROUTE_READ},
     {"PATCH", "/events/{event_id}/image_groups", bp_handle_event_groups_detach,
      BP_ROUTE_WRITE},
 };

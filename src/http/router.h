@@ -11,7 +11,7 @@
 #include "rc.h"
 
 #define BP_ROUTE_MAX_CAPTURES 4
-#define BP_ROUTE_CAPTURE_LEN 128
+#define BP_ROUTE_CAPTURE_LEN 256 /* a file name of 255 bytes, and NUL */
 
 struct bp_ctx;
 struct bp_request;

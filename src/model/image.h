@@ -55,7 +55,9 @@ struct bp_image_patch {
     bool set_description;
     const char *description; /* NULL clears */
     bool set_group;
-    char group[BP_ID_LEN + 1];   /* "" clears */
+    char group[BP_ID_LEN + 1]; /* "" clears */
+    bool set_filename;         /* a new name (unique in its new group) */
+    const char *filename;
     bool set_upload;             /* await an upload, or stop awaiting */
     const char *upload_filename; /* NULL stops (upload_expires_at 0) */
     int64_t upload_expires_at;

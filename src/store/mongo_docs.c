@@ -788,6 +788,8 @@ enum bp_rc bp_mongo_image_filter(const struct bp_image_query *query,
             return BP_EINVAL;
         ok = BSON_APPEND_OID(out, "group", &oid);
     }
+    if (ok && query->filename != NULL)
+        ok = BSON_APPEND_UTF8(out, "filename", query->filename);
     if (ok && (query->has_taken_after || query->has_taken_before)) {
         bson_t range;
         ok = BSON_APPEND_DOCUMENT_BEGIN(out, "taken_at_ms", &range);
@@ -865,6 +867,8 @@ enum bp_rc bp_mongo_image_update(const struct bp_image_patch *patch,
             append_text_or_null(&set, "description", patch->description, false);
     if (ok && patch->set_group)
         ok = append_oid_or_null(&set, "group", patch->group);
+    if (ok && patch->set_filename && patch->filename != NULL)
+        ok = BSON_APPEND_UTF8(&set, "filename", patch->filename);
     /* A NULL file name stops awaiting, whatever the expiry says. */
     int64_t expires_at =
         patch->upload_filename != NULL ? patch->upload_expires_at : 0;
@@ -986,6 +990,8 @@ static const struct index_spec image_indexes[] = {
     {"location_2dsphere", {"location"}, {"2dsphere"}, false},
     /* Only pending images have upload: the expiry sweep reads few. */
     {"upload_expires_at", {"upload.expires_at"}, {"1"}, true},
+    /* A file by its name in its group (the earlier client's file paths). */
+    {"group_filename", {"group", "filename"}, {"1", "1"}, false},
 };
 
 /* Appends {key: {...}, name: ...} for spec to the array indexes. */

@@ -35,7 +35,8 @@ struct bp_group_list {
 
 /* What an image listing asks for; every filter is optional. */
 struct bp_image_query {
-    const char *group; /* only this group's images; NULL for all */
+    const char *group;    /* only this group's images; NULL for all */
+    const char *filename; /* only images of this file name; NULL: any */
     bool has_taken_after, has_taken_before;
     int64_t taken_after_ms, taken_before_ms; /* inclusive bounds */
     bool has_bbox; /* min_lon > max_lon crosses the antimeridian */
@@ -235,12 +236,13 @@ enum bp_rc bp_store_image_list(struct bp_store *store,
 /*
  * Applies patch to the image with id and sets updated_at to now,
  * atomically, returning the result in *out (cleared by the caller on
- * BP_OK). With set_upload the image awaits upload_filename until
- * upload_expires_at, or, when upload_filename is NULL (or the expiry 0),
- * awaits nothing (NULL and 0); its file fields stay. With if_upload the
- * update applies only while the image's upload_expires_at equals
- * if_upload_expires_at, else BP_ECONFLICT. BP_ENOTFOUND when the image,
- * or the group it moves to, does not exist; nothing changes then.
+ * BP_OK); set_filename renames it (the caller keeps names unique). With
+ * set_upload the image awaits upload_filename until upload_expires_at, or, when
+ * upload_filename is NULL (or the expiry 0), awaits nothing (NULL and 0); its
+ * file fields stay. With if_upload the update applies only while the image's
+ * upload_expires_at equals if_upload_expires_at, else BP_ECONFLICT.
+ * BP_ENOTFOUND when the image, or the group it moves to, does not exist;
+ * nothing changes then.
  */
 enum bp_rc bp_store_image_update(struct bp_store *store, const char *id,
                                  const struct bp_image_patch *patch,

@@ -64,6 +64,7 @@ static const char *const migrations[] = {
     "ALTER TABLE image_groups ADD COLUMN"
     "  location_hidden INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE images ADD COLUMN owner TEXT;"
+    "CREATE INDEX images_group_filename ON images (group_id, filename);"
     "CREATE TABLE api_keys ("
     "  id TEXT PRIMARY KEY NOT NULL,"
     "  name TEXT NOT NULL,"

@@ -342,6 +342,8 @@ static enum bp_rc append_filters(struct bp_buf *sql,
     enum bp_rc rc = bp_buf_append_str(sql, " WHERE 1");
     if (rc == BP_OK && query->group != NULL)
         rc = bp_buf_append_str(sql, " AND group_id = ?1");
+    if (rc == BP_OK && query->filename != NULL)
+        rc = bp_buf_append_str(sql, " AND filename = ?15");
     if (rc == BP_OK && query->has_taken_after)
         rc = bp_buf_append_str(sql, " AND taken_at_ms >= ?2");
     if (rc == BP_OK && query->has_taken_before)
@@ -381,6 +383,8 @@ static void bind_filters(sqlite3_stmt *stmt, const struct bp_image_query *q)
 {
     if (q->group != NULL)
         bp_sqlite_bind_text(stmt, 1, q->group, 0);
+    if (q->filename != NULL)
+        bp_sqlite_bind_text(stmt, 15, q->filename, 0);
     if (q->has_taken_after)
         sqlite3_bind_int64(stmt, 2, q->taken_after_ms);
     if (q->has_taken_before)
@@ -462,9 +466,9 @@ out_free:
 /* Returns true when query asks for all of one group's images, nothing else. */
 static bool whole_group(const struct bp_image_query *q)
 {
-    return q->group != NULL && !q->has_taken_after && !q->has_taken_before &&
-           !q->has_bbox && !q->has_near && !q->has_upload_expired_before &&
-           q->limit == 0 && q->offset == 0;
+    return q->group != NULL && q->filename == NULL && !q->has_taken_after &&
+           !q->has_taken_before && !q->has_bbox && !q->has_near &&
+           !q->has_upload_expired_before && q->limit == 0 && q->offset == 0;
 }
 
 enum bp_rc bp_sqlite_image_list(struct bp_store *store,
@@ -514,6 +518,7 @@ enum bp_rc bp_sqlite_image_update(struct bp_store *store, const char *id,
         "UPDATE images SET"
         " description = CASE WHEN ?1 THEN ?2 ELSE description END,"
         " group_id = CASE WHEN ?3 THEN ?4 ELSE group_id END,"
+        " filename = CASE WHEN ?12 THEN ?13 ELSE filename END,"
         " upload_filename = CASE WHEN ?7 THEN ?8 ELSE upload_filename END,"
         " upload_expires_at = CASE WHEN ?7 THEN ?9 ELSE upload_expires_at END,"
         " updated_at = ?5"
@@ -534,6 +539,8 @@ enum bp_rc bp_sqlite_image_update(struct bp_store *store, const char *id,
                 patch->upload_filename != NULL ? patch->upload_expires_at : 0);
     sqlite3_bind_int(stmt, 10, patch->if_upload);
     sqlite3_bind_int64(stmt, 11, patch->if_upload_expires_at);
+    sqlite3_bind_int(stmt, 12, patch->set_filename && patch->filename != NULL);
+    bp_sqlite_bind_text(stmt, 13, patch->filename, 0);
     enum bp_rc rc;
     if (patch->if_upload) {
         struct condition cond = {

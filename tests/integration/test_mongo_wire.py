@@ -52,6 +52,7 @@ IMAGE_INDEXES = [
     ("location_2dsphere", [("location", "2dsphere")]),
     # Only pending images have upload: the expired-upload filter's index.
     ("upload_expires_at", [("upload.expires_at", 1)], {"sparse": True}),
+    ("group_filename", [("group", 1), ("filename", 1)]),
 ]
 
 peer = None
@@ -167,6 +168,9 @@ def answer_upload_sweeps(p):
                   **count_command(expired_uploads_filter()))
     p.auto_answer("find", "images", reply=cursor_reply([], "images"),
                   filter=expired_uploads_filter())
+    # Before an upload into a group: is its file name taken there? (No.)
+    p.auto_answer("find", "images", reply=cursor_reply([], "images"),
+                  filter={"group": ANY, "filename": ANY})
 
 
 def check_index_command(doc, collection, specs):
@@ -626,6 +630,9 @@ def test_patch_image_moves_to_group():
     iid, gid = ObjectId(), ObjectId()
     pending = background(stack.patch, "/images/%s" % iid,
                          {"group": str(gid), "description": "moved"})
+    # Its name, to keep it unique in the group it moves to (it is).
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([image_doc(iid)], "images"))
     peer.expect("aggregate", "image_groups", **count_command({"_id": gid}),
                 reply=count_reply(1, "image_groups"))
     peer.expect("findAndModify", "images", query={"_id": iid},
@@ -647,15 +654,16 @@ def test_patch_image_moves_to_group():
 def test_patch_image_to_missing_group_writes_nothing():
     iid, gid = ObjectId(), ObjectId()
     pending = background(stack.patch, "/images/%s" % iid, {"group": str(gid)})
+    peer.expect("find", "images", filter={"_id": iid}, limit=1,
+                reply=cursor_reply([image_doc(iid)], "images"))
     peer.expect("aggregate", "image_groups", **count_command({"_id": gid}),
                 reply=count_reply(0, "image_groups"))
     peer.expect("find", "images", filter={"_id": iid}, limit=1,
                 reply=cursor_reply([image_doc(iid)], "images"))
     expect_error(finish(pending), 404, "Group with that ID not found")
-    # Neither the group nor the image: the image's error.
+    # Neither the group nor the image: the image's error (its name is read
+    # first, to keep it unique in the group).
     pending = background(stack.patch, "/images/%s" % iid, {"group": str(gid)})
-    peer.expect("aggregate", "image_groups", **count_command({"_id": gid}),
-                reply=count_reply(0, "image_groups"))
     peer.expect("find", "images", filter={"_id": iid}, limit=1,
                 reply=cursor_reply([], "images"))
     expect_error(finish(pending), 404, "Image with that ID not found")

@@ -14,6 +14,7 @@ import urllib.parse
 
 from direct_uploads import GPS_JPEG, JPEG, http_request, put_file
 from harness import Stack, expect, expect_error, expect_status, main
+from images import multipart
 from test_auth_jwt import CLIENT, ISSUER, Issuer
 
 ORIGIN = "https://bandpics.example"
@@ -147,6 +148,63 @@ def test_uploads_finish_by_themselves():
     expect("Make" not in three["data"] and three["status"] == "ready", repr(three))
 
 
+def test_files_where_the_client_looks_and_unique_names():
+    def new_group(name, files):
+        out = stack.post("/image_groups", {"group": {"name": name, "images": files}},
+                         headers=as_user("alice")).json
+        for item in out["images"]:
+            expect(put_file(item, GPS_JPEG)[0] == 200)
+        return out
+
+    # The same name twice in one request, and again in a later one.
+    first = new_group("names", ["DSCN0010.jpg", "DSCN0010.jpg"])
+    names = [i["filename"] for i in first["images"]]
+    expect(names == ["DSCN0010.jpg", "DSCN0010-1.jpg"], repr(names))
+    more = stack.post("/images/" + first["group_id"], {"images": ["DSCN0010.jpg"]},
+                      headers=as_user("alice")).json["added_images"]
+    expect(more[0]["filename"] == "DSCN0010-2.jpg", repr(more))
+    expect(put_file(more[0], JPEG)[0] == 200)
+    gid = first["group_id"]
+    group = stack.get("/image_groups/" + gid).json
+    stored = sorted(i["filename"] for i in group["images"])
+    expect(stored == ["DSCN0010-1.jpg", "DSCN0010-2.jpg", "DSCN0010.jpg"], repr(stored))
+    # Where the client looks: the same bytes as the API's own file routes.
+    for image in group["images"]:
+        for variant, route in (("thumb", "thumb"), ("fullsize", "fullsize"),
+                               ("original", "file")):
+            named = stack.get("/%s/%s/%s" % (variant, gid, image["filename"]),
+                              headers={"Origin": ORIGIN})
+            expect_status(named, 200)
+            own = stack.get("/images/%s/%s" % (image["id"], route))
+            expect(named.body == own.body, "%s/%s differs" % (variant, image["filename"]))
+            if variant == "original":  # others get it without GPS data
+                expect(named.body != GPS_JPEG or image["filename"] == "DSCN0010-2.jpg",
+                       "the original kept its GPS data for an anonymous reader")
+    expect_error(stack.get("/thumb/%s/nothing.jpg" % gid), 404, "nothing.jpg")
+    expect_error(stack.get("/thumb/%s/DSCN0010.jpg" % ("0" * 24)), 404)
+    # A replacement named like another photo of the group keeps a name
+    # of its own; a photo moved into the group too.
+    second = [i for i in group["images"] if i["filename"] == "DSCN0010-1.jpg"][0]
+    repl = stack.patch("/images/%s/file" % second["id"], {"image": "DSCN0010.jpg"},
+                       headers=as_user("alice")).json
+    expect(repl["filename"] == "DSCN0010-1.jpg", repr(repl))
+    expect(put_file(repl, JPEG)[0] == 200)
+    other = new_group("elsewhere", ["DSCN0010.jpg"])
+    moved = stack.patch("/images/" + other["images"][0]["id"], {"group": gid},
+                        headers=as_user("alice"))
+    expect_status(moved, 200)
+    expect(moved.json["filename"] == "DSCN0010-3.jpg", repr(moved.json))
+    expect_status(stack.get("/thumb/%s/DSCN0010-3.jpg" % gid), 200)
+    # Files sent through the API itself follow the same rule.
+    ctype, body = multipart(files=[("images", "DSCN0010.jpg", JPEG, "image/jpeg"),
+                                   ("images", "DSCN0010.jpg", JPEG, "image/jpeg")])
+    added = stack.post("/images/" + gid, body,
+                       headers=as_user("alice", **{"Content-Type": ctype}))
+    expect_status(added, 201)
+    expect([i["filename"] for i in added.json["added_images"]] ==
+           ["DSCN0010-4.jpg", "DSCN0010-5.jpg"], repr(added.json))
+
+
 def test_events_route_detaches_groups():
     event = "65f0a1b2c3d4e5f6a7b8c9d0"
     ids = []
@@ -206,5 +264,6 @@ def test_stop_cleanly():
 
 if __name__ == "__main__":
     main([test_start, test_preflights_and_cors_headers, test_group_edit_and_create_bodies,
-          test_uploads_finish_by_themselves, test_events_route_detaches_groups,
+          test_uploads_finish_by_themselves, test_files_where_the_client_looks_and_unique_names,
+          test_events_route_detaches_groups,
           test_whole_lists_without_limit, test_revalidation_answers_304, test_stop_cleanly])
