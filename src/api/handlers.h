@@ -59,6 +59,11 @@ enum bp_rc bp_handle_service_info(struct bp_ctx *ctx,
                                   struct bp_response *res,
                                   struct bp_error *err);
 
+/* GET /openapi.json: the API's OpenAPI 3.1 document. */
+enum bp_rc bp_handle_openapi(struct bp_ctx *ctx, const struct bp_request *req,
+                             const struct bp_route_match *match,
+                             struct bp_response *res, struct bp_error *err);
+
 /* GET /healthz: 200 when the store answers, 503 naming what is down. */
 enum bp_rc bp_handle_health(struct bp_ctx *ctx, const struct bp_request *req,
                             const struct bp_route_match *match,

@@ -1,10 +1,13 @@
 /*
  * handlers_service.c: the service endpoints that are not resources: the
- * name-and-version root and the health check.
+ * name-and-version root, the health check and the OpenAPI document.
  */
+#include <string.h>
+
 #include <json-c/json.h>
 
 #include "api/handlers.h"
+#include "api/openapi.h"
 
 /* Sends a JSON object built by the caller, releasing it. */
 static enum bp_rc send_object(struct bp_response *res, int status,
@@ -57,4 +60,13 @@ enum bp_rc bp_handle_health(struct bp_ctx *ctx, const struct bp_request *req,
     json_object_object_add(obj, "status", json_object_new_string("ok"));
     json_object_object_add(obj, "checks", checks);
     return send_object(res, 200, obj);
+}
+
+enum bp_rc bp_handle_openapi(struct bp_ctx *ctx, const struct bp_request *req,
+                             const struct bp_route_match *match,
+                             struct bp_response *res, struct bp_error *err)
+{
+    res->status = 200;
+    bp_response_set_type(res, "application/json");
+    return bp_buf_append(&res->body, bp_openapi_json, strlen(bp_openapi_json));
 }

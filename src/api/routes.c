@@ -8,6 +8,7 @@
 static const struct bp_route routes[] = {
     {"GET", "/", bp_handle_service_info, BP_ROUTE_PUBLIC},
     {"GET", "/healthz", bp_handle_health, BP_ROUTE_PUBLIC},
+    {"GET", "/openapi.json", bp_handle_openapi, BP_ROUTE_PUBLIC},
     {"GET", "/image_groups", bp_handle_group_list, BP_ROUTE_READ},
     {"POST", "/image_groups", bp_handle_group_create, BP_ROUTE_WRITE},
     {"GET", "/image_groups/{id}", bp_handle_group_get, BP_ROUTE_READ},

@@ -43,10 +43,14 @@ def test_start():
                                  exp=int(time.time()) + 7200)
     tokens["admin"] = issuer.token("rsa1", sub="organizer", groups=["admin"],
                                    exp=int(time.time()) + 7200)
-    stack = Stack(name="webclient", config={
+    stack = Stack(name="webclient")
+    # The README's configuration for the client, on loopback (the issuer's
+    # keys from the test's JWKS instead of Cognito's).
+    stack.write_config({
         "auth_mode": "writes", "auth_issuer": ISSUER, "auth_audience": CLIENT,
+        "auth_token_use": "access", "auth_contributor_roles": "contributor, photographers",
         "auth_jwks_url": "http://127.0.0.1:%d/jwks.json" % issuer.port,
-        "cors_origins": ORIGIN})
+        "cors_origins": ORIGIN, "api_base_url": "http://127.0.0.1:%d" % stack.port})
     stack.start_pool()
     stack.start_nginx(env={"BANDPICS_CORS_ORIGINS": ORIGIN})
 
