@@ -98,15 +98,9 @@ static enum bp_rc name_uniquely(struct bp_store *store,
                                 const char *exclude_id, struct bp_error *err)
 {
     struct bp_image *image = &images->items[i];
-    char **taken = calloc(i == 0 ? 1 : i, sizeof(char *));
-    if (taken == NULL)
-        return BP_ENOMEM;
-    for (size_t k = 0; k < i; k++)
-        taken[k] = images->items[k].upload_filename;
     char *name = NULL, *copy = NULL;
-    enum bp_rc rc = bp_unique_name(store, image->group, image->upload_filename,
-                                   exclude_id, taken, i, &name, err);
-    free(taken);
+    enum bp_rc rc = bp_unique_image_name(store, images->items, i, true,
+                                         exclude_id, &name, err);
     if (rc == BP_OK && (copy = strdup(name)) == NULL)
         rc = BP_ENOMEM;
     if (rc != BP_OK) {

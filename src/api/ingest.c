@@ -198,15 +198,9 @@ static enum bp_rc name_uniquely(struct bp_store *store, struct bp_ingest *in,
                                 struct bp_error *err)
 {
     struct bp_image *image = &in->images[i];
-    char **taken = calloc(i == 0 ? 1 : i, sizeof(char *));
-    if (taken == NULL)
-        return BP_ENOMEM;
-    for (size_t k = 0; k < i; k++)
-        taken[k] = in->images[k].filename;
     char *name = NULL;
-    enum bp_rc rc = bp_unique_name(store, image->group, image->filename,
-                                   exclude_id, taken, i, &name, err);
-    free(taken);
+    enum bp_rc rc = bp_unique_image_name(store, in->images, i, false,
+                                         exclude_id, &name, err);
     if (rc != BP_OK)
         return rc;
     free(image->filename);

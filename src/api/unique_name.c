@@ -98,3 +98,21 @@ enum bp_rc bp_unique_name(struct bp_store *store, const char *group,
     *out = candidate.data != NULL ? candidate.data : strdup("");
     return *out != NULL ? BP_OK : BP_ENOMEM;
 }
+
+enum bp_rc bp_unique_image_name(struct bp_store *store,
+                                const struct bp_image *images, size_t i,
+                                bool awaited, const char *exclude_id,
+                                char **out, struct bp_error *err)
+{
+    char **taken = calloc(i == 0 ? 1 : i, sizeof(char *));
+    if (taken == NULL)
+        return BP_ENOMEM;
+    for (size_t k = 0; k < i; k++)
+        taken[k] = awaited ? images[k].upload_filename : images[k].filename;
+    const struct bp_image *image = &images[i];
+    enum bp_rc rc = bp_unique_name(
+        store, image->group, awaited ? image->upload_filename : image->filename,
+        exclude_id, taken, i, out, err);
+    free(taken);
+    return rc;
+}

@@ -7,6 +7,7 @@
 #ifndef BP_UNIQUE_NAME_H
 #define BP_UNIQUE_NAME_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "rc.h"
@@ -25,5 +26,15 @@ enum bp_rc bp_unique_name(struct bp_store *store, const char *group,
                           const char *name, const char *exclude_id,
                           char *const *taken, size_t ntaken, char **out,
                           struct bp_error *err);
+
+/*
+ * bp_unique_name for images[i] among the images of a request: its file
+ * name (or, with awaited, the name of the upload it awaits) made unique
+ * in its group and among images[0..i). *out as bp_unique_name.
+ */
+enum bp_rc bp_unique_image_name(struct bp_store *store,
+                                const struct bp_image *images, size_t i,
+                                bool awaited, const char *exclude_id,
+                                char **out, struct bp_error *err);
 
 #endif
