@@ -349,16 +349,20 @@ void bp_app_handle(struct bp_ctx *ctx, const struct bp_request *req,
     bp_response_header(res, "X-Content-Type-Options", "nosniff");
     if (origin != NULL)
         bp_cors_headers(res, origin);
-    else if (ctx->config->cors_origins[0] != '\0')
-        bp_response_header(res, "Vary", "Origin");
     /* What a read shows may depend on who asks (positions, and every
-     * answer when reads need a credential): shared caches must not mix
-     * callers' answers. File answers set their own caching. */
-    if (route != NULL && route->access == BP_ROUTE_READ &&
-        strcmp(ctx->config->auth_mode, "off") != 0) {
-        if (!bp_response_has_header(res, "Vary"))
-            bp_response_header(res, "Vary", "Authorization");
-        if (!bp_response_has_header(res, "Cache-Control") && res->status < 300)
-            bp_response_header(res, "Cache-Control", "private");
-    }
+     * answer when reads need a credential), and CORS headers on the
+     * origin: shared caches must not mix them. File answers set their
+     * own caching and Vary: Authorization. */
+    bool by_caller = route != NULL && route->access == BP_ROUTE_READ &&
+                     strcmp(ctx->config->auth_mode, "off") != 0;
+    bool by_origin = ctx->config->cors_origins[0] != '\0';
+    if (bp_response_has_header(res, "Vary"))
+        by_caller = false;
+    if (by_caller || by_origin)
+        bp_response_header(
+            res, "Vary", "%s%s%s", by_caller ? "Authorization" : "",
+            by_caller && by_origin ? ", " : "", by_origin ? "Origin" : "");
+    if (by_caller && !bp_response_has_header(res, "Cache-Control") &&
+        (res->status < 300 || res->status == 304))
+        bp_response_header(res, "Cache-Control", "private");
 }

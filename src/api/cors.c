@@ -28,7 +28,6 @@ const char *bp_cors_origin(const struct bp_config *cfg,
 void bp_cors_headers(struct bp_response *res, const char *origin)
 {
     bp_response_header(res, "Access-Control-Allow-Origin", "%s", origin);
-    bp_response_header(res, "Vary", "Origin");
     bp_response_header(res, "Access-Control-Expose-Headers", "%s",
                        EXPOSE_HEADERS);
 }

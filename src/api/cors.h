@@ -20,8 +20,9 @@ const char *bp_cors_origin(const struct bp_config *cfg,
 
 /*
  * Adds the headers every answer to an allowed origin carries:
- * Access-Control-Allow-Origin (origin itself), Vary: Origin and
- * Access-Control-Expose-Headers.
+ * Access-Control-Allow-Origin (origin itself) and
+ * Access-Control-Expose-Headers (the caller adds Vary: Origin to every
+ * answer while cors_origins is set).
  */
 void bp_cors_headers(struct bp_response *res, const char *origin);
 

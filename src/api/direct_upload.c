@@ -88,7 +88,6 @@ void bp_direct_upload_names_free(struct bp_direct_upload_names *names)
     memset(names, 0, sizeof(*names));
 }
 
-/* Fills image as a new record awaiting the upload of filename. */
 /*
  * Gives pending image i of images (its file name and the awaited one) a
  * name no other image of its group has, nor any before it in images.
@@ -118,6 +117,7 @@ static enum bp_rc name_uniquely(struct bp_store *store,
     return BP_OK;
 }
 
+/* Fills image as a new record awaiting the upload of filename. */
 static enum bp_rc pending_record(const struct bp_ctx *ctx, const char *filename,
                                  const char *group, int64_t now,
                                  struct bp_image *image)
@@ -306,14 +306,6 @@ static struct json_object *answer(const char *list_key,
     json_object_object_add(out, "group_id", json_object_new_string(group->id));
     json_object_object_add(out, "name", json_object_new_string(group->name));
     return out;
-}
-
-enum bp_rc bp_direct_upload_unique_name(struct bp_store *store,
-                                        struct bp_image_list *images, size_t i,
-                                        const char *exclude_id,
-                                        struct bp_error *err)
-{
-    return name_uniquely(store, images, i, exclude_id, err);
 }
 
 enum bp_rc bp_direct_upload_start(
@@ -586,14 +578,18 @@ enum bp_rc bp_direct_upload_settle_list(struct bp_ctx *ctx,
                                         struct bp_image_list *list,
                                         size_t *budget, struct bp_error *err)
 {
+    /* Looking costs a stat of the received key; completing much more.
+     * Only completions count against the budget, so uploads that never
+     * come do not hold back the ones that did, and looks are capped. */
+    size_t looks = 0, left = *budget;
     size_t i = 0;
-    while (i<list->count && * budget> 0) {
+    while (i < list->count && left > 0 && looks < 4 * *budget) {
         struct bp_image *image = &list->items[i];
         if (!bp_image_upload_awaited(image)) {
             i++;
             continue;
         }
-        (*budget)--;
+        looks++;
         struct bp_error why = {{0}};
         enum bp_rc rc = bp_direct_upload_settle(ctx, store, image, &why);
         if (rc == BP_ENOTFOUND) {
@@ -606,7 +602,10 @@ enum bp_rc bp_direct_upload_settle_list(struct bp_ctx *ctx,
         }
         if (rc != BP_OK)
             return bp_error_set(err, rc, "%s", why.detail);
+        if (!bp_image_upload_awaited(image))
+            left--; /* completed */
         i++;
     }
+    *budget = left;
     return BP_OK;
 }

@@ -73,21 +73,11 @@ enum bp_rc bp_direct_upload_items(struct bp_ctx *ctx,
                                   struct bp_error *err);
 
 /*
- * Makes the awaited file name of images->items[i] unique in its group
- * (the image exclude_id aside) and among the images before it; a
- * pending image without a file takes it as its file name too.
- */
-enum bp_rc bp_direct_upload_unique_name(struct bp_store *store,
-                                        struct bp_image_list *images, size_t i,
-                                        const char *exclude_id,
-                                        struct bp_error *err);
-
-/*
  * Starts direct uploads into group: reads names (a JSON array of at most
  * max_files file names), makes one pending image per name, forms their
  * upload URLs, then inserts the images, after group itself when
- * group_is_new, all or nothing (each name unique in the group, see
- * bp_direct_upload_unique_name). On BP_OK *out is the answer (released by
+ * group_is_new, all or nothing (each name made unique in the group, as
+ * unique_name.h says). On BP_OK *out is the answer (released by
  * the caller): {"<list_key>": [items], "group_id", "name"}. Errors as
  * bp_direct_upload_names_read, bp_direct_upload_items and
  * bp_store_images_insert give them; nothing is stored on failure.
@@ -151,8 +141,9 @@ enum bp_rc bp_direct_upload_settle(struct bp_ctx *ctx, struct bp_store *store,
 
 /*
  * Settles (bp_direct_upload_settle) the pending images of list whose
- * upload may have arrived, at most budget of them (the rest stay
- * pending until a later read; *budget counts down), replacing their
+ * upload may have arrived: at most *budget completions (it counts down)
+ * and four times as many looks (the rest stay pending until a later
+ * read), replacing their
  * records in list; an image whose upload expired meanwhile is dropped
  * from list. Returns BP_OK unless the store fails.
  */

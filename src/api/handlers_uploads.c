@@ -12,6 +12,7 @@
 #include "api/direct_upload.h"
 #include "api/handlers.h"
 #include "api/image_files.h"
+#include "api/privacy.h"
 #include "api/upload.h"
 #include "blob/upload_token.h"
 #include "model/image_json.h"
@@ -93,7 +94,14 @@ enum bp_rc bp_handle_upload_put(struct bp_ctx *ctx,
     if (rc != BP_OK)
         goto out_clear;
     bp_handler_log_change(ctx, req, "updated", "image", done.id);
-    rc = bp_handler_send_json(res, 200, bp_image_to_json(&done));
+    /* The URL is the caller's only credential: it sees what anyone may. */
+    struct json_object *obj = bp_image_to_json(&done);
+    if (obj != NULL)
+        rc = bp_privacy_apply_image(ctx, store, &done, obj, err);
+    if (rc == BP_OK)
+        rc = bp_handler_send_json(res, 200, obj);
+    else
+        json_object_put(obj);
     bp_image_clear(&done);
     if (rc == BP_OK)
         rc = bp_response_header(res, "ETag", "\"%s\"", up.files[0].sha256);

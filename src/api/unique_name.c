@@ -14,25 +14,47 @@
 /* Suffixes tried before giving up (a group of that many equal names). */
 #define MAX_SUFFIX 100000
 
-/*
- * Sets *taken when an image of group other than exclude_id is named
- * candidate, or candidate is among the ntaken names of taken.
- */
-static enum bp_rc name_taken(struct bp_store *store, const char *group,
-                             const char *exclude_id, char *const *taken,
-                             size_t ntaken, const char *candidate, bool *out,
-                             struct bp_error *err)
+/* Returns true when candidate is among the ntaken names of taken. */
+static bool in_request(char *const *taken, size_t ntaken, const char *candidate)
 {
-    *out = false;
-    for (size_t i = 0; i < ntaken && !*out; i++)
-        *out = taken[i] != NULL && strcmp(taken[i], candidate) == 0;
-    if (*out || group == NULL || group[0] == '\0')
-        return BP_OK;
+    for (size_t i = 0; i < ntaken; i++)
+        if (taken[i] != NULL && strcmp(taken[i], candidate) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * Returns true when an image of images other than exclude_id has
+ * candidate as its file name or as the name of the upload it awaits.
+ */
+static bool in_group(const struct bp_image_list *images, const char *exclude_id,
+                     const char *candidate)
+{
+    for (size_t i = 0; i < images->count; i++) {
+        const struct bp_image *image = &images->items[i];
+        if (exclude_id != NULL && strcmp(image->id, exclude_id) == 0)
+            continue;
+        if ((image->filename != NULL &&
+             strcmp(image->filename, candidate) == 0) ||
+            (image->upload_filename != NULL &&
+             strcmp(image->upload_filename, candidate) == 0))
+            return true;
+    }
+    return false;
+}
+
+/*
+ * Sets *out when an image of group other than exclude_id has the file
+ * name candidate (one indexed lookup: the common case, a free name).
+ */
+static enum bp_rc named_in_group(struct bp_store *store, const char *group,
+                                 const char *exclude_id, const char *candidate,
+                                 bool *out, struct bp_error *err)
+{
     struct bp_image_query query = {.group = group, .filename = candidate};
     struct bp_image_list found = {0};
     enum bp_rc rc = bp_store_image_list(store, &query, &found, err);
-    for (size_t i = 0; rc == BP_OK && i < found.count && !*out; i++)
-        *out = exclude_id == NULL || strcmp(found.items[i].id, exclude_id) != 0;
+    *out = rc == BP_OK && in_group(&found, exclude_id, candidate);
     bp_image_list_free(&found);
     return rc;
 }
@@ -72,24 +94,38 @@ enum bp_rc bp_unique_name(struct bp_store *store, const char *group,
                           char *const *taken, size_t ntaken, char **out,
                           struct bp_error *err)
 {
+    bool grouped = group != NULL && group[0] != '\0';
+    bool taken_in_group = false;
+    enum bp_rc rc = grouped ? named_in_group(store, group, exclude_id, name,
+                                             &taken_in_group, err)
+                            : BP_OK;
+    if (rc != BP_OK)
+        return rc;
+    /* Taken: read the group's names once, then find the first free
+     * suffix among them (awaited uploads' names count too). */
+    struct bp_image_list images = {0};
+    if (grouped && (taken_in_group || in_request(taken, ntaken, name))) {
+        struct bp_image_query query = {.group = group};
+        rc = bp_store_image_list(store, &query, &images, err);
+    }
     struct bp_buf candidate;
     bp_buf_init(&candidate, 4096);
-    enum bp_rc rc = bp_buf_append_str(&candidate, name);
-    bool is_taken = true;
-    for (long n = 0; rc == BP_OK; n++) {
-        if (n > 0)
-            rc = suffixed(name, n, &candidate);
-        if (rc == BP_OK)
-            rc = name_taken(store, group, exclude_id, taken, ntaken,
-                            candidate.data != NULL ? candidate.data : "",
-                            &is_taken, err);
-        if (rc != BP_OK || !is_taken)
+    if (rc == BP_OK)
+        rc = bp_buf_append_str(&candidate, name);
+    for (long n = 1; rc == BP_OK; n++) {
+        const char *text = candidate.data != NULL ? candidate.data : "";
+        bool free_name =
+            n == 1 ? !taken_in_group : !in_group(&images, exclude_id, text);
+        if (free_name && !in_request(taken, ntaken, text))
             break;
-        if (n == MAX_SUFFIX)
+        if (n > MAX_SUFFIX)
             rc = bp_error_set(err, BP_ECONFLICT,
                               "Too many files named '%.100s' in the group",
                               name);
+        else
+            rc = suffixed(name, n, &candidate);
     }
+    bp_image_list_free(&images);
     if (rc != BP_OK) {
         bp_buf_free(&candidate);
         return rc;

@@ -224,8 +224,10 @@ enum bp_rc bp_response_write_cgi(const struct bp_response *res, bool omit_body,
     }
     long long length = res->body_fd >= 0 ? (long long)res->body_length
                                          : (long long)res->body.len;
+    /* 204 and 304 have no body, and say nothing of its length. */
+    bool bodiless = res->status == 204 || res->status == 304;
     n = snprintf(head, sizeof(head), "Content-Length: %lld\r\n", length);
-    if (write(sink, head, (size_t)n) < 0)
+    if (!bodiless && write(sink, head, (size_t)n) < 0)
         return BP_EIO;
     if (res->headers.len > 0 &&
         write(sink, res->headers.data, res->headers.len) < 0)

@@ -84,6 +84,7 @@ def test_files_served_by_nginx():
     thumb = stack.get(img["urls"]["thumb"])
     expect_status(thumb, 200)
     expect(thumb.header("content-type") == "image/jpeg")
+    expect(thumb.header("x-request-id"), "no X-Request-Id on a file")
     etag = thumb.header("etag")
     expect(etag, "no ETag on a gallery size")
     expect(stack.get(img["urls"]["thumb"], headers={"If-None-Match": etag}).status == 304)

@@ -157,6 +157,14 @@ def test_docs_page_renders_every_operation():
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     dom = out.stdout
+    # Served with their types, or a browser ignores the stylesheet.
+    for name, ctype in (("swagger-ui.css", "text/css"),
+                        ("swagger-ui-bundle.js", "application/javascript"),
+                        ("", "text/html")):
+        resp = stack.get("/docs/" + name)
+        expect_status(resp, 200)
+        expect((resp.header("content-type") or "").startswith(ctype), "%s: %r" % (
+            name, resp.header("content-type")))
     expect("swagger-ui" in dom, "no Swagger UI in the page: %s" % out.stderr[-2000:])
     missing = []
     for item in spec["paths"].values():
