@@ -76,8 +76,7 @@ void bp_handler_log_change(const struct bp_ctx *ctx,
                            const struct bp_request *req, const char *action,
                            const char *kind, const char *id)
 {
-    bp_log_change(action, kind, id, ctx->principal.id,
-                  bp_request_param(req, "REQUEST_ID"));
+    bp_log_change(action, kind, id, ctx->principal.id, req->request_id);
 }
 
 void bp_handler_log_images(const struct bp_ctx *ctx,

@@ -306,7 +306,7 @@ int main(int argc, char **argv)
     } else if (pool) {
         status = run_pool(&src, &cfg);
     } else if (!FCGX_IsCGI()) {
-        status = bp_worker_run(&cfg, STDIN_FILENO);
+        status = bp_worker_run(&cfg, STDIN_FILENO, false);
     } else {
         status = run_cgi(&cfg);
     }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -68,6 +69,7 @@ static int spawn(struct pool *pool, int signal_fd)
         pool->cap = cap;
     }
     fflush(NULL);
+    pid_t master = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         perror("bandpics: fork");
@@ -75,7 +77,12 @@ static int spawn(struct pool *pool, int signal_fd)
     }
     if (pid == 0) {
         close(signal_fd);
-        int status = bp_worker_run(&pool->cfg, pool->listen_fd);
+        /* A master that dies (killed, out of memory) takes its workers
+         * along, after their request in flight, so that a new pool can
+         * take the socket at once. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
+            _exit(0);
+        int status = bp_worker_run(&pool->cfg, pool->listen_fd, true);
         /* The worker's copy of the master's state goes with it. */
         free(pool->children);
         bp_config_free(&pool->cfg);

@@ -11,7 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include "http/http_error.h"
+#include "http/urldecode.h"
 #include "log.h"
 #include "server/transport.h"
 
@@ -125,6 +128,16 @@ static int serve(struct bp_ctx *ctx, char *const *params,
     bp_response_init(&res);
     bp_buf_init(&path, 8192);
     enum bp_rc rc = bp_request_from_params(&req, params, &path, &err);
+    /* A web server that names no request (Apache without mod_unique_id,
+     * plain CGI) gets one made here, for its answer and the logs. */
+    char made_id[33];
+    if (req.request_id == NULL || req.request_id[0] == '\0') {
+        unsigned char random[16];
+        if (RAND_bytes(random, sizeof(random)) == 1) {
+            bp_hex_encode(random, sizeof(random), made_id);
+            req.request_id = made_id;
+        }
+    }
     if (rc == BP_OK) {
         req.body.read = read;
         req.body.source = source;
@@ -143,9 +156,8 @@ static int serve(struct bp_ctx *ctx, char *const *params,
         bp_app_handle(ctx, &req, &res);
     else
         bp_http_error_respond(&res, rc, &err);
-    const char *request_id = bp_request_param(&req, "REQUEST_ID");
-    if (request_id != NULL && request_id[0] != '\0')
-        bp_response_header(&res, "X-Request-Id", "%.128s", request_id);
+    if (req.request_id != NULL && req.request_id[0] != '\0')
+        bp_response_header(&res, "X-Request-Id", "%.128s", req.request_id);
     bool head = req.method != NULL && strcmp(req.method, "HEAD") == 0;
     int failed = bp_response_write_cgi(&res, head, write, sink) != BP_OK;
     log_request(ctx, &req, &res, started_ms);

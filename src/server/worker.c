@@ -144,7 +144,7 @@ static void serve_connection(struct bp_ctx *ctx, FCGX_Request *request, int fd)
     FCGX_Finish_r(request);
 }
 
-int bp_worker_run(const struct bp_config *cfg, int listen_fd)
+int bp_worker_run(const struct bp_config *cfg, int listen_fd, bool supervised)
 {
     sigset_t set;
     stop_signals(&set);
@@ -191,7 +191,8 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd)
         serve_connection(&ctx, &request, fd);
         if (stop_requested(sfd))
             break;
-        if (cfg->max_requests > 0 && ++served >= cfg->max_requests)
+        if (supervised && cfg->max_requests > 0 &&
+            ++served >= cfg->max_requests)
             break;
     }
     FCGX_Free(&request, 1);

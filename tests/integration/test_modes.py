@@ -7,6 +7,7 @@ spawn-fcgi and Apache mod_fcgid launch it), the latter behind nginx.
 import json
 import os
 import shutil
+import re
 import signal
 import subprocess
 
@@ -34,6 +35,8 @@ def cgi(stack, method, path_info, body=b"", content_type=None, query=""):
         expect(mark not in out.stderr, out.stderr.decode(errors="replace"))
     head, _, payload = out.stdout.partition(b"\r\n\r\n")
     lines = head.decode().split("\r\n")
+    expect(any(re.match(r"^X-Request-Id: [0-9a-f]{32}$", l) for l in lines),
+           "no X-Request-Id made for a CGI request: %r" % lines)
     expect(lines[0].startswith("Status: "), repr(lines[0]))
     headers = dict(line.split(": ", 1) for line in lines[1:])
     if method != "HEAD":
@@ -71,10 +74,13 @@ def test_spawn_fcgi_launch_behind_nginx():
     log = open(os.path.join(stack.dir, "spawn.log"), "w")
     stack.logs.append(log.name)
     # -n: stay in the foreground, so the test owns the process.
+    # max_requests is the pool's: a worker on fd 0 has no master to
+    # replace it, so it must not retire itself (no request may fail).
     proc = subprocess.Popen([spawn, "-n", "-s", sock, "--", BIN],
                             stdout=log, stderr=subprocess.STDOUT,
                             env=stack.env({"BANDPICS_DATA_DIR": stack.data_dir,
-                                           "BANDPICS_AUTH_MODE": "off"}),
+                                           "BANDPICS_AUTH_MODE": "off",
+                                           "BANDPICS_MAX_REQUESTS": "50"}),
                             start_new_session=True)
     log.close()
     try:
@@ -86,6 +92,12 @@ def test_spawn_fcgi_launch_behind_nginx():
         expect_status(created, 201)
         got = stack.get("/image_groups/" + created.json["id"])
         expect(got.json["name"] == "Spawned")
+        statuses = [stack.get("/image_groups/" + created.json["id"]).status
+                    for _ in range(500)]
+        expect(statuses == [200] * 500, "failed: %r" % sorted(set(statuses)))
+        expect(proc.poll() is None, "the worker exited")
+        # A request id is made when the web server names none (CGI).
+        expect(len(got.header("x-request-id") or "") == 32, repr(got.headers))
         stack.stop()
         proc.send_signal(signal.SIGTERM)
         expect(proc.wait(timeout=20) == 0, "worker exit status")

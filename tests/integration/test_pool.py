@@ -169,6 +169,36 @@ def test_sigterm_stops_master_and_workers(stack):
     expect("pool stopped" in stack.read_logs())
 
 
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@with_stack()
+def test_killed_master_takes_its_workers_and_a_restart_serves(stack):
+    for i in range(5):
+        expect_status(stack.post("/image_groups", {"name": "before %d" % i}), 201)
+    workers = stack.worker_pids()
+    expect(len(workers) == 2, repr(workers))
+    # The OOM killer's way: no chance to clean up.
+    os.kill(stack.pool.pid, signal.SIGKILL)
+    stack.pool.wait()
+    stack.pool = None
+    wait_until(lambda: not any(alive(pid) for pid in workers), timeout=30,
+               what="the workers of the killed master to end")
+    # Started again, as systemd would: it serves, nothing done by hand.
+    started = time.monotonic()
+    stack.start_pool()
+    wait_until(lambda: stack.get("/healthz").status == 200, timeout=30,
+               what="the new pool to serve")
+    took = time.monotonic() - started
+    expect(stack.get("/image_groups").header("x-total-count") == "5", "records lost")
+    expect(took < 30, "serving again took %.1f s" % took)
+
+
 @with_stack(config={"database_url": "sqlite:///proc/bandpics-nowhere/bandpics.db"})
 def test_unreachable_store_is_503_and_named_by_healthz(stack):
     expect_error(stack.get("/healthz"), 503, "store")
@@ -195,6 +225,7 @@ if __name__ == "__main__":
     main([test_data_survives_a_pool_restart, test_200_concurrent_creates_all_persisted,
           test_sighup_reload_without_a_failed_request, test_killed_worker_is_replaced,
           test_worker_replaced_after_max_requests, test_sigterm_stops_master_and_workers,
+          test_killed_master_takes_its_workers_and_a_restart_serves,
           test_silent_connections_do_not_pin_workers,
           test_unreachable_store_is_503_and_named_by_healthz,
           test_invalid_configuration_stops_start_up])
