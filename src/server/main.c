@@ -57,8 +57,39 @@ static void usage(FILE *out)
             "                 revoke an API key\n"
             "\n"
             "Without --pool or --listen, serve FastCGI on a listening socket "
-            "passed as\nfd 0 (spawn-fcgi, mod_fcgid), or one CGI request.\n",
+            "passed as\nfd 0 (spawn-fcgi, mod_fcgid), or one CGI request.\n"
+            "Without --config: $BANDPICS_CONFIG, else bandpics.conf beside "
+            "the program,\nelse the default.\n",
             BP_CONFIG_DEFAULT_PATH);
+}
+
+/*
+ * Returns in path the configuration file to read when --config is not
+ * given: BANDPICS_CONFIG, else bandpics.conf beside the program (shared
+ * hosting, where a CGI program takes no options), else the system one.
+ * *required says whether a missing file is an error.
+ */
+static void default_config(char *path, size_t len, bool *required)
+{
+    const char *env = getenv("BANDPICS_CONFIG");
+    *required = env != NULL && env[0] != '\0';
+    if (*required) {
+        snprintf(path, len, "%s", env);
+        return;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash != NULL) {
+            *slash = '\0';
+            int w = snprintf(path, len, "%s/bandpics.conf", exe);
+            if (w > 0 && (size_t)w < len && access(path, F_OK) == 0)
+                return;
+        }
+    }
+    snprintf(path, len, "%s", BP_CONFIG_DEFAULT_PATH);
 }
 
 /* Opens and closes the store once, so that a bad setting stops start-up. */
@@ -135,7 +166,14 @@ static int run_cgi(const struct bp_config *cfg)
     struct bp_ctx ctx;
     struct bp_error err = {{0}};
     if (bp_app_open(&ctx, cfg, &err) != BP_OK) {
-        fprintf(stderr, "bandpics: %s\n", err.detail);
+        /* The web server shows whatever comes out: make it a JSON 503
+         * (the reason, which may name paths, goes to the log only). */
+        bp_log_error("start-up failed: %s", err.detail);
+        fputs("Status: 503 Service Unavailable\r\n"
+              "Content-Type: application/json\r\n\r\n"
+              "{\"detail\":\"The service cannot start: its log says "
+              "why\"}\n",
+              stdout);
         return 1;
     }
     int status = bp_transport_cgi_serve(&ctx, environ);
@@ -163,8 +201,11 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    struct bp_config_source src = {.path = BP_CONFIG_DEFAULT_PATH,
-                                   .env = environ};
+    char config_path[4096];
+    bool config_required = false;
+    default_config(config_path, sizeof(config_path), &config_required);
+    struct bp_config_source src = {
+        .path = config_path, .path_required = config_required, .env = environ};
     int pool = 0, check = 0, gc = 0, dry_run = 0, key_list = 0, opt;
     long grace_s = 3600, expires_days = 0;
     const char *key_create = NULL, *role = NULL, *key_revoke = NULL;
@@ -297,6 +338,15 @@ int main(int argc, char **argv)
         status = rc == BP_OK ? 0 : 1;
     } else if (check) {
         status = preflight(&cfg);
+        /* What a worker sets up (data directory included) must work. */
+        struct bp_ctx probe;
+        if (status == 0 && bp_app_open(&probe, &cfg, &task_err) != BP_OK) {
+            fprintf(stderr, "bandpics: a worker could not start: %s\n",
+                    task_err.detail);
+            status = 1;
+        } else if (status == 0) {
+            bp_app_close(&probe);
+        }
         char store_url[512];
         bp_config_redact_url(cfg.database_url, store_url, sizeof(store_url));
         if (status == 0)

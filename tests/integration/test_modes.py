@@ -10,6 +10,7 @@ import shutil
 import re
 import signal
 import subprocess
+import tempfile
 
 from harness import BIN, Stack, expect, expect_status, main, wait_until
 
@@ -66,6 +67,61 @@ def test_cgi_mode_answers_from_environment_and_stdin():
         stack.cleanup()
 
 
+def cgi_env(extra):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDPICS_")}
+    env.update({"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET",
+                "PATH_INFO": "/image_groups", "QUERY_STRING": "",
+                "SERVER_PROTOCOL": "HTTP/1.1", "BANDPICS_AUTH_MODE": "off"})
+    env.update(extra)
+    return env
+
+
+def test_cgi_finds_its_configuration():
+    tmp = tempfile.mkdtemp(prefix="bp-cgi-conf-")
+    try:
+        # $BANDPICS_CONFIG first.
+        data = os.path.join(tmp, "data-env")
+        conf = os.path.join(tmp, "env.conf")
+        with open(conf, "w") as f:
+            f.write("data_dir = %s\nauth_mode = off\n" % data)
+        out = subprocess.run([BIN], env=cgi_env({"BANDPICS_CONFIG": conf}),
+                             capture_output=True, timeout=30)
+        expect(out.stdout.startswith(b"Status: 200"), repr(out.stdout[:200] + out.stderr[-500:]))
+        expect(os.path.exists(os.path.join(data, "bandpics.db")), "not the configured data")
+        # Else bandpics.conf beside the program (a CGI takes no options).
+        program = os.path.join(tmp, "bandpics.cgi")
+        shutil.copy(BIN, program)
+        data = os.path.join(tmp, "data-beside")
+        with open(os.path.join(tmp, "bandpics.conf"), "w") as f:
+            f.write("data_dir = %s\nauth_mode = off\n" % data)
+        out = subprocess.run([program], env=cgi_env({}), capture_output=True, timeout=30)
+        expect(out.stdout.startswith(b"Status: 200"), repr(out.stdout[:200] + out.stderr[-500:]))
+        expect(os.path.exists(os.path.join(data, "bandpics.db")), "bandpics.conf beside ignored")
+        # A missing $BANDPICS_CONFIG is an error, not a silent default.
+        out = subprocess.run([BIN], env=cgi_env({"BANDPICS_CONFIG": conf + ".missing"}),
+                             capture_output=True, timeout=30)
+        expect(out.returncode != 0, "a missing BANDPICS_CONFIG was accepted")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_start_up_failure_is_json_503_and_check_fails():
+    tmp = tempfile.mkdtemp(prefix="bp-cgi-fail-")
+    try:
+        # A data directory that cannot be made.
+        env = cgi_env({"BANDPICS_DATA_DIR": "/proc/bandpics-cannot-exist"})
+        out = subprocess.run([BIN], env=env, capture_output=True, timeout=30)
+        head, _, body = out.stdout.partition(b"\r\n\r\n")
+        expect(head.startswith(b"Status: 503") and b"application/json" in head, repr(head))
+        expect(json.loads(body)["detail"], repr(body))
+        expect(b"/proc/bandpics-cannot-exist" not in body, "a path leaked into the answer")
+        check = subprocess.run([BIN, "--config", "/dev/null", "--check"], env=env,
+                               capture_output=True, text=True, timeout=60)
+        expect(check.returncode == 1, "--check passed: %r" % check.stdout)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def test_spawn_fcgi_launch_behind_nginx():
     spawn = shutil.which("spawn-fcgi")
     expect(spawn is not None, "spawn-fcgi is not installed")
@@ -111,5 +167,6 @@ def test_spawn_fcgi_launch_behind_nginx():
 
 
 if __name__ == "__main__":
-    main([test_cgi_mode_answers_from_environment_and_stdin,
+    main([test_cgi_mode_answers_from_environment_and_stdin, test_cgi_finds_its_configuration,
+          test_start_up_failure_is_json_503_and_check_fails,
           test_spawn_fcgi_launch_behind_nginx])
