@@ -166,7 +166,54 @@ def test_spawn_fcgi_launch_behind_nginx():
         stack.cleanup()
 
 
+def test_build_and_install_as_the_readme_says():
+    src = os.environ.get("BANDPICS_SRCDIR", ".")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    out = subprocess.run(["./deploy/dev", "build"], cwd=src, env=env,
+                         capture_output=True, text=True, timeout=1800)
+    expect(out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:])
+    dest = tempfile.mkdtemp(prefix="bp-install-")
+    try:
+        # README's line, staged in a temporary root.
+        make = ["make", "-C", "build/release"]
+        out = subprocess.run(make + ["install", "sysconfdir=/etc", "DESTDIR=" + dest],
+                             cwd=src, env=env, capture_output=True, text=True, timeout=600)
+        expect(out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:])
+        program = os.path.join(dest, "usr/local/bin/bandpics-fcgi")
+        expect(os.access(program, os.X_OK), "no executable " + program)
+        for installed, shipped in (
+                ("etc/bandpics/bandpics.conf.example", "deploy/bandpics.conf.example"),
+                ("usr/local/share/bandpics/nginx/bandpics-site.conf",
+                 "nginx/bandpics-site.conf"),
+                ("usr/local/share/bandpics/nginx/bandpics-locations.conf",
+                 "nginx/bandpics-locations.conf"),
+                ("usr/local/lib/systemd/system/bandpics.service", "deploy/bandpics.service")):
+            with open(os.path.join(dest, installed), "rb") as a, \
+                    open(os.path.join(src, shipped), "rb") as b:
+                expect(a.read() == b.read(), installed + " differs from " + shipped)
+        # The unit starts the program where install put it.
+        with open(os.path.join(src, "deploy/bandpics.service")) as unit:
+            expect("ExecStart=/usr/local/bin/bandpics-fcgi " in unit.read(),
+                   "the unit and the install path disagree")
+        # The installed program accepts the installed example configuration.
+        data = os.path.join(dest, "data")
+        check = subprocess.run([program, "--config",
+                                os.path.join(dest, "etc/bandpics/bandpics.conf.example"),
+                                "--check"],
+                               env=dict(os.environ, BANDPICS_DATA_DIR=data),
+                               capture_output=True, text=True, timeout=60)
+        expect(check.returncode == 0, check.stdout + check.stderr)
+        # uninstall takes every file back.
+        out = subprocess.run(make + ["uninstall", "sysconfdir=/etc", "DESTDIR=" + dest],
+                             cwd=src, env=env, capture_output=True, text=True, timeout=600)
+        expect(out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:])
+        left = [os.path.join(root, f) for root, _, files in os.walk(dest) for f in files
+                if not root.startswith(data)]
+        expect(left == [], "left after uninstall: %r" % left)
+    finally:
+        shutil.rmtree(dest, ignore_errors=True)
+
 if __name__ == "__main__":
     main([test_cgi_mode_answers_from_environment_and_stdin, test_cgi_finds_its_configuration,
           test_start_up_failure_is_json_503_and_check_fails,
-          test_spawn_fcgi_launch_behind_nginx])
+          test_spawn_fcgi_launch_behind_nginx, test_build_and_install_as_the_readme_says])
