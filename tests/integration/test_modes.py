@@ -203,6 +203,29 @@ def test_build_and_install_as_the_readme_says():
                                env=dict(os.environ, BANDPICS_DATA_DIR=data),
                                capture_output=True, text=True, timeout=60)
         expect(check.returncode == 0, check.stdout + check.stderr)
+        # systemd accepts the installed unit as installed: its commands
+        # exist in that root, no key unknown or malformed (verify prints
+        # nothing when all is well). The root borrows this machine's own
+        # units (the targets it names) and kill (ExecReload).
+        for needed in ("ProtectSystem=strict", "ReadWritePaths=/var/lib/bandpics",
+                       "NoNewPrivileges=yes", "PrivateTmp=yes"):
+            with open(os.path.join(dest, "usr/local/lib/systemd/system/bandpics.service")) as u:
+                expect(needed in u.read().splitlines(), "unit lacks " + needed)
+        borrowed = [os.path.join(dest, "usr/lib/systemd"), os.path.join(dest, "bin")]
+        os.makedirs(borrowed[0])
+        os.makedirs(borrowed[1])
+        shutil.copytree("/usr/lib/systemd/system", os.path.join(borrowed[0], "system"),
+                        symlinks=True)
+        shutil.copy("/bin/kill", borrowed[1])
+        verify = subprocess.run(["systemd-analyze", "verify", "--root=" + dest,
+                                 os.path.join(dest, "usr/local/lib/systemd/system/"
+                                              "bandpics.service")],
+                                capture_output=True, text=True, timeout=120)
+        expect(verify.returncode == 0 and verify.stdout + verify.stderr == "",
+               "systemd-analyze verify: %d %s%s" % (verify.returncode, verify.stdout,
+                                                   verify.stderr))
+        for path in borrowed:
+            shutil.rmtree(path)
         # uninstall takes every file back.
         out = subprocess.run(make + ["uninstall", "sysconfdir=/etc", "DESTDIR=" + dest],
                              cwd=src, env=env, capture_output=True, text=True, timeout=600)
