@@ -70,6 +70,7 @@ static const struct key_spec keys[] = {
     INT_KEY(upload_expires_s, "3600", 1, 604800),
     INT_KEY(expire_interval_s, "60", 0, 86400),
     STR_KEY(api_base_url, ""),
+    STR_KEY(base_path, ""),
     STR_KEY(upload_secret, ""),
     STR_KEY(auth_mode, "writes"),
     STR_KEY(auth_issuer, ""),
@@ -401,6 +402,10 @@ static enum bp_rc check_blob_keys(const struct bp_config *cfg,
         return bp_error_set(err, BP_EINVAL,
                             "api_base_url: expected http(s)://HOST[/PATH] "
                             "without query");
+    if (!bp_config_base_path_valid(cfg->base_path, strlen(cfg->base_path)))
+        return bp_error_set(err, BP_EINVAL,
+                            "base_path: expected \"\" or /PREFIX (letters, "
+                            "digits, -._~/; no trailing /)");
     if (!has_scheme(cfg->blob_url, "s3://"))
         return cfg->public_base_url[0] == '\0'
                    ? BP_OK
@@ -590,4 +595,17 @@ void bp_config_free(struct bp_config *cfg)
         free(*slot);
         *slot = NULL;
     }
+}
+
+bool bp_config_base_path_valid(const char *base, size_t len)
+{
+    if (len == 0)
+        return true;
+    if (len > BP_BASE_PATH_MAX || base[0] != '/' || base[len - 1] == '/')
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (base[i] == '\0' || (!isalnum((unsigned char)base[i]) &&
+                                strchr("-._~/", base[i]) == NULL))
+            return false;
+    return true;
 }

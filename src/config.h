@@ -45,6 +45,7 @@ struct bp_config {
     long upload_expires_s;       /* life of an upload URL and its record */
     long expire_interval_s;      /* workers end expired uploads; 0: never */
     char *api_base_url;          /* this API's public URL, or "" (Host) */
+    char *base_path;             /* "/prefix" the API is mounted under, or "" */
     char *upload_secret;         /* signs local upload URLs; "" = generated */
     char *auth_mode;             /* "writes", "required" or "off" */
     char *auth_issuer;           /* OpenID Connect issuer URL, or "" */
@@ -113,5 +114,16 @@ void bp_config_free(struct bp_config *cfg);
  * Returns BP_EINVAL for anything else or for a negative value.
  */
 enum bp_rc bp_config_parse_size(const char *text, long *out);
+
+/*
+ * Returns true when the len bytes of base may start the URLs the API
+ * writes (a base_path, or a CGI's SCRIPT_NAME): empty, or '/' then
+ * letters, digits and "-._~/", not ending in '/', at most
+ * BP_BASE_PATH_MAX bytes.
+ */
+bool bp_config_base_path_valid(const char *base, size_t len);
+
+/* The longest mount point (base_path or SCRIPT_NAME) the API accepts. */
+#define BP_BASE_PATH_MAX 256
 
 #endif

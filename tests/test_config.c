@@ -212,6 +212,10 @@ static void test_bp_config_load_rejects_bad_blob_settings(void **state)
     expect_invalid("s3_endpoint = minio:9000\n", "s3_endpoint");
     expect_invalid("upload_secret = short\n", "upload_secret");
     expect_invalid("api_base_url = https://x/?a=b\n", "api_base_url");
+    expect_invalid("base_path = api\n", "base_path");
+    expect_invalid("base_path = /api/\n", "base_path");
+    expect_invalid("base_path = /a pi\n", "base_path");
+    expect_invalid("base_path = /api?x\n", "base_path");
     expect_invalid("public_base_url = https://cdn.example\n",
                    "public_base_url");
     snprintf(text, sizeof(text),
@@ -219,10 +223,27 @@ static void test_bp_config_load_rejects_bad_blob_settings(void **state)
     expect_invalid(text, "public_base_url");
 }
 
+static void test_bp_config_base_path_valid_bounds(void **state)
+{
+    (void)state;
+    assert_true(bp_config_base_path_valid("", 0));
+    assert_true(bp_config_base_path_valid("/api", 4));
+    assert_true(bp_config_base_path_valid("/cgi-bin/bandpics.cgi", 21));
+    assert_false(bp_config_base_path_valid("/", 1));
+    assert_false(bp_config_base_path_valid("/a\"b", 4));
+    assert_false(bp_config_base_path_valid("/a\r\nX: y", 8));
+    char longest[BP_BASE_PATH_MAX + 2];
+    memset(longest, 'a', sizeof(longest));
+    longest[0] = '/';
+    assert_true(bp_config_base_path_valid(longest, BP_BASE_PATH_MAX));
+    assert_false(bp_config_base_path_valid(longest, BP_BASE_PATH_MAX + 1));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bp_config_load_defaults),
+        cmocka_unit_test(test_bp_config_base_path_valid_bounds),
         cmocka_unit_test(test_bp_config_load_file_then_env_then_overrides),
         cmocka_unit_test(test_bp_config_load_rejects_bad_settings),
         cmocka_unit_test(test_bp_config_load_rejects_bad_environment),

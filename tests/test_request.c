@@ -119,6 +119,64 @@ static void test_bp_request_from_params_prefers_path_info(void **state)
     bp_buf_free(&path);
 }
 
+static void test_bp_request_from_params_script_name_is_the_base(void **state)
+{
+    char *params[] = {P("SCRIPT_NAME=/cgi-bin/bandpics"),
+                      P("PATH_INFO=/image_groups"), NULL};
+    struct bp_request req;
+    struct bp_buf path;
+    bp_buf_init(&path, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_request_from_params(&req, params, &path, &err), BP_OK);
+    assert_string_equal(req.base, "/cgi-bin/bandpics");
+    assert_string_equal(req.path, "/image_groups");
+    /* A configured base does not apply on top of the script's. */
+    bp_request_mount(&req, "/api");
+    assert_string_equal(req.base, "/cgi-bin/bandpics");
+    bp_buf_free(&path);
+}
+
+static void test_bp_request_from_params_unsafe_script_name_ignored(void **state)
+{
+    char *params[] = {P("SCRIPT_NAME=/x\r\nSet-Cookie: a"),
+                      P("PATH_INFO=/image_groups"), NULL};
+    struct bp_request req;
+    struct bp_buf path;
+    bp_buf_init(&path, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_request_from_params(&req, params, &path, &err), BP_OK);
+    assert_string_equal(req.base, "");
+    bp_buf_free(&path);
+}
+
+static void test_bp_request_mount_strips_the_configured_base(void **state)
+{
+    static const struct {
+        const char *uri, *base, *path;
+    } cases[] = {
+        {"/api/image_groups", "/api", "/image_groups"},
+        {"/api", "/api", "/"},
+        {"/api/", "/api", "/"},
+        {"/apiary/x", "", "/apiary/x"}, /* not under /api */
+        {"/image_groups", "", "/image_groups"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char uri[64];
+        snprintf(uri, sizeof(uri), "DOCUMENT_URI=%s", cases[i].uri);
+        char *params[] = {uri, NULL};
+        struct bp_request req;
+        struct bp_buf path;
+        bp_buf_init(&path, 0);
+        struct bp_error err = {{0}};
+        assert_int_equal(bp_request_from_params(&req, params, &path, &err),
+                         BP_OK);
+        bp_request_mount(&req, "/api");
+        assert_string_equal(req.base, cases[i].base);
+        assert_string_equal(req.path, cases[i].path);
+        bp_buf_free(&path);
+    }
+}
+
 static void test_bp_request_from_params_then_document_uri(void **state)
 {
     char *params[] = {P("PATH_INFO="), P("REQUEST_URI=/c?x=1"),
@@ -396,6 +454,10 @@ int main(void)
         cmocka_unit_test(test_bp_request_from_params_reads_fields),
         cmocka_unit_test(test_bp_request_from_params_defaults_to_empty),
         cmocka_unit_test(test_bp_request_from_params_prefers_path_info),
+        cmocka_unit_test(test_bp_request_from_params_script_name_is_the_base),
+        cmocka_unit_test(
+            test_bp_request_from_params_unsafe_script_name_ignored),
+        cmocka_unit_test(test_bp_request_mount_strips_the_configured_base),
         cmocka_unit_test(test_bp_request_from_params_then_document_uri),
         cmocka_unit_test(test_bp_request_from_params_decodes_request_uri),
         cmocka_unit_test(test_bp_request_from_params_no_path_is_root),

@@ -190,7 +190,8 @@ static bool host_valid(const char *host)
 
 /*
  * Appends this API's base URL to url: api_base_url when configured
- * (without a trailing '/'), else the request's scheme and Host.
+ * (without a trailing '/'; it names the mount point itself), else the
+ * request's scheme, Host and mount point.
  */
 static enum bp_rc api_base(const struct bp_ctx *ctx,
                            const struct bp_request *req, struct bp_buf *url,
@@ -223,6 +224,8 @@ static enum bp_rc api_base(const struct bp_ctx *ctx,
         strspn(port, "0123456789") == strlen(port) && strlen(port) <= 5 &&
         strcmp(port, secure ? "443" : "80") != 0)
         rc = bp_buf_printf(url, ":%s", port);
+    if (rc == BP_OK)
+        rc = bp_buf_printf(url, "%s", req->base);
     return rc;
 }
 

@@ -61,8 +61,8 @@ enum bp_rc bp_handler_paging_headers(const struct bp_request *req,
         return rc;
     struct bp_buf link;
     bp_buf_init(&link, 1800);
-    rc = bp_buf_printf(&link, "<%s?limit=%ld&offset=%lld", req->path, limit,
-                       next);
+    rc = bp_buf_printf(&link, "<%s%s?limit=%ld&offset=%lld", req->base,
+                       req->path, limit, next);
     if (rc == BP_OK)
         rc = keep_filters(&link, req->query);
     if (rc == BP_OK)

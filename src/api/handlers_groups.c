@@ -70,12 +70,12 @@ static enum bp_rc read_list_query(const struct bp_ctx *ctx,
 
 /*
  * Returns the JSON of group with its images (oldest capture first) from
- * store, or NULL with an error code in *rc.
+ * store, their urls under base, or NULL with an error code in *rc.
  */
 static struct json_object *
 group_with_images(struct bp_ctx *ctx, struct bp_store *store,
-                  const struct bp_group *group, size_t *settle_budget,
-                  enum bp_rc *rc, struct bp_error *err)
+                  const struct bp_group *group, const char *base,
+                  size_t *settle_budget, enum bp_rc *rc, struct bp_error *err)
 {
     struct bp_image_query query = {.group = group->id};
     struct bp_image_list images = {0};
@@ -90,7 +90,7 @@ group_with_images(struct bp_ctx *ctx, struct bp_store *store,
         return NULL;
     }
     struct json_object *obj = bp_group_to_json(group);
-    struct json_object *array = bp_image_list_to_json(&images);
+    struct json_object *array = bp_image_list_to_json(&images, base);
     if (array != NULL)
         bp_privacy_apply_group(ctx, group, &images, array);
     bp_image_list_free(&images);
@@ -125,8 +125,8 @@ enum bp_rc bp_handle_group_list(struct bp_ctx *ctx,
         return rc;
     struct json_object *array = json_object_new_array_ext((int)list.count);
     for (size_t i = 0; array != NULL && i < list.count && rc == BP_OK; i++) {
-        struct json_object *item =
-            group_with_images(ctx, store, &list.items[i], &budget, &rc, err);
+        struct json_object *item = group_with_images(
+            ctx, store, &list.items[i], req->base, &budget, &rc, err);
         if (item != NULL && json_object_array_add(array, item) != 0) {
             json_object_put(item);
             rc = BP_ENOMEM;
@@ -160,7 +160,7 @@ enum bp_rc bp_handle_group_get(struct bp_ctx *ctx, const struct bp_request *req,
     if (rc != BP_OK)
         return rc;
     struct json_object *out =
-        group_with_images(ctx, store, &group, &budget, &rc, err);
+        group_with_images(ctx, store, &group, req->base, &budget, &rc, err);
     if (rc == BP_OK)
         rc = bp_handler_send_json(res, 200, out);
     bp_group_clear(&group);
@@ -198,13 +198,13 @@ static enum bp_rc group_from_patch(const struct bp_ctx *ctx,
     return BP_OK;
 }
 
-/* Sends the 201 answer for a new group and its images. */
-static enum bp_rc send_created(struct bp_response *res,
+/* Sends the 201 answer for a new group and its images (urls under base). */
+static enum bp_rc send_created(struct bp_response *res, const char *base,
                                const struct bp_group *group,
                                const struct bp_image_list *images)
 {
     struct json_object *out = bp_group_to_json(group);
-    struct json_object *array = bp_image_list_to_json(images);
+    struct json_object *array = bp_image_list_to_json(images, base);
     if (out == NULL || array == NULL) {
         json_object_put(out);
         json_object_put(array);
@@ -214,7 +214,8 @@ static enum bp_rc send_created(struct bp_response *res,
     json_object_object_add(out, "group_id", json_object_new_string(group->id));
     enum bp_rc rc = bp_handler_send_json(res, 201, out);
     if (rc == BP_OK)
-        rc = bp_response_header(res, "Location", "/image_groups/%s", group->id);
+        rc = bp_response_header(res, "Location", "%s/image_groups/%s", base,
+                                group->id);
     return rc;
 }
 
@@ -270,7 +271,7 @@ static enum bp_rc create_with_images(struct bp_ctx *ctx,
                                        .total = (long long)in.count};
         bp_handler_log_change(ctx, req, "created", "group", group.id);
         bp_handler_log_images(ctx, req, "created", &images);
-        rc = send_created(res, &group, &images);
+        rc = send_created(res, req->base, &group, &images);
     }
     json_object_put(form);
     bp_group_clear(&group);
@@ -342,8 +343,8 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
             rc = bp_handler_send_json(res, 201, out);
         }
         if (rc == BP_OK)
-            rc = bp_response_header(res, "Location", "/image_groups/%s",
-                                    group.id);
+            rc = bp_response_header(res, "Location", "%s/image_groups/%s",
+                                    req->base, group.id);
         goto out_free;
     }
     rc = bp_store_group_insert(store, &group, err);
@@ -351,7 +352,7 @@ enum bp_rc bp_handle_group_create(struct bp_ctx *ctx,
         goto out_free;
     bp_handler_log_change(ctx, req, "created", "group", group.id);
     struct bp_image_list none = {0};
-    rc = send_created(res, &group, &none);
+    rc = send_created(res, req->base, &group, &none);
 out_free:
     bp_group_clear(&group);
     json_object_put(names);
@@ -389,7 +390,7 @@ enum bp_rc bp_handle_group_update(struct bp_ctx *ctx,
     if (rc == BP_OK) {
         bp_handler_log_change(ctx, req, "updated", "group", group.id);
         struct json_object *out =
-            group_with_images(ctx, store, &group, &budget, &rc, err);
+            group_with_images(ctx, store, &group, req->base, &budget, &rc, err);
         if (rc == BP_OK)
             rc = bp_handler_send_json(res, 200, out);
         bp_group_clear(&group);

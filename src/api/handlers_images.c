@@ -172,7 +172,7 @@ enum bp_rc bp_handle_image_list(struct bp_ctx *ctx,
     rc = bp_store_image_list(store, &query, &list, err);
     if (rc != BP_OK)
         return rc;
-    struct json_object *array = bp_image_list_to_json(&list);
+    struct json_object *array = bp_image_list_to_json(&list, req->base);
     if (array != NULL)
         rc = bp_privacy_apply_list(ctx, store, &list, array, err);
     if (rc == BP_OK)
@@ -252,7 +252,7 @@ enum bp_rc bp_handle_image_get(struct bp_ctx *ctx, const struct bp_request *req,
         rc = bp_direct_upload_settle(ctx, store, &image, err);
     if (rc != BP_OK)
         return rc;
-    struct json_object *obj = bp_image_to_json(&image);
+    struct json_object *obj = bp_image_to_json(&image, req->base);
     if (obj != NULL)
         rc = bp_privacy_apply_image(ctx, store, &image, obj, err);
     if (rc == BP_OK)
@@ -525,10 +525,12 @@ enum bp_rc bp_handle_image_create(struct bp_ctx *ctx,
         rc = bp_ingest_commit(ctx, store, &up, NULL, &in, err);
     if (rc == BP_OK) {
         bp_handler_log_change(ctx, req, "created", "image", in.images[0].id);
-        rc = bp_handler_send_json(res, 201, bp_image_to_json(&in.images[0]));
+        rc = bp_handler_send_json(res, 201,
+                                  bp_image_to_json(&in.images[0], req->base));
     }
     if (rc == BP_OK)
-        rc = bp_response_header(res, "Location", "/images/%s", in.images[0].id);
+        rc = bp_response_header(res, "Location", "%s/images/%s", req->base,
+                                in.images[0].id);
     bp_group_clear(&group_record);
     bp_buf_free(&text);
     bp_ingest_free(&in);
@@ -697,7 +699,7 @@ enum bp_rc bp_handle_images_add(struct bp_ctx *ctx,
         struct json_object *out = json_object_new_object();
         if (out != NULL) {
             json_object_object_add(out, "added_images",
-                                   bp_image_list_to_json(&added));
+                                   bp_image_list_to_json(&added, req->base));
             json_object_object_add(out, "group_id",
                                    json_object_new_string(group.id));
             json_object_object_add(out, "name",
@@ -750,7 +752,8 @@ enum bp_rc bp_handle_image_update(struct bp_ctx *ctx,
     free(renamed);
     if (rc == BP_OK) {
         bp_handler_log_change(ctx, req, "updated", "image", image.id);
-        rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
+        rc =
+            bp_handler_send_json(res, 200, bp_image_to_json(&image, req->base));
         bp_image_clear(&image);
     }
     json_object_put(body);
@@ -786,7 +789,8 @@ enum bp_rc bp_handle_image_replace_file(struct bp_ctx *ctx,
         rc = bp_ingest_replace(ctx, store, old.id, &up, &in, 0, &updated, err);
     if (rc == BP_OK) {
         bp_handler_log_change(ctx, req, "updated", "image", updated.id);
-        rc = bp_handler_send_json(res, 200, bp_image_to_json(&updated));
+        rc = bp_handler_send_json(res, 200,
+                                  bp_image_to_json(&updated, req->base));
         bp_image_clear(&updated);
     }
     bp_image_clear(&old);
@@ -817,7 +821,7 @@ enum bp_rc bp_handle_image_delete(struct bp_ctx *ctx,
     struct bp_error why = {{0}};
     if (bp_image_files_remove(ctx->blobs, &image, &why) != BP_OK)
         bp_log_warn("orphan files of image %s: %s", image.id, why.detail);
-    rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
+    rc = bp_handler_send_json(res, 200, bp_image_to_json(&image, req->base));
     bp_image_clear(&image);
     return rc;
 }

@@ -95,7 +95,7 @@ enum bp_rc bp_handle_upload_put(struct bp_ctx *ctx,
         goto out_clear;
     bp_handler_log_change(ctx, req, "updated", "image", done.id);
     /* The URL is the caller's only credential: it sees what anyone may. */
-    struct json_object *obj = bp_image_to_json(&done);
+    struct json_object *obj = bp_image_to_json(&done, req->base);
     if (obj != NULL)
         rc = bp_privacy_apply_image(ctx, store, &done, obj, err);
     if (rc == BP_OK)
@@ -143,7 +143,7 @@ enum bp_rc bp_handle_image_complete(struct bp_ctx *ctx,
         image = done;
         bp_handler_log_change(ctx, req, "updated", "image", image.id);
     }
-    rc = bp_handler_send_json(res, 200, bp_image_to_json(&image));
+    rc = bp_handler_send_json(res, 200, bp_image_to_json(&image, req->base));
     bp_image_clear(&image);
     return rc;
 }

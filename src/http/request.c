@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "http/request.h"
 #include "http/urldecode.h"
 
@@ -69,9 +70,13 @@ enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
         req->body.length = value;
     }
 
+    req->base = "";
     const char *path = bp_request_param(req, "PATH_INFO");
     if (path != NULL && *path != '\0') {
         req->path = path;
+        const char *script = param_or_empty(req, "SCRIPT_NAME");
+        if (bp_config_base_path_valid(script, strlen(script)))
+            req->base = script;
         return BP_OK;
     }
     path = bp_request_param(req, "DOCUMENT_URI");
@@ -129,4 +134,16 @@ enum bp_rc bp_request_read_body(const struct bp_request *req, size_t max,
         return bp_error_set(err, BP_EBADREQUEST,
                             "Request body shorter than Content-Length");
     return BP_OK;
+}
+
+void bp_request_mount(struct bp_request *req, const char *base_path)
+{
+    size_t len = strlen(base_path);
+    if (req->base[0] != '\0' || len == 0 ||
+        strncmp(req->path, base_path, len) != 0)
+        return;
+    if (req->path[len] != '/' && req->path[len] != '\0')
+        return;
+    req->base = base_path;
+    req->path = req->path[len] == '\0' ? "/" : req->path + len;
 }

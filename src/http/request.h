@@ -26,8 +26,12 @@ struct bp_body {
 };
 
 struct bp_request {
-    const char *method;       /* "GET", ... */
-    const char *path;         /* decoded path, without the query */
+    const char *method; /* "GET", ... */
+    const char *path;   /* decoded path, without the query */
+    /* Where the API is mounted: "" at the root, else "/prefix" (no
+     * trailing '/'; only URL-safe characters). Every URL the API writes
+     * starts with it. */
+    const char *base;
     const char *query;        /* raw query string, "" when none */
     const char *content_type; /* "" when none */
     const char *request_id;   /* from the web server, "" when none */
@@ -74,5 +78,14 @@ enum bp_rc bp_request_read_body(const struct bp_request *req, size_t max,
 enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
                                   struct bp_buf *path_buf,
                                   struct bp_error *err);
+
+/*
+ * Mounts req under base_path ("" for none; a configuration value the
+ * caller has checked with bp_config_base_path_valid) when the web server
+ * passed the whole path (no SCRIPT_NAME base): a path that starts with
+ * base_path followed by '/' or its end loses that prefix and takes it
+ * as req's base. Other paths are left as they are.
+ */
+void bp_request_mount(struct bp_request *req, const char *base_path);
 
 #endif

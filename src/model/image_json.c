@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "http/json_input.h"
 #include "model/image_json.h"
 #include "model/timeutil.h"
@@ -59,19 +60,20 @@ static struct json_object *nullable_string(const char *text)
                                            : json_object_new_string(text);
 }
 
-static struct json_object *urls_of(const char *id)
+static struct json_object *urls_of(const char *base, const char *id)
 {
     static const char *const kinds[] = {"file", "fullsize", "thumb"};
     struct json_object *urls = json_object_new_object();
     for (size_t i = 0; urls != NULL && i < 3; i++) {
-        char url[80];
-        snprintf(url, sizeof(url), "/images/%s/%s", id, kinds[i]);
+        char url[BP_BASE_PATH_MAX + 80];
+        snprintf(url, sizeof(url), "%s/images/%s/%s", base, id, kinds[i]);
         json_object_object_add(urls, kinds[i], json_object_new_string(url));
     }
     return urls;
 }
 
-struct json_object *bp_image_to_json(const struct bp_image *image)
+struct json_object *bp_image_to_json(const struct bp_image *image,
+                                     const char *base)
 {
     struct json_object *obj = json_object_new_object();
     if (obj == NULL)
@@ -103,7 +105,7 @@ struct json_object *bp_image_to_json(const struct bp_image *image)
         obj, "size", has_file ? json_object_new_int64(image->size) : NULL);
     json_object_object_add(obj, "sha256", nullable_string(image->sha256));
     json_object_object_add(obj, "taken_at", nullable_string(image->taken_at));
-    json_object_object_add(obj, "urls", urls_of(image->id));
+    json_object_object_add(obj, "urls", urls_of(base, image->id));
     json_object_object_add(obj, "owner", nullable_string(image->owner));
     bool awaited = bp_image_upload_awaited(image);
     json_object_object_add(
@@ -117,11 +119,12 @@ struct json_object *bp_image_to_json(const struct bp_image *image)
     return obj;
 }
 
-struct json_object *bp_image_list_to_json(const struct bp_image_list *list)
+struct json_object *bp_image_list_to_json(const struct bp_image_list *list,
+                                          const char *base)
 {
     struct json_object *array = json_object_new_array_ext((int)list->count);
     for (size_t i = 0; array != NULL && i < list->count; i++) {
-        struct json_object *item = bp_image_to_json(&list->items[i]);
+        struct json_object *item = bp_image_to_json(&list->items[i], base);
         if (item == NULL || json_object_array_add(array, item) != 0) {
             json_object_put(item);
             json_object_put(array);

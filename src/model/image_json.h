@@ -26,14 +26,18 @@ char *bp_image_data_json(const struct bp_exif_info *exif);
  * json_object_put, or NULL when out of memory. "status" is "pending"
  * while an upload is awaited (with "upload_expires_at"), else "ready";
  * an image with no file yet has null width, height, size and sha256.
+ * Its "urls" start with base (the mount point, "" at the root; at most
+ * BP_BASE_PATH_MAX bytes).
  */
-struct json_object *bp_image_to_json(const struct bp_image *image);
+struct json_object *bp_image_to_json(const struct bp_image *image,
+                                     const char *base);
 
 /*
  * Returns a new JSON array of the images of list (released by the
- * caller), or NULL when out of memory.
+ * caller), or NULL when out of memory; urls start with base.
  */
-struct json_object *bp_image_list_to_json(const struct bp_image_list *list);
+struct json_object *bp_image_list_to_json(const struct bp_image_list *list,
+                                          const char *base);
 
 /*
  * Reads a metadata update, the earlier client's {"data": {"description",

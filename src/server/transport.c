@@ -128,6 +128,8 @@ static int serve(struct bp_ctx *ctx, char *const *params,
     bp_response_init(&res);
     bp_buf_init(&path, 8192);
     enum bp_rc rc = bp_request_from_params(&req, params, &path, &err);
+    if (rc == BP_OK)
+        bp_request_mount(&req, ctx->config->base_path);
     /* A web server that names no request (Apache without mod_unique_id,
      * plain CGI) gets one made here, for its answer and the logs. */
     char made_id[33];

@@ -13,9 +13,11 @@ import subprocess
 import tempfile
 
 from harness import BIN, Stack, expect, expect_status, main, wait_until
+from images import make_image, multipart
 
 
-def cgi(stack, method, path_info, body=b"", content_type=None, query=""):
+def cgi(stack, method, path_info, body=b"", content_type=None, query="", extra=None):
+    """Runs one CGI request; extra adds variables (None removes one)."""
     env = stack.env({
         "GATEWAY_INTERFACE": "CGI/1.1",
         "REQUEST_METHOD": method,
@@ -26,6 +28,11 @@ def cgi(stack, method, path_info, body=b"", content_type=None, query=""):
         "BANDPICS_DATA_DIR": stack.data_dir,
         "BANDPICS_AUTH_MODE": "off",
     })
+    for name, value in (extra or {}).items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     if body:
         env["CONTENT_LENGTH"] = str(len(body))
     if content_type:
@@ -53,7 +60,9 @@ def test_cgi_mode_answers_from_environment_and_stdin():
                                        "application/json")
         expect(status == 201, "%d %r" % (status, payload))
         created = json.loads(payload)
-        expect(headers["Location"] == "/image_groups/" + created["id"])
+        # Under a script name, the URLs the API writes carry it.
+        expect(headers["Location"] == "/cgi-bin/bandpics/image_groups/" + created["id"],
+               headers["Location"])
         status, headers, payload = cgi(stack, "GET", "/image_groups/" + created["id"])
         expect(status == 200 and json.loads(payload)["name"] == "From CGI", repr(payload))
         expect(headers["Content-Type"] == "application/json")
@@ -236,7 +245,63 @@ def test_build_and_install_as_the_readme_says():
     finally:
         shutil.rmtree(dest, ignore_errors=True)
 
+def check_urls_under(stack, prefix, path_of, extra):
+    """The URLs the API writes (Location, urls, Link, upload URLs) start
+    with prefix when it serves path_of(route) under it."""
+    def call(method, route, body=b"", ctype=None, query=""):
+        return cgi(stack, method, path_of(route), body, ctype, query, extra)
+    jpeg = make_image(64, 48, "jpg")
+    for name in ("one", "two"):
+        status, headers, payload = call(
+            "POST", "/image_groups", json.dumps({"group": {"name": name}}).encode(),
+            "application/json")
+        expect(status == 201, "%d %r" % (status, payload))
+        expect(headers["Location"] == prefix + "/image_groups/" + json.loads(payload)["id"],
+               headers["Location"])
+    group_id = json.loads(payload)["id"]
+    ctype, body = multipart(fields=[("group", group_id)],
+                            files=[("image", "a.jpg", jpeg, "image/jpeg")])
+    status, headers, payload = call("POST", "/images", body, ctype)
+    expect(status == 201, "%d %r" % (status, payload))
+    image = json.loads(payload)
+    expect(headers["Location"] == prefix + "/images/" + image["id"], headers["Location"])
+    for kind in ("file", "fullsize", "thumb"):
+        expect(image["urls"][kind] == "%s/images/%s/%s" % (prefix, image["id"], kind),
+               repr(image["urls"]))
+        # And each is served there.
+        status, _, _ = call("GET", "/images/%s/%s" % (image["id"], kind))
+        expect(status in (200, 307), "%s: %d" % (kind, status))
+    status, headers, payload = call("GET", "/image_groups/" + group_id)
+    group = json.loads(payload)
+    expect(group["images"][0]["urls"]["thumb"].startswith(prefix + "/images/"),
+           repr(group["images"]))
+    status, headers, _ = call("GET", "/image_groups", query="limit=1")
+    expect(headers["Link"] == "<%s/image_groups?limit=1&offset=1>; rel=\"next\"" % prefix,
+           headers.get("Link"))
+    status, _, payload = call("POST", "/image_groups",
+                              json.dumps({"name": "d", "images": ["d.jpg"]}).encode(),
+                              "application/json")
+    expect(status == 201, "%d %r" % (status, payload))
+    url = json.loads(payload)["images"][0]["presigned_url"]
+    expect(url.startswith("http://photos.example" + prefix + "/uploads/"), url)
+
+
+def test_urls_carry_the_mount_point():
+    stack = Stack(name="mount")
+    try:
+        # CGI under a script name (Apache's ScriptAlias, a shared host).
+        check_urls_under(stack, "/cgi-bin/bandpics", lambda route: route,
+                         {"HTTP_HOST": "photos.example"})
+        # A web server that passes the whole path, with base_path set.
+        check_urls_under(stack, "/api", lambda route: "/api" + route,
+                         {"HTTP_HOST": "photos.example", "SCRIPT_NAME": None,
+                          "BANDPICS_BASE_PATH": "/api"})
+    finally:
+        stack.cleanup()
+
+
 if __name__ == "__main__":
     main([test_cgi_mode_answers_from_environment_and_stdin, test_cgi_finds_its_configuration,
           test_start_up_failure_is_json_503_and_check_fails,
-          test_spawn_fcgi_launch_behind_nginx, test_build_and_install_as_the_readme_says])
+          test_spawn_fcgi_launch_behind_nginx, test_build_and_install_as_the_readme_says,
+          test_urls_carry_the_mount_point])
