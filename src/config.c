@@ -405,7 +405,8 @@ static enum bp_rc check_blob_keys(const struct bp_config *cfg,
     if (!bp_config_base_path_valid(cfg->base_path, strlen(cfg->base_path)))
         return bp_error_set(err, BP_EINVAL,
                             "base_path: expected \"\" or /PREFIX (letters, "
-                            "digits, -._~/; no trailing /)");
+                            "digits, -._~/; no empty, . or .. segment, no "
+                            "trailing /)");
     if (!has_scheme(cfg->blob_url, "s3://"))
         return cfg->public_base_url[0] == '\0'
                    ? BP_OK
@@ -607,5 +608,19 @@ bool bp_config_base_path_valid(const char *base, size_t len)
         if (base[i] == '\0' || (!isalnum((unsigned char)base[i]) &&
                                 strchr("-._~/", base[i]) == NULL))
             return false;
+    /* No empty, "." or ".." segment: "//host" would make the URLs the
+     * API writes point at another site. */
+    for (size_t i = 0; i < len; i++) {
+        if (base[i] != '/')
+            continue;
+        size_t seg = i + 1;
+        size_t end = seg;
+        while (end < len && base[end] != '/')
+            end++;
+        size_t n = end - seg;
+        if (n == 0 || (n == 1 && base[seg] == '.') ||
+            (n == 2 && base[seg] == '.' && base[seg + 1] == '.'))
+            return false;
+    }
     return true;
 }

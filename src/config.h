@@ -118,8 +118,8 @@ enum bp_rc bp_config_parse_size(const char *text, long *out);
 /*
  * Returns true when the len bytes of base may start the URLs the API
  * writes (a base_path, or a CGI's SCRIPT_NAME): empty, or '/' then
- * letters, digits and "-._~/", not ending in '/', at most
- * BP_BASE_PATH_MAX bytes.
+ * letters, digits and "-._~/" with no empty, "." or ".." segment, not
+ * ending in '/', at most BP_BASE_PATH_MAX bytes.
  */
 bool bp_config_base_path_valid(const char *base, size_t len);
 

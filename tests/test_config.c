@@ -216,6 +216,7 @@ static void test_bp_config_load_rejects_bad_blob_settings(void **state)
     expect_invalid("base_path = /api/\n", "base_path");
     expect_invalid("base_path = /a pi\n", "base_path");
     expect_invalid("base_path = /api?x\n", "base_path");
+    expect_invalid("base_path = //evil.example\n", "base_path");
     expect_invalid("public_base_url = https://cdn.example\n",
                    "public_base_url");
     snprintf(text, sizeof(text),
@@ -230,6 +231,11 @@ static void test_bp_config_base_path_valid_bounds(void **state)
     assert_true(bp_config_base_path_valid("/api", 4));
     assert_true(bp_config_base_path_valid("/cgi-bin/bandpics.cgi", 21));
     assert_false(bp_config_base_path_valid("/", 1));
+    assert_false(bp_config_base_path_valid("//evil.example", 14));
+    assert_false(bp_config_base_path_valid("/a//b", 5));
+    assert_false(bp_config_base_path_valid("/a/./b", 6));
+    assert_false(bp_config_base_path_valid("/a/..", 5));
+    assert_true(bp_config_base_path_valid("/a/.well/b..c", 13));
     assert_false(bp_config_base_path_valid("/a\"b", 4));
     assert_false(bp_config_base_path_valid("/a\r\nX: y", 8));
     char longest[BP_BASE_PATH_MAX + 2];

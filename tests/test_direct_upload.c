@@ -154,7 +154,7 @@ static char *url_for(struct fixture *f, char **params, enum bp_rc *rc)
     int64_t now = (int64_t)time(NULL) * 1000;
     assert_int_equal(
         bp_direct_upload_records(&f->ctx, &names, NULL, now, &list), BP_OK);
-    struct bp_request req = {.params = params};
+    struct bp_request req = {.params = params, .base = ""};
     struct json_object *items = NULL;
     struct bp_error err = {{0}};
     *rc = bp_direct_upload_items(&f->ctx, &req, &list, &items, &err);

@@ -66,7 +66,24 @@ enum bp_rc bp_handle_openapi(struct bp_ctx *ctx, const struct bp_request *req,
                              const struct bp_route_match *match,
                              struct bp_response *res, struct bp_error *err)
 {
-    res->status = 200;
-    bp_response_set_type(res, "application/json");
-    return bp_buf_append(&res->body, bp_openapi_json, strlen(bp_openapi_json));
+    if (req->base[0] == '\0') {
+        res->status = 200;
+        bp_response_set_type(res, "application/json");
+        return bp_buf_append(&res->body, bp_openapi_json,
+                             strlen(bp_openapi_json));
+    }
+    /* Mounted under a prefix: the document's server is that prefix. */
+    struct json_object *doc = json_tokener_parse(bp_openapi_json);
+    struct json_object *server = json_object_new_object();
+    struct json_object *servers = json_object_new_array();
+    if (doc == NULL || server == NULL || servers == NULL) {
+        json_object_put(doc);
+        json_object_put(server);
+        json_object_put(servers);
+        return BP_ENOMEM;
+    }
+    json_object_object_add(server, "url", json_object_new_string(req->base));
+    json_object_array_add(servers, server);
+    json_object_object_add(doc, "servers", servers);
+    return send_object(res, 200, doc);
 }

@@ -332,6 +332,7 @@ enum bp_rc bp_upload_read_blob(struct bp_blob_store *blobs, const char *key,
     struct bp_request source = {
         .method = "PUT",
         .path = "",
+        .base = "",
         .query = "",
         .content_type = "",
         .request_id = "",

@@ -54,6 +54,7 @@ enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
 {
     memset(req, 0, sizeof(*req));
     req->params = params;
+    req->base = "";
     req->method = param_or_empty(req, "REQUEST_METHOD");
     req->query = param_or_empty(req, "QUERY_STRING");
     req->content_type = param_or_empty(req, "CONTENT_TYPE");
@@ -70,7 +71,6 @@ enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
         req->body.length = value;
     }
 
-    req->base = "";
     const char *path = bp_request_param(req, "PATH_INFO");
     if (path != NULL && *path != '\0') {
         req->path = path;

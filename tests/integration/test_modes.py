@@ -235,6 +235,17 @@ def test_build_and_install_as_the_readme_says():
                                                    verify.stderr))
         for path in borrowed:
             shutil.rmtree(path)
+        # Another prefix: the unit names where the program went.
+        other = os.path.join(dest, "other")
+        out = subprocess.run(make + ["install", "prefix=/usr", "sysconfdir=/etc",
+                                     "DESTDIR=" + other],
+                             cwd=src, env=env, capture_output=True, text=True, timeout=600)
+        expect(out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:])
+        with open(os.path.join(other, "usr/lib/systemd/system/bandpics.service")) as u:
+            expect("ExecStart=/usr/bin/bandpics-fcgi --pool --config "
+                   "/etc/bandpics/bandpics.conf " in u.read(), "unit paths not substituted")
+        expect(os.access(os.path.join(other, "usr/bin/bandpics-fcgi"), os.X_OK))
+        shutil.rmtree(other)
         # uninstall takes every file back.
         out = subprocess.run(make + ["uninstall", "sysconfdir=/etc", "DESTDIR=" + dest],
                              cwd=src, env=env, capture_output=True, text=True, timeout=600)
@@ -284,6 +295,9 @@ def check_urls_under(stack, prefix, path_of, extra):
     expect(status == 201, "%d %r" % (status, payload))
     url = json.loads(payload)["images"][0]["presigned_url"]
     expect(url.startswith("http://photos.example" + prefix + "/uploads/"), url)
+    status, _, payload = call("GET", "/openapi.json")
+    servers = json.loads(payload)["servers"]
+    expect(status == 200 and servers == [{"url": prefix}], repr(servers))
 
 
 def test_urls_carry_the_mount_point():
