@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "http/response.h"
+#include "http/urldecode.h"
 
 void bp_response_init(struct bp_response *res)
 {
@@ -75,13 +76,10 @@ enum bp_rc bp_response_revalidate(struct bp_response *res,
     if (EVP_Digest(res->body.data != NULL ? res->body.data : "", res->body.len,
                    md, &md_len, EVP_sha256(), NULL) != 1)
         return BP_OK; /* no ETag is no error */
-    static const char hex[] = "0123456789abcdef";
+    /* The first 128 bits of the digest, quoted. */
     char etag[2 + 32 + 2];
     etag[0] = '"';
-    for (int i = 0; i < 16; i++) {
-        etag[1 + 2 * i] = hex[md[i] >> 4];
-        etag[2 + 2 * i] = hex[md[i] & 0x0f];
-    }
+    bp_hex_encode(md, 16, etag + 1);
     etag[33] = '"';
     etag[34] = '\0';
     enum bp_rc rc = bp_response_header(res, "ETag", "%s", etag);
