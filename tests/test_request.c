@@ -136,6 +136,58 @@ static void test_bp_request_from_params_script_name_is_the_base(void **state)
     bp_buf_free(&path);
 }
 
+static void test_bp_request_from_params_base_from_rewritten_uri(void **state)
+{
+    static const struct {
+        const char *uri, *script, *path_info, *base;
+    } cases[] = {
+        /* .htaccess: /bandpics/x rewritten to /bandpics/bandpics.cgi/x */
+        {"/bandpics/image_groups?limit=1", "/bandpics/bandpics.cgi",
+         "/image_groups", "/bandpics"},
+        /* ScriptAlias: the URI starts with the script name */
+        {"/cgi-bin/bandpics/image_groups", "/cgi-bin/bandpics", "/image_groups",
+         "/cgi-bin/bandpics"},
+        /* at the root */
+        {"/image_groups", "/bandpics.cgi", "/image_groups", ""},
+        /* encoded: no literal match, the script name stands */
+        {"/b/images/a%20b", "/b/x.cgi", "/images/a b", "/b/x.cgi"},
+        /* an unsafe prefix is ignored for the script name */
+        {"//evil.example/image_groups", "/x.cgi", "/image_groups", "/x.cgi"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char uri[128], script[128], path_info[128];
+        snprintf(uri, sizeof(uri), "REQUEST_URI=%s", cases[i].uri);
+        snprintf(script, sizeof(script), "SCRIPT_NAME=%s", cases[i].script);
+        snprintf(path_info, sizeof(path_info), "PATH_INFO=%s",
+                 cases[i].path_info);
+        char *params[] = {uri, script, path_info, NULL};
+        struct bp_request req;
+        struct bp_buf path;
+        bp_buf_init(&path, 0);
+        struct bp_error err = {{0}};
+        assert_int_equal(bp_request_from_params(&req, params, &path, &err),
+                         BP_OK);
+        assert_string_equal(req.base, cases[i].base);
+        assert_string_equal(req.path, cases[i].path_info);
+        bp_buf_free(&path);
+    }
+}
+
+static void test_bp_request_id_from_unique_id(void **state)
+{
+    char *apache[] = {P("UNIQUE_ID=ZBx3fH8AAQEAAB@aAAAAAA"), NULL};
+    char *both[] = {P("UNIQUE_ID=u"), P("REQUEST_ID=r"), NULL};
+    struct bp_request req;
+    struct bp_buf path;
+    bp_buf_init(&path, 0);
+    struct bp_error err = {{0}};
+    assert_int_equal(bp_request_from_params(&req, apache, &path, &err), BP_OK);
+    assert_string_equal(req.request_id, "ZBx3fH8AAQEAAB@aAAAAAA");
+    assert_int_equal(bp_request_from_params(&req, both, &path, &err), BP_OK);
+    assert_string_equal(req.request_id, "r");
+    bp_buf_free(&path);
+}
+
 static void test_bp_request_from_params_unsafe_script_name_ignored(void **state)
 {
     char *params[] = {P("SCRIPT_NAME=/x\r\nSet-Cookie: a"),
@@ -455,6 +507,8 @@ int main(void)
         cmocka_unit_test(test_bp_request_from_params_defaults_to_empty),
         cmocka_unit_test(test_bp_request_from_params_prefers_path_info),
         cmocka_unit_test(test_bp_request_from_params_script_name_is_the_base),
+        cmocka_unit_test(test_bp_request_from_params_base_from_rewritten_uri),
+        cmocka_unit_test(test_bp_request_id_from_unique_id),
         cmocka_unit_test(
             test_bp_request_from_params_unsafe_script_name_ignored),
         cmocka_unit_test(test_bp_request_mount_strips_the_configured_base),

@@ -195,13 +195,6 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
     free(files_dir);
     if (rc != BP_OK)
         goto out_free;
-    MagickWandGenesis();
-    struct bp_image_limits limits = {
-        .max_pixels = cfg->max_pixels,
-        .max_edge = BP_IMAGE_MAX_EDGE,
-        .memory_bytes = cfg->image_memory_bytes,
-    };
-    bp_image_setup(&limits);
     rc = bp_store_open(cfg, &ctx->store, err);
     if (rc == BP_OK)
         return BP_OK;
@@ -210,7 +203,6 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
         ctx->store = NULL;
         return BP_OK;
     }
-    MagickWandTerminus();
 out_free:
     bp_auth_jwt_free(ctx->jwt);
     bp_blob_store_close(ctx->blobs);
@@ -231,7 +223,23 @@ void bp_app_close(struct bp_ctx *ctx)
     free_secret(ctx);
     free(ctx->tmp_dir);
     ctx->tmp_dir = NULL;
-    MagickWandTerminus();
+    if (ctx->imaging_ready)
+        MagickWandTerminus();
+    ctx->imaging_ready = false;
+}
+
+void bp_app_imaging(struct bp_ctx *ctx)
+{
+    if (ctx->imaging_ready)
+        return;
+    MagickWandGenesis();
+    struct bp_image_limits limits = {
+        .max_pixels = ctx->config->max_pixels,
+        .max_edge = BP_IMAGE_MAX_EDGE,
+        .memory_bytes = ctx->config->image_memory_bytes,
+    };
+    bp_image_setup(&limits);
+    ctx->imaging_ready = true;
 }
 
 enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,

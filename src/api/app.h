@@ -34,11 +34,15 @@ struct bp_ctx {
     bool credential_refused;
     struct bp_auth_jwt *jwt; /* owned; NULL without auth_issuer */
     const char *route;       /* the request's route pattern, or NULL */
+    /* ImageMagick is set up (bp_app_imaging) on the first image a
+     * process handles, not at start: a CGI process that reads metadata
+     * never pays for it. */
+    bool imaging_ready;
 };
 
 /*
  * Creates the per-process state for cfg (which must outlive ctx): the
- * ImageMagick environment and its limits, the blob store (blob_url, by
+ * blob store (blob_url, by
  * default files under <data_dir>/files), the temporary directory
  * (<data_dir>/tmp), the secret of local upload URLs (upload_secret, or
  * one generated once in <data_dir>/upload.key) and the store connection. A
@@ -49,8 +53,15 @@ struct bp_ctx {
 enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
                        struct bp_error *err);
 
-/* Releases everything bp_app_open created. */
+/* Releases everything bp_app_open (and bp_app_imaging) created. */
 void bp_app_close(struct bp_ctx *ctx);
+
+/*
+ * Sets up the ImageMagick environment and its limits (max_pixels,
+ * image_memory_bytes) once per process, before the first image is
+ * decoded; later calls do nothing.
+ */
+void bp_app_imaging(struct bp_ctx *ctx);
 
 /*
  * Returns the worker's store in *out, opening it first when it is not

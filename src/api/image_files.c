@@ -417,6 +417,16 @@ enum bp_rc bp_image_files_serve(struct bp_blob_store *blobs,
                                     (long long)reader.size);
         return rc;
     }
+    const char *sendfile_root = bp_request_param(req, "BANDPICS_SENDFILE_ROOT");
+    if (sendfile_root != NULL && sendfile_root[0] == '/') {
+        /* Apache's mod_xsendfile sends the file and the range (one the
+         * worker has found satisfiable: Apache's own 416 is a page)
+         * under the ETag above; the root is the local store's. */
+        bp_blob_close(&reader);
+        res->status = 200;
+        return bp_response_header(res, "X-Sendfile", "%s/%s", sendfile_root,
+                                  key);
+    }
     res->status = ranged ? 206 : 200;
     if (ranged)
         rc = bp_response_header(res, "Content-Range", "bytes %lld-%lld/%lld",

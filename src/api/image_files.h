@@ -2,8 +2,9 @@
  * image_files.h: the files of an image in the blob store (the original
  * and the two gallery sizes, keyed by image id so that moving an image
  * changes only metadata) and how they are served: through nginx's
- * X-Accel-Redirect when the web server offers it, else streamed by the
- * worker with ETag, conditional and Range support.
+ * X-Accel-Redirect when the web server offers it (nginx), or X-Sendfile
+ * (Apache's mod_xsendfile), else streamed by the worker with ETag,
+ * conditional and Range support.
  */
 #ifndef BP_IMAGE_FILES_H
 #define BP_IMAGE_FILES_H
@@ -85,8 +86,10 @@ enum bp_rc bp_image_files_remove(struct bp_blob_store *blobs,
  * Fills res with variant of image: a 302 to a URL of the blob store
  * (presigned for redirect_expires_s seconds, or on a CDN) when the store
  * has such URLs; else an X-Accel-Redirect to the web server's internal
- * location when req carries BANDPICS_FILES_PREFIX; else the file
- * itself, answering If-None-Match with 304 and a single byte range with
+ * location when req carries BANDPICS_FILES_PREFIX; else, answering
+ * If-None-Match with 304, an X-Sendfile of the file under
+ * BANDPICS_SENDFILE_ROOT (the local store's root, Apache) when req
+ * carries it, or the file itself, answering a single byte range with
  * 206 (416 when unsatisfiable). BP_ENOTFOUND when the file is missing
  * from a local store. For BP_VARIANT_LOCATIONLESS it serves the copy
  * without GPS data; an image whose copy is empty (its GPS data could not

@@ -119,6 +119,8 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
         .max_edge = BP_IMAGE_MAX_EDGE,
         .memory_bytes = ctx->config->image_memory_bytes,
     };
+    if (n > 0)
+        bp_app_imaging(ctx);
     for (size_t i = 0; i < n; i++) {
         const struct bp_upload_file *file = &up->files[i];
         struct bp_image *image = &out->images[i];

@@ -49,6 +49,40 @@ static const char *param_or_empty(const struct bp_request *req,
     return value == NULL ? "" : value;
 }
 
+/*
+ * The mount point of a request routed to a script with PATH_INFO: the
+ * part of the URI the client asked for before PATH_INFO (a rewrite, such
+ * as the shipped .htaccess sending /bandpics/x to bandpics.cgi/x, hides
+ * the script's own name from the client), else SCRIPT_NAME (a
+ * ScriptAlias). Unsafe prefixes are ignored. The prefix taken from the
+ * URI is copied into path_buf.
+ */
+static enum bp_rc mount_under_script(struct bp_request *req,
+                                     struct bp_buf *path_buf)
+{
+    const char *uri = param_or_empty(req, "REQUEST_URI");
+    size_t uri_len = strcspn(uri, "?#");
+    size_t path_len = strlen(req->path);
+    if (uri_len >= path_len &&
+        memcmp(uri + uri_len - path_len, req->path, path_len) == 0) {
+        size_t base_len = uri_len - path_len;
+        if (base_len == 0)
+            return BP_OK;
+        if (bp_config_base_path_valid(uri, base_len)) {
+            path_buf->len = 0;
+            enum bp_rc rc = bp_buf_append(path_buf, uri, base_len);
+            if (rc != BP_OK)
+                return rc;
+            req->base = path_buf->data;
+            return BP_OK;
+        }
+    }
+    const char *script = param_or_empty(req, "SCRIPT_NAME");
+    if (bp_config_base_path_valid(script, strlen(script)))
+        req->base = script;
+    return BP_OK;
+}
+
 enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
                                   struct bp_buf *path_buf, struct bp_error *err)
 {
@@ -58,7 +92,10 @@ enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
     req->method = param_or_empty(req, "REQUEST_METHOD");
     req->query = param_or_empty(req, "QUERY_STRING");
     req->content_type = param_or_empty(req, "CONTENT_TYPE");
+    /* nginx's $request_id, else Apache's mod_unique_id. */
     req->request_id = param_or_empty(req, "REQUEST_ID");
+    if (req->request_id[0] == '\0')
+        req->request_id = param_or_empty(req, "UNIQUE_ID");
 
     const char *length = bp_request_param(req, "CONTENT_LENGTH");
     req->body.length = -1;
@@ -74,10 +111,8 @@ enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
     const char *path = bp_request_param(req, "PATH_INFO");
     if (path != NULL && *path != '\0') {
         req->path = path;
-        const char *script = param_or_empty(req, "SCRIPT_NAME");
-        if (bp_config_base_path_valid(script, strlen(script)))
-            req->base = script;
-        return BP_OK;
+        enum bp_rc rc = mount_under_script(req, path_buf);
+        return rc == BP_OK ? BP_OK : bp_error_set(err, rc, "Out of memory");
     }
     path = bp_request_param(req, "DOCUMENT_URI");
     if (path != NULL && *path != '\0') {

@@ -72,8 +72,10 @@ enum bp_rc bp_request_read_body(const struct bp_request *req, size_t max,
  * of req from the CGI-style variables params (which req borrows). The
  * path comes from PATH_INFO when set (CGI under a script name), else from
  * DOCUMENT_URI (nginx), else from REQUEST_URI, percent-decoded into
- * path_buf (caller-owned). Returns BP_EBADREQUEST for a path that does
- * not decode to clean text.
+ * path_buf (caller-owned). With PATH_INFO, the base is what REQUEST_URI
+ * holds before it (copied into path_buf), else SCRIPT_NAME. The request
+ * id is REQUEST_ID (nginx), else UNIQUE_ID (Apache's mod_unique_id). Returns
+ * BP_EBADREQUEST for a path that does not decode to clean text.
  */
 enum bp_rc bp_request_from_params(struct bp_request *req, char *const *params,
                                   struct bp_buf *path_buf,

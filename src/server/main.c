@@ -157,6 +157,20 @@ static int run_gc(const struct bp_config *cfg, bool dry_run, long grace_s)
     return r.failures == 0 ? 0 : 1;
 }
 
+/* Whether cfg's store is MongoDB. */
+static bool uses_mongodb(const struct bp_config *cfg)
+{
+    return strncmp(cfg->database_url, "mongodb://", 10) == 0 ||
+           strncmp(cfg->database_url, "mongodb+srv://", 14) == 0;
+}
+
+/* Whether cfg makes HTTP requests with libcurl: S3, an issuer's keys. */
+static bool uses_curl(const struct bp_config *cfg)
+{
+    return strncmp(cfg->blob_url, "s3://", 5) == 0 ||
+           cfg->auth_issuer[0] != '\0' || cfg->auth_jwks_url[0] != '\0';
+}
+
 static int run_cgi(const struct bp_config *cfg)
 {
     if (isatty(STDIN_FILENO) && getenv("REQUEST_METHOD") == NULL) {
@@ -304,18 +318,27 @@ int main(int argc, char **argv)
         return 1;
     }
     /* The MongoDB driver's and libcurl's process-wide state, before any
-     * fork; workers inherit it and create their own clients and handles. */
-    mongoc_init();
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+     * fork; workers inherit it and create their own clients and handles.
+     * A pool may be reloaded into a configuration that needs them; other
+     * modes set up only what their configuration uses (a CGI process
+     * reading from SQLite neither). */
+    bool with_mongodb = pool || uses_mongodb(&cfg);
+    bool with_curl = pool || uses_curl(&cfg);
+    if (with_mongodb)
+        mongoc_init();
+    if (with_curl && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "bandpics: libcurl failed to initialize\n");
-        mongoc_cleanup();
+        if (with_mongodb)
+            mongoc_cleanup();
         bp_config_free(&cfg);
         return 1;
     }
     if (bp_log_setup(&cfg, &err) != BP_OK) {
         fprintf(stderr, "bandpics: %s\n", err.detail);
-        curl_global_cleanup();
-        mongoc_cleanup();
+        if (with_curl)
+            curl_global_cleanup();
+        if (with_mongodb)
+            mongoc_cleanup();
         bp_config_free(&cfg);
         return 1;
     }
@@ -361,7 +384,9 @@ int main(int argc, char **argv)
         status = run_cgi(&cfg);
     }
     bp_config_free(&cfg);
-    curl_global_cleanup();
-    mongoc_cleanup();
+    if (with_curl)
+        curl_global_cleanup();
+    if (with_mongodb)
+        mongoc_cleanup();
     return status;
 }

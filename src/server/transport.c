@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -175,8 +176,54 @@ void bp_transport_fcgi_serve(struct bp_ctx *ctx, FCGX_Request *request)
     serve(ctx, request->envp, read_fcgx, request->in, write_fcgx, request->out);
 }
 
+/* A CGI's standard input, counting what the request read of it. */
+struct counted_input {
+    int fd;
+    long long read;
+};
+
+static ssize_t read_counted(void *source, char *dst, size_t len)
+{
+    struct counted_input *in = source;
+    ssize_t got = bp_body_read_fd(&in->fd, dst, len);
+    if (got > 0)
+        in->read += got;
+    return got;
+}
+
+/*
+ * Reads and drops what is left of a body of content_length bytes (a
+ * CONTENT_LENGTH value, or NULL) after an answer that did not need it. A
+ * CGI that exits with its input unread makes the web server's end fail
+ * (under Apache's mod_cgid, a reset that cuts the answer short). The web
+ * server's own body limit bounds what is read.
+ */
+static void drain_input(struct counted_input *in, const char *content_length)
+{
+    if (content_length == NULL)
+        return;
+    char *end;
+    errno = 0;
+    long long length = strtoll(content_length, &end, 10);
+    if (errno != 0 || end == content_length || *end != '\0')
+        return;
+    char chunk[65536];
+    while (in->read < length) {
+        long long left = length - in->read;
+        size_t want =
+            left < (long long)sizeof(chunk) ? (size_t)left : sizeof(chunk);
+        if (read_counted(in, chunk, want) <= 0)
+            return;
+    }
+}
+
 int bp_transport_cgi_serve(struct bp_ctx *ctx, char *const *env)
 {
-    int in = STDIN_FILENO, out = STDOUT_FILENO;
-    return serve(ctx, env, bp_body_read_fd, &in, write_fd, &out);
+    struct counted_input in = {.fd = STDIN_FILENO, .read = 0};
+    int out = STDOUT_FILENO;
+    int failed = serve(ctx, env, read_counted, &in, write_fd, &out);
+    for (char *const *var = env; *var != NULL; var++)
+        if (strncmp(*var, "CONTENT_LENGTH=", 15) == 0)
+            drain_input(&in, *var + 15);
+    return failed;
 }

@@ -142,25 +142,42 @@ enum bp_rc bp_sqlite_exec(sqlite3 *db, const char *sql, struct bp_error *err)
     return code == SQLITE_OK ? BP_OK : bp_sqlite_fail(db, code, "setup", err);
 }
 
-/* Applies the migrations the database has not seen, in one transaction. */
-static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
+/* Reads the schema version (PRAGMA user_version) into *version. */
+static enum bp_rc schema_version(sqlite3 *db, int *version,
+                                 struct bp_error *err)
 {
-    enum bp_rc rc = bp_sqlite_exec(db, "BEGIN IMMEDIATE", err);
-    if (rc != BP_OK)
-        return rc;
     sqlite3_stmt *stmt = NULL;
     int code = sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, NULL);
     if (code == SQLITE_OK)
         code = sqlite3_step(stmt);
-    if (code != SQLITE_ROW) {
-        rc = bp_sqlite_fail(db, code, "reading the schema version", err);
-        goto out_rollback;
-    }
-    int version = sqlite3_column_int(stmt, 0);
+    if (code == SQLITE_ROW)
+        *version = sqlite3_column_int(stmt, 0);
     /* No statement may stay active while the schema changes. */
     sqlite3_finalize(stmt);
-    stmt = NULL;
+    return code == SQLITE_ROW
+               ? BP_OK
+               : bp_sqlite_fail(db, code, "reading the schema version", err);
+}
+
+/*
+ * Applies the migrations the database has not seen, in one transaction.
+ * A database already at this program's version costs one read and no
+ * lock (a CGI process opens it on every request).
+ */
+static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
+{
     int latest = (int)(sizeof(migrations) / sizeof(migrations[0]));
+    int version = 0;
+    enum bp_rc rc = schema_version(db, &version, err);
+    if (rc != BP_OK || version == latest)
+        return rc;
+    rc = bp_sqlite_exec(db, "BEGIN IMMEDIATE", err);
+    if (rc != BP_OK)
+        return rc;
+    /* Another process may have migrated it meanwhile. */
+    rc = schema_version(db, &version, err);
+    if (rc != BP_OK)
+        goto out_rollback;
     if (version > latest) {
         rc = bp_error_set(err, BP_EINVAL,
                           "database schema version %d is newer than this "
@@ -182,7 +199,6 @@ static enum bp_rc migrate(sqlite3 *db, struct bp_error *err)
     if (rc == BP_OK)
         return BP_OK;
 out_rollback:
-    sqlite3_finalize(stmt);
     sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }

@@ -9,6 +9,7 @@ import os
 import shutil
 import re
 import signal
+import sqlite3
 import subprocess
 import tempfile
 
@@ -16,7 +17,8 @@ from harness import BIN, Stack, expect, expect_status, main, wait_until
 from images import make_image, multipart
 
 
-def cgi(stack, method, path_info, body=b"", content_type=None, query="", extra=None):
+def cgi(stack, method, path_info, body=b"", content_type=None, query="", extra=None,
+        program=BIN):
     """Runs one CGI request; extra adds variables (None removes one)."""
     env = stack.env({
         "GATEWAY_INTERFACE": "CGI/1.1",
@@ -37,7 +39,7 @@ def cgi(stack, method, path_info, body=b"", content_type=None, query="", extra=N
         env["CONTENT_LENGTH"] = str(len(body))
     if content_type:
         env["CONTENT_TYPE"] = content_type
-    out = subprocess.run([BIN], input=body, env=env, capture_output=True, timeout=30)
+    out = subprocess.run([program], input=body, env=env, capture_output=True, timeout=30)
     expect(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr[-2000:]))
     for mark in (b"AddressSanitizer", b"runtime error:", b"LeakSanitizer"):
         expect(mark not in out.stderr, out.stderr.decode(errors="replace"))
@@ -131,6 +133,60 @@ def test_start_up_failure_is_json_503_and_check_fails():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def traced_cgi(stack, trace, *args, **kw):
+    """cgi() under strace, the files it opens written to trace. (The leak
+    check cannot run under ptrace.)"""
+    wrapper = os.path.join(stack.dir, "traced")
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nASAN_OPTIONS=detect_leaks=0:abort_on_error=1 exec strace -f -qq "
+                "-e trace=openat -o %s %s\n" % (trace, BIN))
+    os.chmod(wrapper, 0o755)
+    return cgi(stack, *args, program=wrapper, **kw)
+
+
+def test_cgi_get_sets_up_only_what_it_needs():
+    """A CGI read from SQLite does not set up ImageMagick (its policy
+    files are not read) nor take the database's write lock to check the
+    schema; an upload does set up ImageMagick (the check can fail)."""
+    if shutil.which("strace") is None:
+        print("# skip: strace is not installed")
+        return
+    stack = Stack(name="cgi-lazy")
+    try:
+        body = json.dumps({"name": "Lazy"}).encode()
+        status, _, payload = cgi(stack, "POST", "/image_groups", body, "application/json")
+        expect(status == 201, repr(payload))
+        group_id = json.loads(payload)["id"]
+        trace = os.path.join(stack.dir, "get.trace")
+        status, _, _ = traced_cgi(stack, trace, "GET", "/image_groups/" + group_id)
+        expect(status == 200, "GET through strace: %d" % status)
+        with open(trace) as f:
+            opened = f.read()
+        expect("policy.xml" not in opened, "a GET set up ImageMagick")
+        ctype, upload = multipart(fields=[("group", group_id)],
+                                  files=[("image", "a.jpg", make_image(64, 48, "jpg"),
+                                          "image/jpeg")])
+        trace = os.path.join(stack.dir, "post.trace")
+        status, _, payload = traced_cgi(stack, trace, "POST", "/images", upload, ctype)
+        expect(status == 201, repr(payload))
+        with open(trace) as f:
+            expect("policy.xml" in f.read(), "the upload's trace shows no ImageMagick set-up")
+        # A writer holds the database's write lock (an upload committing):
+        # a CGI read still answers at once, not after the busy timeout.
+        db = sqlite3.connect(os.path.join(stack.data_dir, "bandpics.db"),
+                             isolation_level=None)
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            status, _, payload = cgi(stack, "GET", "/image_groups/" + group_id,
+                                     extra={"BANDPICS_SQLITE_BUSY_TIMEOUT_MS": "0"})
+            expect(status == 200, "a read waited for the write lock: %d %r" % (status, payload))
+        finally:
+            db.execute("ROLLBACK")
+            db.close()
+    finally:
+        stack.cleanup()
+
+
 def test_spawn_fcgi_launch_behind_nginx():
     spawn = shutil.which("spawn-fcgi")
     expect(spawn is not None, "spawn-fcgi is not installed")
@@ -196,6 +252,9 @@ def test_build_and_install_as_the_readme_says():
                  "nginx/bandpics-site.conf"),
                 ("usr/local/share/bandpics/nginx/bandpics-locations.conf",
                  "nginx/bandpics-locations.conf"),
+                ("usr/local/share/bandpics/apache/bandpics-fcgid.conf",
+                 "apache/bandpics-fcgid.conf"),
+                ("usr/local/share/bandpics/apache/htaccess", "apache/htaccess"),
                 ("usr/local/lib/systemd/system/bandpics.service", "deploy/bandpics.service")):
             with open(os.path.join(dest, installed), "rb") as a, \
                     open(os.path.join(src, shipped), "rb") as b:
@@ -244,6 +303,11 @@ def test_build_and_install_as_the_readme_says():
         with open(os.path.join(other, "usr/lib/systemd/system/bandpics.service")) as u:
             expect("ExecStart=/usr/bin/bandpics-fcgi --pool --config "
                    "/etc/bandpics/bandpics.conf " in u.read(), "unit paths not substituted")
+        with open(os.path.join(other, "usr/share/bandpics/apache/bandpics-fcgid.conf")) as c:
+            site = c.read()
+            expect("Define BANDPICS_PROGRAM /usr/bin/bandpics-fcgi\n" in site and
+                   "Define BANDPICS_CONFIG /etc/bandpics/bandpics.conf\n" in site,
+                   "Apache site paths not substituted")
         expect(os.access(os.path.join(other, "usr/bin/bandpics-fcgi"), os.X_OK))
         shutil.rmtree(other)
         # uninstall takes every file back.
@@ -255,6 +319,72 @@ def test_build_and_install_as_the_readme_says():
         expect(left == [], "left after uninstall: %r" % left)
     finally:
         shutil.rmtree(dest, ignore_errors=True)
+
+def test_debian_package_installs_and_removes():
+    """./deploy/dev package, then apt-get install ./build/bandpics_*.deb as
+    the README says, --check with the installed configuration as the
+    service would run it, then apt-get purge."""
+    src = os.environ.get("BANDPICS_SRCDIR", ".")
+    status = subprocess.run(["dpkg-query", "-W", "-f=${Status}", "bandpics"],
+                            capture_output=True, text=True)
+    if "installed" in status.stdout or os.path.exists("/var/lib/bandpics"):
+        # Not this test's to replace: a real installation.
+        raise AssertionError("bandpics is installed on this machine (or /var/lib/bandpics "
+                             "exists); the package test installs and purges it")
+    if os.getuid() != 0:
+        print("# skip: installing a package needs root")
+        return
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MAKE")}
+    out = subprocess.run(["./deploy/dev", "package"], cwd=src, env=env,
+                         capture_output=True, text=True, timeout=1800)
+    expect(out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:])
+    debs = [f for f in os.listdir(os.path.join(src, "build"))
+            if re.match(r"^bandpics_[0-9.]+_[a-z0-9]+\.deb$", f)]
+    expect(len(debs) == 1, repr(debs))
+    deb = "./build/" + debs[0]
+    info = subprocess.run(["dpkg-deb", "-f", os.path.join(src, deb), "Depends"],
+                          capture_output=True, text=True, check=True).stdout
+    for library in ("libfcgi0ldbl", "libmagickwand-6.q16-6", "libexif12", "libjson-c5",
+                    "libsqlite3-0", "libmongoc-1.0-0"):
+        expect(library in info, "Depends lacks %s: %s" % (library, info))
+    apt_env = dict(env, DEBIAN_FRONTEND="noninteractive")
+    files = []
+    try:
+        out = subprocess.run(["apt-get", "install", "-y", deb], cwd=src, env=apt_env,
+                             capture_output=True, text=True, timeout=600)
+        expect(out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:])
+        files = subprocess.run(["dpkg", "-L", "bandpics"], capture_output=True, text=True,
+                               check=True).stdout.split()
+        for path in ("/usr/bin/bandpics-fcgi", "/etc/bandpics/bandpics.conf",
+                     "/usr/lib/systemd/system/bandpics.service",
+                     "/usr/share/bandpics/nginx/bandpics-site.conf",
+                     "/usr/share/bandpics/apache/bandpics-fcgid.conf"):
+            expect(path in files and os.path.exists(path), "not installed: " + path)
+        with open("/usr/lib/systemd/system/bandpics.service") as unit:
+            expect("ExecStart=/usr/bin/bandpics-fcgi " in unit.read(), "unit paths")
+        expect(subprocess.run(["getent", "passwd", "bandpics"], stdout=subprocess.DEVNULL).returncode == 0,
+               "no bandpics account")
+        conf = os.stat("/etc/bandpics/bandpics.conf")
+        expect(conf.st_mode & 0o007 == 0, "the configuration is world-readable")
+        # As the unit runs it: www-data, group bandpics.
+        check = subprocess.run(["setpriv", "--reuid=www-data", "--regid=bandpics",
+                                "--init-groups", "/usr/bin/bandpics-fcgi", "--config",
+                                "/etc/bandpics/bandpics.conf", "--check"],
+                               capture_output=True, text=True, timeout=60)
+        expect(check.returncode == 0 and "configuration ok" in check.stdout,
+               check.stdout + check.stderr)
+    finally:
+        out = subprocess.run(["apt-get", "purge", "-y", "bandpics"], env=apt_env,
+                             capture_output=True, text=True, timeout=600)
+    expect(out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:])
+    left = [f for f in files if os.path.isfile(f)]
+    expect(left == [], "left after purge: %r" % left)
+    expect(subprocess.run(["getent", "passwd", "bandpics"], stdout=subprocess.DEVNULL).returncode != 0,
+           "the account outlived the purge")
+    # The data (here what --check made) is never deleted by the package.
+    expect(os.path.isdir("/var/lib/bandpics"), "the data directory went with the package")
+    shutil.rmtree("/var/lib/bandpics")
+
 
 def check_urls_under(stack, prefix, path_of, extra):
     """The URLs the API writes (Location, urls, Link, upload URLs) start
@@ -317,5 +447,6 @@ def test_urls_carry_the_mount_point():
 if __name__ == "__main__":
     main([test_cgi_mode_answers_from_environment_and_stdin, test_cgi_finds_its_configuration,
           test_start_up_failure_is_json_503_and_check_fails,
+          test_cgi_get_sets_up_only_what_it_needs,
           test_spawn_fcgi_launch_behind_nginx, test_build_and_install_as_the_readme_says,
-          test_urls_carry_the_mount_point])
+          test_debian_package_installs_and_removes, test_urls_carry_the_mount_point])

@@ -9,10 +9,12 @@ import concurrent.futures
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 
-from harness import Stack, expect, expect_error, expect_status, main, wait_until
+from harness import BIN, Stack, expect, expect_error, expect_status, main, wait_until
+from images import make_image, multipart
 
 
 def with_stack(config=None, workers=2):
@@ -199,6 +201,63 @@ def test_killed_master_takes_its_workers_and_a_restart_serves(stack):
     expect(took < 30, "serving again took %.1f s" % took)
 
 
+@with_stack()
+def test_master_killed_during_uploads_leaves_consistent_data(stack):
+    jpeg = make_image(1600, 1200, "jpg")
+    created, stop = [], threading.Event()
+
+    def upload_loop():
+        while not stop.is_set():
+            ctype, body = multipart([], [("image", "live.jpg", jpeg, "image/jpeg")])
+            try:
+                resp = stack.post("/images", body, headers={"Content-Type": ctype},
+                                  timeout=60)
+            except OSError:
+                continue
+            if resp.status == 201:
+                created.append(resp.json["id"])
+
+    threads = [threading.Thread(target=upload_loop) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    try:
+        wait_until(lambda: len(created) >= 4, timeout=120, what="uploads to go through")
+        workers = stack.worker_pids()
+        os.kill(stack.pool.pid, signal.SIGKILL)
+        stack.pool.wait()
+        stack.pool = None
+        wait_until(lambda: not any(alive(pid) for pid in workers), timeout=60,
+                   what="the workers of the killed master to end")
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=120)
+    started = time.monotonic()
+    stack.start_pool()
+    wait_until(lambda: stack.get("/healthz").status == 200, timeout=30,
+               what="the new pool to serve")
+    print("# serving again %.2f s after the restart; %d uploads acknowledged"
+          % (time.monotonic() - started, len(created)))
+    # Every upload that was answered 201 is there, whole; every record has
+    # its three files, and no file lacks its record.
+    listed = stack.get("/images?limit=500").json
+    ids = {image["id"] for image in listed}
+    expect(set(created) <= ids, "acknowledged uploads lost: %r" % (set(created) - ids))
+    for image in listed:
+        for kind in ("file", "fullsize", "thumb"):
+            expect_status(stack.get(image["urls"][kind]), 200)
+    files = os.path.join(stack.data_dir, "files")
+    for variant in ("original", "fullsize", "thumb"):
+        for name in os.listdir(os.path.join(files, variant)):
+            expect(name.split(".")[0] in ids, "orphan file %s/%s" % (variant, name))
+    gc = subprocess.run([BIN, "--config", stack.config_path, "--gc", "--dry-run",
+                         "--grace", "0"], capture_output=True, text=True, timeout=120,
+                        env=stack.env())
+    expect(gc.returncode == 0 and " 0 orphan," in gc.stdout and "0 repaired, 0 dropped"
+           in gc.stdout, gc.stdout + gc.stderr)
+    print("# " + gc.stdout.strip().splitlines()[-1])
+
+
 @with_stack(config={"database_url": "sqlite:///proc/bandpics-nowhere/bandpics.db"})
 def test_unreachable_store_is_503_and_named_by_healthz(stack):
     expect_error(stack.get("/healthz"), 503, "store")
@@ -227,5 +286,6 @@ if __name__ == "__main__":
           test_worker_replaced_after_max_requests, test_sigterm_stops_master_and_workers,
           test_killed_master_takes_its_workers_and_a_restart_serves,
           test_silent_connections_do_not_pin_workers,
+          test_master_killed_during_uploads_leaves_consistent_data,
           test_unreachable_store_is_503_and_named_by_healthz,
           test_invalid_configuration_stops_start_up])
