@@ -118,9 +118,10 @@ def main():
         os.makedirs(os.path.dirname(program))
         shutil.copy(BIN, program)
         site = ("Define BANDPICS_PROGRAM %s\nDefine BANDPICS_CONFIG %s\n"
-                "Define BANDPICS_FILES %s\nInclude %s/apache/bandpics-fcgid.conf\n"
+                "Define BANDPICS_FILES %s\nDefine BANDPICS_LOG_DIR %s\n"
+                "Include %s/apache/bandpics-fcgid.conf\n"
                 % (program, os.path.join(app, "bandpics.conf"),
-                   os.path.join(stack.data_dir, "files"), TOP))
+                   os.path.join(stack.data_dir, "files"), stack.dir, TOP))
         server = apache.Apache(stack.dir, ["fcgid", "rewrite", "unique_id"], site,
                                stack.logs).start()
         timed_gets(server.port, "/image_groups/" + gid, 10)  # start the worker

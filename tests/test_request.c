@@ -149,8 +149,10 @@ static void test_bp_request_from_params_base_from_rewritten_uri(void **state)
          "/cgi-bin/bandpics"},
         /* at the root */
         {"/image_groups", "/bandpics.cgi", "/image_groups", ""},
-        /* encoded: no literal match, the script name stands */
-        {"/b/images/a%20b", "/b/x.cgi", "/images/a b", "/b/x.cgi"},
+        /* compared decoded, as PATH_INFO is */
+        {"/b/images/a%20b", "/b/x.cgi", "/images/a b", "/b"},
+        /* a prefix that decodes to unsafe text: the script name stands */
+        {"/b%0A/image_groups", "/b/x.cgi", "/image_groups", "/b/x.cgi"},
         /* an unsafe prefix is ignored for the script name */
         {"//evil.example/image_groups", "/x.cgi", "/image_groups", "/x.cgi"},
     };
@@ -173,7 +175,7 @@ static void test_bp_request_from_params_base_from_rewritten_uri(void **state)
     }
 }
 
-static void test_bp_request_id_from_unique_id(void **state)
+static void test_bp_request_from_params_unique_id(void **state)
 {
     char *apache[] = {P("UNIQUE_ID=ZBx3fH8AAQEAAB@aAAAAAA"), NULL};
     char *both[] = {P("UNIQUE_ID=u"), P("REQUEST_ID=r"), NULL};
@@ -508,7 +510,7 @@ int main(void)
         cmocka_unit_test(test_bp_request_from_params_prefers_path_info),
         cmocka_unit_test(test_bp_request_from_params_script_name_is_the_base),
         cmocka_unit_test(test_bp_request_from_params_base_from_rewritten_uri),
-        cmocka_unit_test(test_bp_request_id_from_unique_id),
+        cmocka_unit_test(test_bp_request_from_params_unique_id),
         cmocka_unit_test(
             test_bp_request_from_params_unsafe_script_name_ignored),
         cmocka_unit_test(test_bp_request_mount_strips_the_configured_base),

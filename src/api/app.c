@@ -228,16 +228,21 @@ void bp_app_close(struct bp_ctx *ctx)
     ctx->imaging_ready = false;
 }
 
-void bp_app_imaging(struct bp_ctx *ctx)
+struct bp_image_limits bp_app_image_limits(const struct bp_ctx *ctx)
 {
-    if (ctx->imaging_ready)
-        return;
-    MagickWandGenesis();
-    struct bp_image_limits limits = {
+    return (struct bp_image_limits){
         .max_pixels = ctx->config->max_pixels,
         .max_edge = BP_IMAGE_MAX_EDGE,
         .memory_bytes = ctx->config->image_memory_bytes,
     };
+}
+
+void bp_app_imaging_setup(struct bp_ctx *ctx)
+{
+    if (ctx->imaging_ready)
+        return;
+    MagickWandGenesis();
+    struct bp_image_limits limits = bp_app_image_limits(ctx);
     bp_image_setup(&limits);
     ctx->imaging_ready = true;
 }

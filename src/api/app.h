@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "media/image_proc.h"
 #include "model/principal.h"
 #include "store/store.h"
 
@@ -34,7 +35,7 @@ struct bp_ctx {
     bool credential_refused;
     struct bp_auth_jwt *jwt; /* owned; NULL without auth_issuer */
     const char *route;       /* the request's route pattern, or NULL */
-    /* ImageMagick is set up (bp_app_imaging) on the first image a
+    /* ImageMagick is set up (bp_app_imaging_setup) on the first image a
      * process handles, not at start: a CGI process that reads metadata
      * never pays for it. */
     bool imaging_ready;
@@ -42,26 +43,28 @@ struct bp_ctx {
 
 /*
  * Creates the per-process state for cfg (which must outlive ctx): the
- * blob store (blob_url, by
- * default files under <data_dir>/files), the temporary directory
- * (<data_dir>/tmp), the secret of local upload URLs (upload_secret, or
- * one generated once in <data_dir>/upload.key) and the store connection. A
- * store that cannot be opened now is retried on each request; this fails for an
- * invalid configuration or an unwritable data directory. On failure nothing is
- * left to release; otherwise release with bp_app_close.
+ * blob store (blob_url, by default files under <data_dir>/files), the
+ * temporary directory (<data_dir>/tmp), the secret of local upload URLs
+ * (upload_secret, or one generated once in <data_dir>/upload.key) and the
+ * store connection. A store that cannot be opened now is retried on each
+ * request; this fails for an invalid configuration or an unwritable data
+ * directory. On failure nothing is left to release; otherwise release
+ * with bp_app_close.
  */
 enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
                        struct bp_error *err);
 
-/* Releases everything bp_app_open (and bp_app_imaging) created. */
+/* Releases everything bp_app_open (and bp_app_imaging_setup) made. */
 void bp_app_close(struct bp_ctx *ctx);
 
+/* The image limits of ctx's configuration (max_pixels, image_memory_bytes). */
+struct bp_image_limits bp_app_image_limits(const struct bp_ctx *ctx);
+
 /*
- * Sets up the ImageMagick environment and its limits (max_pixels,
- * image_memory_bytes) once per process, before the first image is
- * decoded; later calls do nothing.
+ * Sets up the ImageMagick environment with bp_app_image_limits once per
+ * process, before the first image is decoded; later calls do nothing.
  */
-void bp_app_imaging(struct bp_ctx *ctx);
+void bp_app_imaging_setup(struct bp_ctx *ctx);
 
 /*
  * Returns the worker's store in *out, opening it first when it is not

@@ -114,13 +114,9 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
     if (out->images == NULL || out->fullsize_paths == NULL ||
         out->thumb_paths == NULL || out->locationless_paths == NULL)
         return BP_ENOMEM;
-    struct bp_image_limits limits = {
-        .max_pixels = ctx->config->max_pixels,
-        .max_edge = BP_IMAGE_MAX_EDGE,
-        .memory_bytes = ctx->config->image_memory_bytes,
-    };
+    struct bp_image_limits limits = bp_app_image_limits(ctx);
     if (n > 0)
-        bp_app_imaging(ctx);
+        bp_app_imaging_setup(ctx);
     for (size_t i = 0; i < n; i++) {
         const struct bp_upload_file *file = &up->files[i];
         struct bp_image *image = &out->images[i];

@@ -217,19 +217,25 @@ out_free:
     return rc;
 }
 
+static const char s3_scheme[] = "s3://";
+
+bool bp_blob_url_is_s3(const char *url)
+{
+    return strncmp(url, s3_scheme, sizeof(s3_scheme) - 1) == 0;
+}
+
 enum bp_rc bp_blob_store_open(const struct bp_config *cfg,
                               const char *default_root, const char *tmp_dir,
                               struct bp_blob_store **out, struct bp_error *err)
 {
     static const char file_scheme[] = "file://";
-    static const char s3_scheme[] = "s3://";
     const char *url = cfg->blob_url;
     if (url[0] == '\0')
         return bp_blob_local_open(default_root, out, err);
     if (strncmp(url, file_scheme, sizeof(file_scheme) - 1) == 0 &&
         url[sizeof(file_scheme) - 1] == '/' && url[sizeof(file_scheme)] != '\0')
         return bp_blob_local_open(url + sizeof(file_scheme) - 1, out, err);
-    if (strncmp(url, s3_scheme, sizeof(s3_scheme) - 1) == 0)
+    if (bp_blob_url_is_s3(url))
         return open_s3(cfg, url + sizeof(s3_scheme) - 1, tmp_dir, out, err);
     return bp_error_set(err, BP_EINVAL,
                         "blob_url: expected file:///PATH or "

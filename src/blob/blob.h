@@ -118,6 +118,9 @@ enum bp_rc bp_blob_store_open(const struct bp_config *cfg,
                               const char *default_root, const char *tmp_dir,
                               struct bp_blob_store **out, struct bp_error *err);
 
+/* Returns true when url (a blob_url) names the S3 backend. */
+bool bp_blob_url_is_s3(const char *url);
+
 /* Closes and frees store; store may be NULL. */
 void bp_blob_store_close(struct bp_blob_store *store);
 

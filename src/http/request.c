@@ -51,11 +51,11 @@ static const char *param_or_empty(const struct bp_request *req,
 
 /*
  * The mount point of a request routed to a script with PATH_INFO: the
- * part of the URI the client asked for before PATH_INFO (a rewrite, such
- * as the shipped .htaccess sending /bandpics/x to bandpics.cgi/x, hides
- * the script's own name from the client), else SCRIPT_NAME (a
- * ScriptAlias). Unsafe prefixes are ignored. The prefix taken from the
- * URI is copied into path_buf.
+ * part of the URI the client asked for (percent-decoded, as PATH_INFO
+ * is) before PATH_INFO; a rewrite, such as the shipped .htaccess sending
+ * /bandpics/x to bandpics.cgi/x, hides the script's own name from the
+ * client. Else SCRIPT_NAME (a ScriptAlias). Unsafe prefixes are ignored.
+ * The prefix taken from the URI is kept in path_buf.
  */
 static enum bp_rc mount_under_script(struct bp_request *req,
                                      struct bp_buf *path_buf)
@@ -63,16 +63,18 @@ static enum bp_rc mount_under_script(struct bp_request *req,
     const char *uri = param_or_empty(req, "REQUEST_URI");
     size_t uri_len = strcspn(uri, "?#");
     size_t path_len = strlen(req->path);
-    if (uri_len >= path_len &&
-        memcmp(uri + uri_len - path_len, req->path, path_len) == 0) {
-        size_t base_len = uri_len - path_len;
+    path_buf->len = 0;
+    enum bp_rc rc = bp_url_decode(uri, uri_len, false, path_buf);
+    if (rc == BP_ENOMEM)
+        return rc;
+    if (rc == BP_OK && path_buf->len >= path_len &&
+        strcmp(path_buf->data + path_buf->len - path_len, req->path) == 0) {
+        size_t base_len = path_buf->len - path_len;
         if (base_len == 0)
             return BP_OK;
-        if (bp_config_base_path_valid(uri, base_len)) {
-            path_buf->len = 0;
-            enum bp_rc rc = bp_buf_append(path_buf, uri, base_len);
-            if (rc != BP_OK)
-                return rc;
+        if (bp_config_base_path_valid(path_buf->data, base_len)) {
+            path_buf->data[base_len] = '\0';
+            path_buf->len = base_len;
             req->base = path_buf->data;
             return BP_OK;
         }

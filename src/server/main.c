@@ -6,10 +6,12 @@
  * one administrative task (--check, --gc, the API key tasks).
  */
 #include <getopt.h>
+#include <pwd.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -19,6 +21,7 @@
 #include "api/app.h"
 #include "api/gc.h"
 #include "api/key_admin.h"
+#include "blob/blob.h"
 #include "config.h"
 #include "log.h"
 #include "server/listen.h"
@@ -157,18 +160,35 @@ static int run_gc(const struct bp_config *cfg, bool dry_run, long grace_s)
     return r.failures == 0 ? 0 : 1;
 }
 
-/* Whether cfg's store is MongoDB. */
-static bool uses_mongodb(const struct bp_config *cfg)
+/*
+ * Returns 1 (after saying why) when the process runs as root in a data
+ * directory another account owns: the files a command made there would be
+ * root's, and the service, running as that account, could not open them.
+ */
+static int refuse_foreign_data_dir(const struct bp_config *cfg)
 {
-    return strncmp(cfg->database_url, "mongodb://", 10) == 0 ||
-           strncmp(cfg->database_url, "mongodb+srv://", 14) == 0;
+    struct stat st;
+    if (geteuid() != 0 || stat(cfg->data_dir, &st) != 0 || st.st_uid == 0)
+        return 0;
+    const struct passwd *owner = getpwuid(st.st_uid);
+    char name[64];
+    if (owner != NULL)
+        snprintf(name, sizeof(name), "%s", owner->pw_name);
+    else
+        snprintf(name, sizeof(name), "%u", (unsigned)st.st_uid);
+    fprintf(stderr,
+            "bandpics: %s belongs to %s: run this as that account "
+            "(runuser -u %s -- bandpics-fcgi ...), so that what it makes "
+            "there stays readable by the service\n",
+            cfg->data_dir, name, name);
+    return 1;
 }
 
 /* Whether cfg makes HTTP requests with libcurl: S3, an issuer's keys. */
 static bool uses_curl(const struct bp_config *cfg)
 {
-    return strncmp(cfg->blob_url, "s3://", 5) == 0 ||
-           cfg->auth_issuer[0] != '\0' || cfg->auth_jwks_url[0] != '\0';
+    return bp_blob_url_is_s3(cfg->blob_url) || cfg->auth_issuer[0] != '\0' ||
+           cfg->auth_jwks_url[0] != '\0';
 }
 
 static int run_cgi(const struct bp_config *cfg)
@@ -322,7 +342,7 @@ int main(int argc, char **argv)
      * A pool may be reloaded into a configuration that needs them; other
      * modes set up only what their configuration uses (a CGI process
      * reading from SQLite neither). */
-    bool with_mongodb = pool || uses_mongodb(&cfg);
+    bool with_mongodb = pool || bp_store_url_is_mongodb(cfg.database_url);
     bool with_curl = pool || uses_curl(&cfg);
     if (with_mongodb)
         mongoc_init();
@@ -347,7 +367,9 @@ int main(int argc, char **argv)
                     "change or delete everything");
     int status;
     struct bp_error task_err = {{0}};
-    if (key_tasks == 1) {
+    if ((key_tasks == 1 || check || gc) && refuse_foreign_data_dir(&cfg)) {
+        status = 1;
+    } else if (key_tasks == 1) {
         enum bp_rc rc =
             key_create != NULL
                 ? bp_key_admin_create(&cfg, key_create, role, expires_days,

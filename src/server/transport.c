@@ -195,17 +195,19 @@ static ssize_t read_counted(void *source, char *dst, size_t len)
  * Reads and drops what is left of a body of content_length bytes (a
  * CONTENT_LENGTH value, or NULL) after an answer that did not need it. A
  * CGI that exits with its input unread makes the web server's end fail
- * (under Apache's mod_cgid, a reset that cuts the answer short). The web
- * server's own body limit bounds what is read.
+ * (under Apache's mod_cgid, a reset that cuts the answer short). A body
+ * longer than limit bytes is left unread: the process does not stay to
+ * swallow it.
  */
-static void drain_input(struct counted_input *in, const char *content_length)
+static void drain_input(struct counted_input *in, const char *content_length,
+                        long long limit)
 {
     if (content_length == NULL)
         return;
     char *end;
     errno = 0;
     long long length = strtoll(content_length, &end, 10);
-    if (errno != 0 || end == content_length || *end != '\0')
+    if (errno != 0 || end == content_length || *end != '\0' || length > limit)
         return;
     char chunk[65536];
     while (in->read < length) {
@@ -222,8 +224,10 @@ int bp_transport_cgi_serve(struct bp_ctx *ctx, char *const *env)
     struct counted_input in = {.fd = STDIN_FILENO, .read = 0};
     int out = STDOUT_FILENO;
     int failed = serve(ctx, env, read_counted, &in, write_fd, &out);
+    /* A body up to max_body_bytes and its multipart framing. */
+    long long limit = ctx->config->max_body_bytes + (1LL << 20);
     for (char *const *var = env; *var != NULL; var++)
         if (strncmp(*var, "CONTENT_LENGTH=", 15) == 0)
-            drain_input(&in, *var + 15);
+            drain_input(&in, *var + 15, limit);
     return failed;
 }

@@ -8,6 +8,12 @@
 #include "store/store.h"
 #include "store/store_mongo.h"
 
+bool bp_store_url_is_mongodb(const char *url)
+{
+    return strncmp(url, "mongodb://", 10) == 0 ||
+           strncmp(url, "mongodb+srv://", 14) == 0;
+}
+
 enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
                          struct bp_error *err)
 {
@@ -16,8 +22,7 @@ enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
     if (strncmp(url, sqlite_scheme, sizeof(sqlite_scheme) - 1) == 0)
         return bp_store_sqlite_open(url + sizeof(sqlite_scheme) - 1, cfg, out,
                                     err);
-    if (strncmp(url, "mongodb://", 10) == 0 ||
-        strncmp(url, "mongodb+srv://", 14) == 0)
+    if (bp_store_url_is_mongodb(url))
         return bp_store_mongo_open(url, cfg, cfg->mongo_timeout_ms, out, err);
     return bp_error_set(err, BP_EINVAL,
                         "database_url: no backend for this URL (sqlite:// or "

@@ -7,6 +7,7 @@
 #ifndef BP_STORE_H
 #define BP_STORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -121,6 +122,9 @@ struct bp_store_ops {
 struct bp_store {
     const struct bp_store_ops *ops;
 };
+
+/* Returns true when url (a database_url) names the MongoDB backend. */
+bool bp_store_url_is_mongodb(const char *url);
 
 /*
  * Opens the backend that cfg->database_url names and brings its schema

@@ -243,6 +243,11 @@ def expect_error(resp, status, detail=None):
     return body
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run here (a tool missing): reported as
+    a TAP skip with the exception's text as the reason."""
+
+
 def run_tests(tests):
     """Runs test functions in order, printing TAP; returns the exit status."""
     print("1..%d" % len(tests), flush=True)
@@ -252,6 +257,8 @@ def run_tests(tests):
         try:
             test()
             print("ok %d - %s" % (number, name), flush=True)
+        except Skip as why:
+            print("ok %d - %s # SKIP %s" % (number, name, why), flush=True)
         except Exception:
             failed += 1
             print("not ok %d - %s" % (number, name), flush=True)

@@ -19,7 +19,7 @@ import struct
 import subprocess
 
 import apache
-from harness import (BIN, SRCDIR, Stack, expect, expect_error, expect_status, main,
+from harness import (BIN, SRCDIR, Skip, Stack, expect, expect_error, expect_status, main,
                      wait_until)
 from images import jpeg_size, make_image, multipart
 
@@ -68,8 +68,13 @@ def core_flows(stack, base, key):
     expect(created.header("location") == base + "/image_groups/" + group_id,
            created.header("location"))
     rid = apache_request_id(created)
+    # The shipped site's log, else the test server's.
+    logs = [os.path.join(stack.dir, name) for name in ("bandpics.access.log",
+                                                        "apache-access.log")]
+    log_path = logs[0] if os.path.exists(logs[0]) else logs[1]
+
     def logged():
-        with open(os.path.join(stack.dir, "apache-access.log")) as log:
+        with open(log_path) as log:
             return rid in log.read()
     # Apache writes its log line after the answer.
     wait_until(logged, timeout=30, what="Apache's log line with the request id")
@@ -193,8 +198,7 @@ def no_orphan_programs(program):
 
 def test_mod_fcgid_site_as_shipped():
     if SKIP:
-        print("# skip: " + SKIP)
-        return
+        raise Skip(SKIP)
     stack = Stack(name="fcgid", config={"auth_mode": "writes", "max_body_bytes": "30M"})
     server = None
     try:
@@ -212,10 +216,11 @@ def test_mod_fcgid_site_as_shipped():
         site = """Define BANDPICS_PROGRAM %s
 Define BANDPICS_CONFIG %s
 Define BANDPICS_FILES %s
-Include %s/apache/bandpics-fcgid.conf
+Define BANDPICS_LOG_DIR %s
 # Retirement made frequent, to see that it costs no request.
-FcgidMaxRequestsPerProcess 20
-""" % (program, stack.config_path, os.path.join(stack.data_dir, "files"), SRCDIR)
+Define BANDPICS_MAX_REQUESTS 20
+Include %s/apache/bandpics-fcgid.conf
+""" % (program, stack.config_path, os.path.join(stack.data_dir, "files"), stack.dir, SRCDIR)
         server = apache.Apache(stack.dir, modules, site, stack.logs).start()
         stack.port = server.port
         core_flows(stack, "", key)
@@ -274,13 +279,19 @@ def cgi_site(stack, modules, data_inside):
     expect(out.returncode == 0, "README recipe: " + out.stderr)
     www = os.path.join(home, "public_html")
     app = os.path.join(www, "bandpics")
-    conf = os.path.join(app, "bandpics.conf")
-    data = os.path.join(home, "bandpics-data")
+    conf = os.path.join(home, "bandpics", "bandpics.conf")
+    data = os.path.join(home, "bandpics", "data")
     if data_inside:
+        # The README's variant: the configuration beside the program, no
+        # SetEnv line, the data inside the web root.
+        shutil.copy(os.path.join(SRCDIR, "apache", "htaccess"),
+                    os.path.join(app, ".htaccess"))
+        conf = os.path.join(app, "bandpics.conf")
         data = os.path.join(app, "data")
         with open(conf, "w") as f:
             f.write("data_dir = %s\n" % data)
     key = make_key(conf)
+    os.makedirs(data, exist_ok=True)
     apache.give_to_server(data)
     site = """DocumentRoot %s
 <Directory %s>
@@ -289,7 +300,7 @@ def cgi_site(stack, modules, data_inside):
 </Directory>
 """ % (www, www)
     server = apache.Apache(stack.dir, ["cgid", "unique_id"] + modules, site, stack.logs)
-    return server, key, data, app
+    return server, key, data, app, conf
 
 
 def not_served(stack, path, data):
@@ -301,22 +312,27 @@ def not_served(stack, path, data):
 
 def test_cgi_with_shipped_htaccess():
     if SKIP:
-        print("# skip: " + SKIP)
-        return
+        raise Skip(SKIP)
     stack = Stack(name="apache-cgi")
     server = None
     try:
         os.chmod(stack.dir, 0o755)
         apache.open_path_to(stack.dir)
-        server, key, data, app = cgi_site(stack, ["rewrite"], data_inside=False)
+        server, key, data, app, conf_path = cgi_site(stack, ["rewrite"], data_inside=False)
         server.start()
         stack.port = server.port
         core_flows(stack, "/bandpics", key)
         body_over_limit(stack, "/bandpics", key, 51 * 1024 * 1024)
+        over_apache_limit(stack, "/bandpics/images", key)
         expect_status(stack.get("/bandpics/"), 200)
+        bare = stack.get("/bandpics")
+        expect(bare.status == 200 and bare.header("content-type") == "application/json",
+               repr(bare))
         # What lies beside the program is not served: the request reaches
         # the program, which has no such route.
-        with open(os.path.join(app, "bandpics.conf"), "rb") as f:
+        # Nothing secret is in the web root; what is there is not served.
+        expect(not os.path.exists(os.path.join(app, "bandpics.conf")), "config in web root")
+        with open(conf_path, "rb") as f:
             conf = f.read()
         for path in ("/bandpics/bandpics.conf", "/bandpics/.htaccess",
                      "/bandpics/bandpics.cgi"):
@@ -333,15 +349,14 @@ def test_cgi_data_inside_web_root_is_denied():
     """A host that allows nothing outside the web root: the data and the
     configuration beside the program, denied with and without mod_rewrite."""
     if SKIP:
-        print("# skip: " + SKIP)
-        return
+        raise Skip(SKIP)
     for modules in (["rewrite"], []):
         stack = Stack(name="apache-inside")
         server = None
         try:
             os.chmod(stack.dir, 0o755)
             apache.open_path_to(stack.dir)
-            server, key, data, app = cgi_site(stack, modules, data_inside=True)
+            server, key, data, app, conf_path = cgi_site(stack, modules, data_inside=True)
             server.start()
             stack.port = server.port
             if modules:
@@ -361,7 +376,7 @@ def test_cgi_data_inside_web_root_is_denied():
                                                    os.path.dirname(app)))
             expect(not modules or any(s.endswith("bandpics.db") for s in secrets),
                    repr(secrets))
-            with open(os.path.join(app, "bandpics.conf"), "rb") as f:
+            with open(conf_path, "rb") as f:
                 conf = f.read()
             for path in ["bandpics/bandpics.conf", "bandpics/.htaccess"] + secrets:
                 not_served(stack, "/" + path, conf)
