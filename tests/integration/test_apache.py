@@ -120,6 +120,8 @@ def core_flows(stack, base, key):
     expect(jpeg_size(thumb.body) == (300, 225), repr(jpeg_size(thumb.body)))
     etag = thumb.header("etag")
     expect(etag, "no ETag on a gallery size")
+    expect("content-length" not in (thumb.header("vary") or "").lower(),
+           "the body limit's check varies answers: %r" % thumb.header("vary"))
     expect_status(stack.get(image["urls"]["thumb"], headers={"If-None-Match": etag}), 304)
     expect_status(stack.get(image["urls"]["thumb"], headers={"Range": "bytes=0-3"}), 206)
     expect_error(stack.get(image["urls"]["thumb"], headers={"Range": "bytes=99999999-"}),
@@ -277,10 +279,14 @@ def cgi_site(stack, modules, data_inside):
                          cwd=work, env=dict(os.environ, HOME=home), capture_output=True,
                          text=True, timeout=60)
     expect(out.returncode == 0, "README recipe: " + out.stderr)
+    keys = [line for line in out.stdout.splitlines() if line.startswith("bpk_")]
+    expect(len(keys) == 1, "the recipe printed no key: %r" % out.stdout)
+    key = keys[0]
     www = os.path.join(home, "public_html")
     app = os.path.join(www, "bandpics")
     conf = os.path.join(home, "bandpics", "bandpics.conf")
     data = os.path.join(home, "bandpics", "data")
+    expect(os.stat(os.path.dirname(conf)).st_mode & 0o077 == 0, "~/bandpics is not private")
     if data_inside:
         # The README's variant: the configuration beside the program, no
         # SetEnv line, the data inside the web root.
@@ -290,9 +296,10 @@ def cgi_site(stack, modules, data_inside):
         data = os.path.join(app, "data")
         with open(conf, "w") as f:
             f.write("data_dir = %s\n" % data)
-    key = make_key(conf)
-    os.makedirs(data, exist_ok=True)
-    apache.give_to_server(data)
+        key = make_key(conf)
+    # CGI programs run as the web server's account here: it is given what
+    # the README's user owns (suEXEC would run them as that user).
+    apache.give_to_server(os.path.join(home, "bandpics"), data)
     site = """DocumentRoot %s
 <Directory %s>
     AllowOverride All
