@@ -189,8 +189,8 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd, bool supervised)
         if (fd < 0)
             continue;
         serve_connection(&ctx, &request, fd);
-        if (stop_requested(sfd))
-            break;
+        /* A stop asked for meanwhile is seen by the next poll, before
+         * any other connection is taken. */
         if (supervised && cfg->max_requests > 0 &&
             ++served >= cfg->max_requests)
             break;

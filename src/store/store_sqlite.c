@@ -535,6 +535,7 @@ static void sqlite_close(struct bp_store *store)
     struct store_sqlite *s = bp_sqlite_from_base(store);
     sqlite3_finalize(s->group_get);
     sqlite3_finalize(s->group_images);
+    sqlite3_finalize(s->image_get);
     sqlite3_finalize(s->key_get);
     sqlite3_close(s->db);
     free(s);

@@ -17,6 +17,7 @@ struct store_sqlite {
     sqlite3 *db;
     sqlite3_stmt *group_get;    /* prepared once: the hottest queries */
     sqlite3_stmt *group_images; /* a group's images, in order */
+    sqlite3_stmt *image_get;    /* one image by id */
     sqlite3_stmt *key_get;      /* an API key, read on every request */
 };
 

@@ -257,6 +257,10 @@ enum bp_rc bp_sqlite_images_prepare(struct store_sqlite *s,
         "SELECT " IMAGE_COLUMNS " FROM images WHERE group_id = ?1"
         " ORDER BY taken_at_ms IS NULL, taken_at_ms, created_at, id",
         -1, SQLITE_PREPARE_PERSISTENT, &s->group_images, NULL);
+    if (code == SQLITE_OK)
+        code = sqlite3_prepare_v3(
+            s->db, "SELECT " IMAGE_COLUMNS " FROM images WHERE id = ?", -1,
+            SQLITE_PREPARE_PERSISTENT, &s->image_get, NULL);
     return code == SQLITE_OK ? BP_OK
                              : bp_sqlite_fail(s->db, code, "prepare", err);
 }
@@ -319,16 +323,12 @@ out_rollback:
 enum bp_rc bp_sqlite_image_get(struct bp_store *store, const char *id,
                                struct bp_image *out, struct bp_error *err)
 {
-    sqlite3 *db = bp_sqlite_from_base(store)->db;
-    sqlite3_stmt *stmt;
-    int code = sqlite3_prepare_v2(
-        db, "SELECT " IMAGE_COLUMNS " FROM images WHERE id = ?", -1, &stmt,
-        NULL);
-    if (code != SQLITE_OK)
-        return bp_sqlite_fail(db, code, "get image", err);
+    struct store_sqlite *s = bp_sqlite_from_base(store);
+    sqlite3_stmt *stmt = s->image_get;
     bp_sqlite_bind_text(stmt, 1, id, 0);
-    enum bp_rc rc = step_one_image(db, stmt, "get image", out, err);
-    sqlite3_finalize(stmt);
+    enum bp_rc rc = step_one_image(s->db, stmt, "get image", out, err);
+    sqlite3_reset(stmt);
+    sqlite3_clear_bindings(stmt);
     return rc;
 }
 
