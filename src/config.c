@@ -40,6 +40,8 @@ struct key_spec {
 static const struct key_spec keys[] = {
     STR_KEY(listen, "unix:/run/bandpics/bandpics.sock"),
     INT_KEY(workers, "2", 1, 256),
+    STR_KEY(upload_listen, ""),
+    INT_KEY(upload_workers, "1", 1, 256),
     INT_KEY(max_requests, "10000", 0, LONG_MAX),
     INT_KEY(graceful_timeout_s, "30", 1, 3600),
     INT_KEY(io_timeout_s, "30", 1, 3600),
@@ -541,6 +543,9 @@ static enum bp_rc apply_overrides(struct bp_config *cfg,
     enum bp_rc rc = BP_OK;
     if (src->listen != NULL)
         rc = set_key(cfg, find_key("listen", 6), src->listen, "--listen", err);
+    if (rc == BP_OK && src->upload_listen != NULL)
+        rc = set_key(cfg, find_key("upload_listen", 13), src->upload_listen,
+                     "--upload-listen", err);
     if (rc == BP_OK && src->workers != 0) {
         char text[32];
         snprintf(text, sizeof(text), "%ld", src->workers);

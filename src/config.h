@@ -13,8 +13,14 @@
 #define BP_CONFIG_DEFAULT_PATH "/etc/bandpics/bandpics.conf"
 
 struct bp_config {
-    char *listen;                /* "unix:/path" or "host:port"; pool only */
-    long workers;                /* worker processes in the pool */
+    char *listen; /* "unix:/path" or "host:port"; pool only */
+    long workers; /* worker processes in the pool */
+    /* Where the pool's upload workers listen ("" for none: every request
+     * goes to the workers on listen), and how many there are. The web
+     * server sends requests that carry files there, so that reads never
+     * wait behind image processing. */
+    char *upload_listen;
+    long upload_workers;
     long max_requests;           /* requests before a worker is replaced */
     long graceful_timeout_s;     /* wait for busy workers before SIGKILL */
     long io_timeout_s;           /* a silent web server connection is dropped */
@@ -69,11 +75,12 @@ struct bp_config {
 
 /* Where a configuration comes from; later sources win. */
 struct bp_config_source {
-    const char *path;   /* the key = value file; NULL for none */
-    bool path_required; /* a missing file is an error */
-    char *const *env;   /* NULL-terminated environment, or NULL */
-    const char *listen; /* command-line override, or NULL */
-    long workers;       /* command-line override, or 0 */
+    const char *path;          /* the key = value file; NULL for none */
+    bool path_required;        /* a missing file is an error */
+    char *const *env;          /* NULL-terminated environment, or NULL */
+    const char *listen;        /* command-line override, or NULL */
+    long workers;              /* command-line override, or 0 */
+    const char *upload_listen; /* command-line override, or NULL */
 };
 
 /*

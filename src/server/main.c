@@ -45,6 +45,9 @@ static void usage(FILE *out)
             "  --pool         run the worker pool on the configured address\n"
             "  --listen ADDR  run the pool on unix:/path or host:port\n"
             "  --workers N    number of workers in the pool\n"
+            "  --upload-listen ADDR\n"
+            "                 run the pool's upload workers (upload_workers) "
+            "on this address\n"
             "  --check        validate the configuration and the store, then "
             "exit\n"
             "  --gc           sweep orphan files and records, expired "
@@ -113,18 +116,39 @@ static int run_pool(const struct bp_config_source *src, struct bp_config *cfg)
 {
     if (preflight(cfg) != 0)
         return 1;
-    int fd;
+    if (strcmp(cfg->upload_listen, cfg->listen) == 0) {
+        fprintf(stderr, "bandpics: upload_listen must differ from listen\n");
+        return 1;
+    }
+    int fd, upload_fd = -1;
     struct bp_error err = {{0}};
     if (bp_listen_open(cfg->listen, &fd, &err) != BP_OK) {
         fprintf(stderr, "bandpics: %s\n", err.detail);
         return 1;
     }
     char *address = strdup(cfg->listen);
-    int status = bp_pool_run(src, cfg, fd);
+    char *upload_address = NULL;
+    if (cfg->upload_listen[0] != '\0') {
+        if (bp_listen_open(cfg->upload_listen, &upload_fd, &err) != BP_OK) {
+            fprintf(stderr, "bandpics: %s\n", err.detail);
+            close(fd);
+            if (address != NULL)
+                bp_listen_cleanup(address);
+            free(address);
+            return 1;
+        }
+        upload_address = strdup(cfg->upload_listen);
+    }
+    int status = bp_pool_run(src, cfg, fd, upload_fd);
     close(fd);
+    if (upload_fd >= 0)
+        close(upload_fd);
     if (address != NULL)
         bp_listen_cleanup(address);
+    if (upload_address != NULL)
+        bp_listen_cleanup(upload_address);
     free(address);
+    free(upload_address);
     return status;
 }
 
@@ -222,6 +246,7 @@ int main(int argc, char **argv)
         {"pool", no_argument, NULL, 'p'},
         {"listen", required_argument, NULL, 'l'},
         {"workers", required_argument, NULL, 'w'},
+        {"upload-listen", required_argument, NULL, 'u'},
         {"check", no_argument, NULL, 'k'},
         {"gc", no_argument, NULL, 'g'},
         {"dry-run", no_argument, NULL, 'n'},
@@ -257,6 +282,9 @@ int main(int argc, char **argv)
         case 'l':
             src.listen = optarg;
             pool = 1;
+            break;
+        case 'u':
+            src.upload_listen = optarg;
             break;
         case 'w': {
             char *end;

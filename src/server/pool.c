@@ -1,7 +1,8 @@
 /*
  * pool.c: the master process of the worker pool: forking, reaping and
- * replacing workers, configuration reload and graceful shutdown. It only
- * reads signals from a signalfd, so its state changes in one loop.
+ * replacing workers (of two kinds: on the main socket and on the upload
+ * socket), configuration reload and graceful shutdown. It only reads
+ * signals from a signalfd, so its state changes in one loop.
  */
 #include <errno.h>
 #include <poll.h>
@@ -22,9 +23,13 @@
 #include "server/worker.h"
 #include "store/store.h"
 
+/* The two kinds of worker: the same program on different sockets. */
+enum kind { KIND_MAIN, KIND_UPLOAD, KIND_COUNT };
+
 /* A worker the master knows about. */
 struct child {
     pid_t pid;
+    enum kind kind;
     int current;       /* 1: a slot of the current generation */
     double started;    /* monotonic seconds */
     double kill_after; /* draining: SIGKILL at this time; 0 while serving */
@@ -34,7 +39,7 @@ struct child {
 struct pool {
     struct bp_config cfg;
     const struct bp_config_source *src;
-    int listen_fd;
+    int listen_fd[KIND_COUNT]; /* -1: no workers of that kind */
     struct child *children;
     size_t nchildren, cap;
     int stopping;
@@ -49,16 +54,28 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static size_t count_current(const struct pool *pool)
+static size_t count_current(const struct pool *pool, enum kind kind)
 {
     size_t n = 0;
     for (size_t i = 0; i < pool->nchildren; i++)
-        n += pool->children[i].current;
+        n += pool->children[i].current && pool->children[i].kind == kind;
     return n;
 }
 
-/* Forks one worker of the current generation. Returns -1 on failure. */
-static int spawn(struct pool *pool, int signal_fd)
+/* How many workers of kind the configuration asks for. */
+static size_t wanted(const struct pool *pool, enum kind kind)
+{
+    if (pool->listen_fd[kind] < 0)
+        return 0;
+    return (size_t)(kind == KIND_MAIN ? pool->cfg.workers
+                                      : pool->cfg.upload_workers);
+}
+
+/*
+ * Forks one worker of kind for the current generation. Returns -1 on
+ * failure.
+ */
+static int spawn(struct pool *pool, int signal_fd, enum kind kind)
 {
     if (pool->nchildren == pool->cap) {
         size_t cap = pool->cap == 0 ? 8 : pool->cap * 2;
@@ -82,15 +99,15 @@ static int spawn(struct pool *pool, int signal_fd)
          * take the socket at once. */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
             _exit(0);
-        int status = bp_worker_run(&pool->cfg, pool->listen_fd, true);
+        int status = bp_worker_run(&pool->cfg, pool->listen_fd[kind], true);
         /* The worker's copy of the master's state goes with it. */
         free(pool->children);
         bp_config_free(&pool->cfg);
         mongoc_cleanup();
         exit(status);
     }
-    pool->children[pool->nchildren++] =
-        (struct child){.pid = pid, .current = 1, .started = now_s()};
+    pool->children[pool->nchildren++] = (struct child){
+        .pid = pid, .kind = kind, .current = 1, .started = now_s()};
     return 0;
 }
 
@@ -99,9 +116,10 @@ static void fill(struct pool *pool, int signal_fd)
 {
     if (pool->stopping || now_s() < pool->respawn_after)
         return;
-    while (count_current(pool) < (size_t)pool->cfg.workers)
-        if (spawn(pool, signal_fd) != 0)
-            break;
+    for (enum kind kind = KIND_MAIN; kind < KIND_COUNT; kind++)
+        while (count_current(pool, kind) < wanted(pool, kind))
+            if (spawn(pool, signal_fd, kind) != 0)
+                return;
 }
 
 /* Asks child to stop after its current request. */
@@ -156,10 +174,12 @@ static void reload(struct pool *pool, int signal_fd)
         bp_config_free(&fresh);
         return;
     }
-    if (strcmp(fresh.listen, pool->cfg.listen) != 0)
-        bp_log_warn("reload: a new listen address needs a "
-                    "restart; keeping %s",
-                    pool->cfg.listen);
+    if (strcmp(fresh.listen, pool->cfg.listen) != 0 ||
+        strcmp(fresh.upload_listen, pool->cfg.upload_listen) != 0)
+        bp_log_warn("reload: a new listen or upload_listen address needs a "
+                    "restart; keeping %s%s%s",
+                    pool->cfg.listen, pool->cfg.upload_listen[0] ? " and " : "",
+                    pool->cfg.upload_listen);
     bp_config_free(&pool->cfg);
     pool->cfg = fresh;
     for (size_t i = 0; i < pool->nchildren; i++)
@@ -167,7 +187,8 @@ static void reload(struct pool *pool, int signal_fd)
             drain(pool, &pool->children[i]);
     pool->respawn_after = 0;
     fill(pool, signal_fd);
-    bp_log_info("reloaded; %ld new workers", pool->cfg.workers);
+    bp_log_info("reloaded; %zu new workers",
+                wanted(pool, KIND_MAIN) + wanted(pool, KIND_UPLOAD));
 }
 
 static void begin_stop(struct pool *pool)
@@ -198,9 +219,10 @@ static void enforce_deadlines(struct pool *pool)
 }
 
 int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
-                int listen_fd)
+                int listen_fd, int upload_fd)
 {
-    struct pool pool = {.cfg = *cfg, .src = src, .listen_fd = listen_fd};
+    struct pool pool = {
+        .cfg = *cfg, .src = src, .listen_fd = {listen_fd, upload_fd}};
     memset(cfg, 0, sizeof(*cfg));
     bp_worker_block_signals();
     sigset_t set;
@@ -215,6 +237,9 @@ int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
     bp_config_redact_url(pool.cfg.database_url, store_url, sizeof(store_url));
     bp_log_info("pool of %ld workers on %s (store %s)", pool.cfg.workers,
                 pool.cfg.listen, store_url);
+    if (upload_fd >= 0)
+        bp_log_info("and %ld upload workers on %s", pool.cfg.upload_workers,
+                    pool.cfg.upload_listen);
     fill(&pool, sfd);
     while (!pool.stopping || pool.nchildren > 0) {
         struct pollfd pfd = {.fd = sfd, .events = POLLIN};

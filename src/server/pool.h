@@ -10,11 +10,13 @@
 #include "config.h"
 
 /*
- * Runs the pool on listen_fd until it is told to stop. cfg becomes the
- * pool's (it is freed here); src says where a reload reads from.
- * Returns the process exit status.
+ * Runs the pool until it is told to stop: cfg->workers workers on
+ * listen_fd and, when upload_fd is not -1, cfg->upload_workers workers on
+ * upload_fd (the same program: the web server decides which requests go
+ * where). cfg becomes the pool's (it is freed here); src says where a
+ * reload reads from. Returns the process exit status.
  */
 int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
-                int listen_fd);
+                int listen_fd, int upload_fd);
 
 #endif

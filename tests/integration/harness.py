@@ -69,14 +69,21 @@ class Response:
 class Stack:
     """A pool (or another FastCGI server) behind a real nginx in a temp dir."""
 
-    def __init__(self, config=None, workers=2, name="stack"):
+    def __init__(self, config=None, workers=2, name="stack", upload_workers=0):
+        """upload_workers: the pool's upload workers on their own socket,
+        where nginx sends requests that carry files (0: none)."""
         self.dir = tempfile.mkdtemp(prefix="bp-it-%s-" % name)
         self.data_dir = os.path.join(self.dir, "data")
         self.socket = os.path.join(self.dir, "pool.sock")
+        self.upload_socket = os.path.join(self.dir, "uploads.sock") if upload_workers else None
         self.port = free_port()
         self.workers = workers
+        self.upload_workers = upload_workers
         self.config_path = os.path.join(self.dir, "bandpics.conf")
-        self.write_config(config or {})
+        config = dict(config or {})
+        if upload_workers:
+            config.setdefault("upload_workers", upload_workers)
+        self.write_config(config)
         self.pool = None
         self.nginx = None
         self.logs = []
@@ -99,23 +106,28 @@ class Stack:
     def start_pool(self):
         log = open(os.path.join(self.dir, "pool-%d.log" % len(self.logs)), "w")
         self.logs.append(log.name)
+        uploads = ["--upload-listen", "unix:" + self.upload_socket] if self.upload_socket else []
         self.pool = subprocess.Popen(
             [BIN, "--config", self.config_path, "--listen", "unix:" + self.socket,
-             "--workers", str(self.workers)],
+             "--workers", str(self.workers)] + uploads,
             stdout=log, stderr=subprocess.STDOUT, env=self.env(), start_new_session=True)
         log.close()
         wait_until(lambda: os.path.exists(self.socket) or self.pool.poll() is not None,
                    what="the pool socket")
         if self.pool.poll() is not None:
             raise AssertionError("pool exited: " + self.read_logs())
-        wait_until(lambda: len(self.worker_pids()) == self.workers, what="workers")
+        wait_until(lambda: len(self.worker_pids()) == self.workers + self.upload_workers,
+                   what="workers")
 
     def start_nginx(self, upstream=None, env=None):
         """env: extra variables for render-conf (BANDPICS_WRITE_RATE, ...)."""
         os.makedirs(os.path.join(self.dir, "tmp"), exist_ok=True)
+        uploads = []
+        if upstream is None and self.upload_socket:
+            uploads = ["unix:" + self.upload_socket]
         conf = subprocess.run(
             [os.path.join(SRCDIR, "nginx", "render-conf"), self.dir, str(self.port),
-             upstream or "unix:" + self.socket, os.path.join(self.data_dir, "files")],
+             upstream or "unix:" + self.socket, os.path.join(self.data_dir, "files")] + uploads,
             check=True, capture_output=True, text=True,
             env=dict(os.environ, **(env or {}))).stdout
         conf_path = os.path.join(self.dir, "nginx.conf")

@@ -6,6 +6,7 @@ replacement of a killed worker and of a worker past its request quota,
 and a clean stop.
 """
 import concurrent.futures
+import json
 import os
 import signal
 import socket
@@ -258,6 +259,65 @@ def test_master_killed_during_uploads_leaves_consistent_data(stack):
     print("# " + gc.stdout.strip().splitlines()[-1])
 
 
+def request_pids(stack, method, route):
+    """The pids that logged a request line for method and route."""
+    pids = set()
+    for line in stack.read_logs().splitlines():
+        if line.startswith("{") and '"type":"request"' in line:
+            entry = json.loads(line)
+            if entry["method"] == method and entry["route"] == route:
+                pids.add(entry["pid"])
+    return pids
+
+
+def test_uploads_have_their_own_workers():
+    """With upload_listen, nginx sends requests that carry files to the
+    upload workers: with every upload worker stopped (SIGSTOP), reads are
+    still answered, and the upload waits until its worker goes on."""
+    stack = Stack(name="upload-workers", workers=1, upload_workers=1).start()
+    try:
+        jpeg = make_image(64, 48, "jpg")
+        ctype, body = multipart([], [("image", "a.jpg", jpeg, "image/jpeg")])
+        image = stack.post("/images", body, headers={"Content-Type": ctype})
+        expect_status(image, 201)
+        expect_status(stack.get("/images/" + image.json["id"]), 200)
+        wait_until(lambda: request_pids(stack, "GET", "/images/{id}") and
+                   request_pids(stack, "POST", "/images"), what="the request lines")
+        uploaders = request_pids(stack, "POST", "/images")
+        readers = request_pids(stack, "GET", "/images/{id}")
+        expect(len(uploaders) == 1 and not uploaders & readers,
+               "uploads %r and reads %r on the same workers" % (uploaders, readers))
+        upload_pid = uploaders.pop()
+        expect(upload_pid in stack.worker_pids(), "the upload worker is not the pool's")
+        os.kill(upload_pid, signal.SIGSTOP)
+        answered = []
+        try:
+            waiting = threading.Thread(target=lambda: answered.append(
+                stack.post("/images", body, headers={"Content-Type": ctype}, timeout=120)))
+            waiting.start()
+            for _ in range(20):
+                expect_status(stack.get("/images/" + image.json["id"]), 200)
+                expect_status(stack.get("/image_groups"), 200)
+            expect(waiting.is_alive() and not answered,
+                   "an upload was answered while every upload worker was stopped")
+        finally:
+            os.kill(upload_pid, signal.SIGCONT)
+        waiting.join(timeout=120)
+        expect(answered and answered[0].status == 201, "the held upload: %r" % answered)
+        # A reload replaces both kinds.
+        before = set(stack.worker_pids())
+        stack.pool.send_signal(signal.SIGHUP)
+        wait_until(lambda: len(stack.worker_pids()) == 2 and
+                   not set(stack.worker_pids()) & before, timeout=60,
+                   what="both kinds of worker replaced")
+        expect_status(stack.post("/images", body, headers={"Content-Type": ctype}), 201)
+        stack.stop()
+        stack.check_sanitizers()
+    finally:
+        stack.stop()
+        stack.cleanup()
+
+
 @with_stack(config={"database_url": "sqlite:///proc/bandpics-nowhere/bandpics.db"})
 def test_unreachable_store_is_503_and_named_by_healthz(stack):
     expect_error(stack.get("/healthz"), 503, "store")
@@ -287,5 +347,6 @@ if __name__ == "__main__":
           test_killed_master_takes_its_workers_and_a_restart_serves,
           test_silent_connections_do_not_pin_workers,
           test_master_killed_during_uploads_leaves_consistent_data,
+          test_uploads_have_their_own_workers,
           test_unreachable_store_is_503_and_named_by_healthz,
           test_invalid_configuration_stops_start_up])
