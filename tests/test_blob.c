@@ -85,8 +85,13 @@ static const char *env_or(const char *name, const char *fallback)
     return value != NULL && value[0] != '\0' ? value : fallback;
 }
 
+/*
+ * Writes a new file at path: a new file, not the old one rewritten, since
+ * a local store may have linked the old one (bp_blob_put_file).
+ */
 static void write_text(const char *path, const char *text)
 {
+    unlink(path);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     assert_int_equal(fputs(text, f) >= 0, 1);
@@ -96,6 +101,7 @@ static void write_text(const char *path, const char *text)
 /* Fills the file at path with len bytes of a recognizable pattern. */
 static void write_pattern(const char *path, long len)
 {
+    unlink(path); /* a new file, as write_text */
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     unsigned char chunk[65536];

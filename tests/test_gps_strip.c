@@ -1402,6 +1402,18 @@ static void test_bp_gps_strip_file_writes_copy(void **state)
     assert_int_equal(
         bp_gps_strip_file(missing, fresh, BP_IMAGE_JPEG, 0, NULL, &err),
         BP_ENOTFOUND);
+    /* Nothing to remove: no copy is written. */
+    char plain[64];
+    snprintf(plain, sizeof(plain), "%s/plain.jpg", dir);
+    struct image none = jpeg_with(NULL, NULL, NULL, 0);
+    assert_true(write_file(plain, none.data, none.len));
+    assert_int_equal(
+        bp_gps_strip_file(plain, fresh, BP_IMAGE_JPEG, 0, &report, &err),
+        BP_OK);
+    assert_int_equal(report.gps_ifds + report.xmp_properties, 0);
+    assert_int_equal(access(fresh, F_OK), -1);
+    unlink(plain);
+    free(none.data);
     char nodir[96];
     snprintf(nodir, sizeof(nodir), "%s/no/such/dir.jpg", dir);
     assert_int_equal(

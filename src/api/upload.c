@@ -26,6 +26,7 @@ struct receiver {
     const char *tmp_dir;
     const char *file_field;
     int fd;              /* the open file part, or -1 */
+    int linked;          /* the file part is a link to the body file */
     EVP_MD_CTX *hash;    /* its running SHA-256 */
     struct bp_buf value; /* the open text field */
     int in_text;         /* a text field is open */
@@ -116,7 +117,7 @@ static enum bp_rc part_data(void *user, const char *data, size_t len,
     struct bp_upload_file *file = &r->up->files[r->up->nfiles - 1];
     if (EVP_DigestUpdate(r->hash, data, len) != 1)
         return BP_EINTERNAL;
-    for (size_t done = 0; done < len;) {
+    for (size_t done = 0; !r->linked && done < len;) {
         ssize_t put = write(r->fd, data + done, len - done);
         if (put < 0 && errno == EINTR)
             continue;
@@ -137,7 +138,7 @@ static enum bp_rc file_end(struct receiver *r, struct bp_error *err)
     struct bp_upload_file *file = &r->up->files[r->up->nfiles - 1];
     unsigned char digest[32];
     unsigned int len = 0;
-    int closed = close(r->fd);
+    int closed = r->fd >= 0 ? close(r->fd) : 0;
     r->fd = -1;
     if (closed != 0)
         return bp_error_set(err, BP_EUNAVAILABLE,
@@ -294,6 +295,24 @@ static enum bp_rc feed_raw(void *ctx, const char *data, size_t len,
     return part_data(ctx, data, len, err);
 }
 
+/*
+ * Makes the open file part a new name of body_file, the body nginx wrote
+ * (REQUEST_BODY_FILE), when both are on one file system: its bytes are
+ * then only hashed, not written again. Returns 1 when it did; else the
+ * part is an empty file open for writing again (or fd is -1 and writing
+ * fails).
+ */
+static int link_body_file(struct receiver *r, const char *body_file)
+{
+    struct bp_upload_file *file = &r->up->files[r->up->nfiles - 1];
+    close(r->fd);
+    r->fd = -1;
+    if (unlink(file->path) == 0 && link(body_file, file->path) == 0)
+        return r->linked = 1;
+    r->fd = open(file->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    return 0;
+}
+
 enum bp_rc bp_upload_read_raw(const struct bp_request *req,
                               const struct bp_upload_limits *limits,
                               const char *tmp_dir, const char *filename,
@@ -303,6 +322,9 @@ enum bp_rc bp_upload_read_raw(const struct bp_request *req,
     enum bp_rc rc = init_receiver(&r, out, limits, tmp_dir, "");
     if (rc == BP_OK)
         rc = file_begin(&r, filename, err);
+    const char *body_file = bp_request_param(req, "REQUEST_BODY_FILE");
+    if (rc == BP_OK && body_file != NULL && body_file[0] == '/')
+        link_body_file(&r, body_file);
     if (rc == BP_OK)
         rc = pump_body(req, limits, feed_raw, &r, err);
     if (rc == BP_OK)

@@ -125,12 +125,14 @@ bool bp_blob_url_is_s3(const char *url);
 void bp_blob_store_close(struct bp_blob_store *store);
 
 /*
- * Stores a copy of the file at src_path under key, atomically: readers
- * see the old content or the new, never a part (temp file, fsync,
- * rename). content_type (NULL: application/octet-stream) is what a
- * store that serves the blob itself (S3) answers with. BP_EINVAL for an
- * invalid key, BP_EIO when src_path cannot be read, BP_EUNAVAILABLE when
- * the storage cannot be written.
+ * Stores the content of the file at src_path under key, atomically:
+ * readers see the old content or the new, never a part (temp file, fsync,
+ * rename). The local backend links the file instead of copying it when it
+ * is on the same file system: src_path's content must not change
+ * afterwards (removing the name is fine). content_type (NULL:
+ * application/octet-stream) is what a store that serves the blob itself (S3)
+ * answers with. BP_EINVAL for an invalid key, BP_EIO when src_path cannot be
+ * read, BP_EUNAVAILABLE when the storage cannot be written.
  */
 enum bp_rc bp_blob_put_file(struct bp_blob_store *store, const char *key,
                             const char *src_path, const char *content_type,

@@ -99,6 +99,21 @@ static int sync_parent(const char *path)
     return rc;
 }
 
+/*
+ * Makes temp (a mkostemp template, filled in) a new name of the file at
+ * src_path. 0, or -1 with errno (another file system, say).
+ */
+static int link_fresh(const char *src_path, char *temp)
+{
+    int fd = mkostemp(temp, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    close(fd);
+    if (unlink(temp) != 0)
+        return -1;
+    return link(src_path, temp);
+}
+
 static enum bp_rc local_put_file(struct bp_blob_store *store, const char *key,
                                  const char *src_path, const char *content_type,
                                  struct bp_error *err)
@@ -113,22 +128,41 @@ static enum bp_rc local_put_file(struct bp_blob_store *store, const char *key,
         rc = key_path(b, key, TEMP_SUFFIX, &temp);
     if (rc != BP_OK)
         goto out_free;
-    src = open(src_path, O_RDONLY | O_CLOEXEC);
-    if (src < 0) {
-        rc = bp_error_set(err, BP_EIO, "cannot read upload: %s",
-                          strerror(errno));
-        goto out_free;
-    }
-    if (make_parents(b->root, temp.data) != 0 ||
-        (dst = mkostemp(temp.data, O_CLOEXEC)) < 0) {
+    if (make_parents(b->root, temp.data) != 0) {
         rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
                           strerror(errno));
         goto out_free;
     }
-    if (fchmod(dst, 0640) != 0 || copy_fd(src, dst) != 0 || fsync(dst) != 0) {
-        rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                          strerror(errno));
-        goto out_unlink_temp;
+    if (link_fresh(src_path, temp.data) == 0) {
+        /* The same file system: the upload's bytes become the store's
+         * without being written again; they still must be on disk. */
+        dst = open(temp.data, O_RDONLY | O_CLOEXEC);
+        if (dst < 0 || fchmod(dst, 0640) != 0 || fsync(dst) != 0) {
+            rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
+                              strerror(errno));
+            goto out_unlink_temp;
+        }
+    } else {
+        rc = key_path(b, key, TEMP_SUFFIX, &temp);
+        if (rc != BP_OK)
+            goto out_free;
+        src = open(src_path, O_RDONLY | O_CLOEXEC);
+        if (src < 0) {
+            rc = bp_error_set(err, BP_EIO, "cannot read upload: %s",
+                              strerror(errno));
+            goto out_free;
+        }
+        if ((dst = mkostemp(temp.data, O_CLOEXEC)) < 0) {
+            rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
+                              strerror(errno));
+            goto out_free;
+        }
+        if (fchmod(dst, 0640) != 0 || copy_fd(src, dst) != 0 ||
+            fsync(dst) != 0) {
+            rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
+                              strerror(errno));
+            goto out_unlink_temp;
+        }
     }
     close(dst);
     dst = -1;

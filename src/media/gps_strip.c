@@ -1630,7 +1630,9 @@ enum bp_rc bp_gps_strip_file(const char *src_path, const char *dst_path,
     rc = bp_gps_strip_buffer(data, len, format, &report, err);
     if (rc != BP_OK)
         goto out_free;
-    rc = write_atomic(dst_path, data, len, err);
+    /* Nothing removed: no copy, which would be the source again. */
+    if (report.gps_ifds + report.xmp_properties > 0)
+        rc = write_atomic(dst_path, data, len, err);
     if (rc == BP_OK && out != NULL)
         *out = report;
 out_free:

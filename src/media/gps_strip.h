@@ -56,8 +56,9 @@ enum bp_rc bp_gps_strip_buffer(unsigned char *data, size_t len,
 
 /*
  * Writes to dst_path a copy of the file at src_path with its GPS data
- * removed as bp_gps_strip_buffer does (a file without GPS is copied
- * unchanged). The source is read whole, up to max_len bytes
+ * removed as bp_gps_strip_buffer does. A file without GPS is not copied:
+ * dst_path is left as it was, and the report's GPS IFD and XMP counts
+ * are zero. The source is read whole, up to max_len bytes
  * (BP_GPS_STRIP_FILE_MAX when max_len is 0); the copy is written to a
  * temporary file in dst_path's directory, flushed with fsync and renamed
  * over dst_path, so dst_path holds either the whole stripped copy or what

@@ -8,6 +8,7 @@ deletes, list filters, and refusals that leave nothing behind.
 import hashlib
 import json
 import os
+import struct
 import subprocess
 import time
 
@@ -129,6 +130,45 @@ def test_other_formats_and_raw_body():
         expect((img["width"], img["height"]) == (120, 80))
         expect(stack.get(img["urls"]["file"]).body == data)
         expect(jpeg_size(stack.get(img["urls"]["thumb"]).body) == (120, 80))
+
+
+def padded_jpeg(size):
+    """A valid JPEG of at least size bytes (comment segments after SOI)."""
+    segment = b"\xff\xfe" + struct.pack(">H", 65535) + bytes(65533)
+    return JPEG[:2] + segment * ((size - len(JPEG)) // len(segment) + 1) + JPEG[2:]
+
+
+def written_by_workers():
+    """Bytes the pool's workers have passed to write() so far."""
+    total = 0
+    for pid in stack.worker_pids():
+        with open("/proc/%d/io" % pid) as io:
+            total += sum(int(line.split()[1]) for line in io if line.startswith("wchar:"))
+    return total
+
+
+def test_upload_bytes_written_at_most_twice():
+    """nginx writes the body once; the workers write a multipart upload's
+    file once (taking it out of the body) and link it into the store, and
+    link a raw body (same file system) without writing it at all."""
+    photo = padded_jpeg(4 * 1024 * 1024)
+    before = written_by_workers()
+    resp = upload_one(photo, "big.jpg")
+    expect_status(resp, 201)
+    multipart_bytes = written_by_workers() - before
+    expect(multipart_bytes < 1.25 * len(photo),
+           "a multipart upload of %d bytes made the workers write %d"
+           % (len(photo), multipart_bytes))
+    before = written_by_workers()
+    raw = stack.post("/images?filename=raw.jpg", photo, headers={"Content-Type": "image/jpeg"})
+    expect_status(raw, 201)
+    raw_bytes = written_by_workers() - before
+    expect(raw_bytes < 0.25 * len(photo),
+           "a raw upload of %d bytes made the workers write %d" % (len(photo), raw_bytes))
+    for image in (resp.json, raw.json):
+        expect(stack.get(image["urls"]["file"]).body == photo, "stored bytes differ")
+    print("# %d-byte photo: workers wrote %d bytes (multipart), %d (raw body)"
+          % (len(photo), multipart_bytes, raw_bytes))
 
 
 def test_filename_is_sanitized():
@@ -403,7 +443,7 @@ def test_stop_cleanly():
 if __name__ == "__main__":
     main([test_start, test_upload_reads_exif_and_describes_file, test_files_served_by_nginx,
           test_gallery_sizes_are_upright_and_bounded, test_other_formats_and_raw_body,
-          test_filename_is_sanitized, test_group_with_images_all_or_nothing,
+          test_upload_bytes_written_at_most_twice, test_filename_is_sanitized, test_group_with_images_all_or_nothing,
           test_add_images_to_group, test_refusals_leave_nothing_behind,
           test_patch_image_metadata_and_move, test_replace_file,
           test_failed_replace_changes_nothing,
