@@ -58,7 +58,7 @@ def load_test_images():
 IT = load_test_images()
 
 PKG_LIBS = ["MagickWand", "libexif", "json-c", "sqlite3", "libmongoc-1.0",
-            "libbson-1.0", "libcrypto", "zlib"]
+            "libbson-1.0", "libcrypto", "zlib", "libjpeg"]
 
 # Lossless GPS removal: at most twice the time of copying the file.
 GOAL_GPS_VS_COPY = 2.0

@@ -931,6 +931,153 @@ static void test_bp_image_process_corpus(void **state)
     assert_int_equal(run.failures, 0);
 }
 
+/* ---- the libjpeg path against ImageMagick's: same sizes, same look ---- */
+
+/* The 8-bit luma of the JPEG at path into *luma (caller frees). */
+static void read_luma(const char *path, unsigned char **luma, size_t *w,
+                      size_t *h)
+{
+    char name[PATH_MAX];
+    snprintf(name, sizeof(name), "JPEG:%s", path);
+    MagickWand *wand = NewMagickWand();
+    assert_true(MagickReadImage(wand, name));
+    *w = MagickGetImageWidth(wand);
+    *h = MagickGetImageHeight(wand);
+    unsigned char *rgb = malloc(*w * *h * 3);
+    *luma = malloc(*w * *h);
+    assert_non_null(rgb);
+    assert_non_null(*luma);
+    assert_true(
+        MagickExportImagePixels(wand, 0, 0, *w, *h, "RGB", CharPixel, rgb));
+    for (size_t i = 0; i < *w * *h; i++)
+        (*luma)[i] = (unsigned char)((299 * rgb[3 * i] + 587 * rgb[3 * i + 1] +
+                                      114 * rgb[3 * i + 2] + 500) /
+                                     1000);
+    free(rgb);
+    DestroyMagickWand(wand);
+}
+
+/* Mean SSIM of two w x h luma planes over 8x8 windows. */
+static double ssim(const unsigned char *a, const unsigned char *b, size_t w,
+                   size_t h)
+{
+    const double c1 = 6.5025, c2 = 58.5225; /* (0.01*255)^2, (0.03*255)^2 */
+    double total = 0;
+    size_t windows = 0;
+    for (size_t y = 0; y + 8 <= h; y += 8) {
+        for (size_t x = 0; x + 8 <= w; x += 8) {
+            double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+            for (size_t j = 0; j < 8; j++) {
+                for (size_t i = 0; i < 8; i++) {
+                    double va = a[(y + j) * w + x + i];
+                    double vb = b[(y + j) * w + x + i];
+                    sa += va;
+                    sb += vb;
+                    saa += va * va;
+                    sbb += vb * vb;
+                    sab += va * vb;
+                }
+            }
+            double ma = sa / 64, mb = sb / 64;
+            double va = saa / 64 - ma * ma, vb = sbb / 64 - mb * mb;
+            double cov = sab / 64 - ma * mb;
+            total += ((2 * ma * mb + c1) * (2 * cov + c2)) /
+                     ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            windows++;
+        }
+    }
+    return windows == 0 ? 1.0 : total / windows;
+}
+
+/* The outputs of path by both decoders: same sizes, SSIM >= 0.97 each. */
+static double compare_decoders(const struct fixture *f, const char *path)
+{
+    char magick_full[128], magick_thumb[128];
+    snprintf(magick_full, sizeof(magick_full), "%s/magick-full.jpg", f->dir);
+    snprintf(magick_thumb, sizeof(magick_thumb), "%s/magick-thumb.jpg", f->dir);
+    struct bp_image_limits by_magick = test_limits;
+    by_magick.jpeg_by_magick = true;
+    struct bp_image_meta ours, theirs;
+    struct bp_error err = {{0}};
+    if (bp_image_process(path, &test_limits, f->fullsize, f->thumb, &ours,
+                         &err) != BP_OK) {
+        /* Refused by both, or it is a failure. */
+        assert_int_not_equal(bp_image_process(path, &by_magick, magick_full,
+                                              magick_thumb, &theirs, &err),
+                             BP_OK);
+        return 1.0;
+    }
+    assert_int_equal(bp_image_process(path, &by_magick, magick_full,
+                                      magick_thumb, &theirs, &err),
+                     BP_OK);
+    assert_int_equal(ours.width, theirs.width);
+    assert_int_equal(ours.height, theirs.height);
+    double worst = 1.0;
+    const char *mine[] = {f->fullsize, f->thumb};
+    const char *ref[] = {magick_full, magick_thumb};
+    for (size_t i = 0; i < 2; i++) {
+        unsigned char *a, *b;
+        size_t aw, ah, bw, bh;
+        read_luma(mine[i], &a, &aw, &ah);
+        read_luma(ref[i], &b, &bw, &bh);
+        assert_int_equal(aw, bw);
+        assert_int_equal(ah, bh);
+        double score = ssim(a, b, aw, ah);
+        if (score < worst)
+            worst = score;
+        free(a);
+        free(b);
+    }
+    if (worst < 0.97)
+        print_message("# %s: SSIM %.4f\n", path, worst);
+    assert_true(worst >= 0.97);
+    return worst;
+}
+
+struct decoder_run {
+    const struct fixture *fixture;
+    size_t files;
+    double worst;
+};
+
+static void decoder_visit(void *user, const char *path, const char *rel)
+{
+    struct decoder_run *run = user;
+    size_t len = strlen(rel);
+    if (len < 4 || strcasecmp(rel + len - 4, ".jpg") != 0)
+        return;
+    double score = compare_decoders(run->fixture, path);
+    if (score < run->worst)
+        run->worst = score;
+    run->files++;
+}
+
+static void test_bp_image_process_libjpeg_matches_magick(void **state)
+{
+    struct fixture *f = *state;
+    /* A large photo-like JPEG, decoded at 6/8 by libjpeg: plasma. */
+    MagickWand *wand = NewMagickWand();
+    assert_true(MagickReadImage(wand, "plasma:red-blue"));
+    assert_true(MagickResizeImage(wand, 4000, 3000, LanczosFilter, 1.0));
+    assert_true(MagickSetImageCompressionQuality(wand, 90));
+    save_image(wand, "JPEG", f->input);
+    DestroyMagickWand(wand);
+    double synthetic = compare_decoders(f, f->input);
+    assert_jpeg_size(f->fullsize, 2880, 2160);
+
+    char dir[PATH_MAX], samples[PATH_MAX];
+    struct decoder_run run = {.fixture = f, .worst = 1.0};
+    if (bp_test_corpus_find(dir, sizeof(dir))) {
+        snprintf(samples, sizeof(samples), "%s/exif-samples", dir);
+        assert_int_equal(bp_test_corpus_walk(samples, "", decoder_visit, &run),
+                         0);
+        assert_true(run.files > 0);
+    }
+    print_message("# libjpeg vs ImageMagick: 4000x3000 plasma SSIM %.4f; "
+                  "%zu corpus JPEGs, worst SSIM %.4f\n",
+                  synthetic, run.files, run.worst);
+}
+
 #define IMAGE_TEST(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -947,6 +1094,7 @@ int main(void)
         IMAGE_TEST(test_bp_image_process_decompression_bomb),
         IMAGE_TEST(test_bp_image_process_removes_outputs_on_failure),
         IMAGE_TEST(test_bp_image_process_corpus),
+        IMAGE_TEST(test_bp_image_process_libjpeg_matches_magick),
     };
     return cmocka_run_group_tests_name("image_proc", tests, group_setup,
                                        group_teardown);

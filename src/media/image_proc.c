@@ -16,6 +16,7 @@
 #include <wand/MagickWand.h>
 
 #include "media/image_proc.h"
+#include "media/jpeg_decode.h"
 
 #define JPEG_QUALITY 85
 
@@ -547,11 +548,14 @@ static enum bp_rc normalize(MagickWand *wand, struct bp_error *err)
     return BP_OK;
 }
 
-/* Shrinks the image to fit within edge x edge; never enlarges it. */
-static enum bp_rc fit(MagickWand *wand, long edge, struct bp_error *err)
+/*
+ * Shrinks the image to fit within edge x edge, with the size an image of
+ * w x h would have there (the decoded size, or the stored one when the
+ * decoder already scaled it down); never enlarges it.
+ */
+static enum bp_rc fit_from(MagickWand *wand, long edge, long long w,
+                           long long h, struct bp_error *err)
 {
-    long long w = (long long)MagickGetImageWidth(wand);
-    long long h = (long long)MagickGetImageHeight(wand);
     if (w <= edge && h <= edge)
         return BP_OK;
     long long nw = edge, nh = edge;
@@ -561,10 +565,56 @@ static enum bp_rc fit(MagickWand *wand, long edge, struct bp_error *err)
         nw = (w * edge + h / 2) / h;
     nw = nw > 0 ? nw : 1;
     nh = nh > 0 ? nh : 1;
+    if ((size_t)nw == MagickGetImageWidth(wand) &&
+        (size_t)nh == MagickGetImageHeight(wand))
+        return BP_OK;
     /* Area averaging: every source pixel counts, with no ringing, and
      * at a fraction of a windowed filter's cost on photos this size. */
     if (MagickScaleImage(wand, (size_t)nw, (size_t)nh) == MagickFalse)
         return wand_error(wand, err);
+    return BP_OK;
+}
+
+/* Shrinks the image to fit within edge x edge; never enlarges it. */
+static enum bp_rc fit(MagickWand *wand, long edge, struct bp_error *err)
+{
+    return fit_from(wand, edge, (long long)MagickGetImageWidth(wand),
+                    (long long)MagickGetImageHeight(wand), err);
+}
+
+/*
+ * Decodes a JPEG with libjpeg at the smallest M/8 scale that still covers
+ * the fullsize edge, into a new wand (*out) holding its ICC profile and
+ * EXIF block as ImageMagick's reader would. BP_EUNSUPPORTED when libjpeg
+ * cannot give RGB (CMYK): the caller decodes it with ImageMagick.
+ */
+static enum bp_rc decode_scaled_jpeg(FILE *in, MagickWand **out,
+                                     struct bp_error *err)
+{
+    struct bp_jpeg_image image;
+    enum bp_rc rc = bp_jpeg_decode(in, BP_IMAGE_FULLSIZE_EDGE, &image, err);
+    if (rc != BP_OK)
+        return rc;
+    MagickWand *wand = NewMagickWand();
+    if (wand == NULL) {
+        bp_jpeg_image_free(&image);
+        return bp_error_set(err, BP_ENOMEM, "Out of memory");
+    }
+    if (MagickConstituteImage(wand, image.width, image.height, "RGB", CharPixel,
+                              image.rgb) == MagickFalse ||
+        (image.icc != NULL &&
+         MagickSetImageProfile(wand, "icc", image.icc, image.icc_len) ==
+             MagickFalse) ||
+        (image.exif != NULL &&
+         MagickSetImageProfile(wand, "exif", image.exif, image.exif_len) ==
+             MagickFalse))
+        rc = wand_error(wand, err);
+    bp_jpeg_image_free(&image);
+    if (rc != BP_OK) {
+        DestroyMagickWand(wand);
+        return rc;
+    }
+    *out = wand;
     return BP_OK;
 }
 
@@ -606,11 +656,18 @@ static void apply_exif_orientation(MagickWand *wand,
 /* Decodes in and writes both gallery sizes; fills meta's EXIF. */
 static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
                              size_t head_len, const char *fullsize_path,
-                             const char *thumb_path, struct bp_image_meta *meta,
-                             struct bp_error *err)
+                             const char *thumb_path, bool jpeg_by_magick,
+                             struct bp_image_meta *meta, struct bp_error *err)
 {
     MagickWand *wand = NULL;
-    enum bp_rc rc = decode(in, bp_image_coder(meta->format), meta, &wand, err);
+    enum bp_rc rc = BP_EUNSUPPORTED;
+    bool scaled = false; /* decoded smaller than stored, by libjpeg */
+    if (meta->format == BP_IMAGE_JPEG && !jpeg_by_magick) {
+        rc = decode_scaled_jpeg(in, &wand, err);
+        scaled = rc == BP_OK;
+    }
+    if (rc == BP_EUNSUPPORTED)
+        rc = decode(in, bp_image_coder(meta->format), meta, &wand, err);
     if (rc != BP_OK)
         return rc;
     rc = read_exif(wand, head, head_len, meta, err);
@@ -618,8 +675,12 @@ static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
         apply_exif_orientation(wand, meta);
     /* Shrink first: orienting, flattening and converting then work on
      * the fullsize pixels, not the decoded ones (the fit box is square,
-     * so rotating after it changes nothing). */
-    if (rc == BP_OK)
+     * so rotating after it changes nothing). The size is the one the
+     * stored pixels give, whatever scale they were decoded at. */
+    if (rc == BP_OK && scaled)
+        rc = fit_from(wand, BP_IMAGE_FULLSIZE_EDGE, meta->width, meta->height,
+                      err);
+    else if (rc == BP_OK)
         rc = fit(wand, BP_IMAGE_FULLSIZE_EDGE, err);
     if (rc == BP_OK)
         rc = normalize(wand, err);
@@ -667,8 +728,8 @@ enum bp_rc bp_image_process(const char *path,
         rc = ping_size(in, bp_image_coder(found.format), limits, &found.width,
                        &found.height, err);
     if (rc == BP_OK)
-        rc = make_sizes(in, head, head_len, fullsize_path, thumb_path, &found,
-                        err);
+        rc = make_sizes(in, head, head_len, fullsize_path, thumb_path,
+                        limits->jpeg_by_magick, &found, err);
     if (rc != BP_OK)
         goto out_free_head;
     /* libheif hands over pixels already rotated; report the stored size. */

@@ -31,6 +31,9 @@ struct bp_image_limits {
     long max_pixels;   /* width * height above this is refused */
     long max_edge;     /* a width or height above this is refused */
     long memory_bytes; /* ImageMagick's memory and map resource limits */
+    /* Decode JPEGs with ImageMagick as every other format, not with
+     * libjpeg at an M/8 scale (the tests compare the two). */
+    bool jpeg_by_magick;
 };
 
 struct bp_image_meta {
