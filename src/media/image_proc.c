@@ -17,6 +17,8 @@
 
 #include "media/image_proc.h"
 #include "media/jpeg_decode.h"
+#include "media/jpeg_encode.h"
+#include "media/rgb_image.h"
 
 #define JPEG_QUALITY 85
 
@@ -549,6 +551,27 @@ static enum bp_rc normalize(MagickWand *wand, struct bp_error *err)
 }
 
 /*
+ * The size within edge x edge that a w x h image is shown at (never
+ * larger than it is), into *nw x *nh.
+ */
+static void fit_size(long long w, long long h, long edge, long long *nw,
+                     long long *nh)
+{
+    *nw = w;
+    *nh = h;
+    if (w <= edge && h <= edge)
+        return;
+    *nw = edge;
+    *nh = edge;
+    if (w >= h)
+        *nh = (h * edge + w / 2) / w;
+    else
+        *nw = (w * edge + h / 2) / h;
+    *nw = *nw > 0 ? *nw : 1;
+    *nh = *nh > 0 ? *nh : 1;
+}
+
+/*
  * Shrinks the image to fit within edge x edge, with the size an image of
  * w x h would have there (the decoded size, or the stored one when the
  * decoder already scaled it down); never enlarges it.
@@ -556,15 +579,8 @@ static enum bp_rc normalize(MagickWand *wand, struct bp_error *err)
 static enum bp_rc fit_from(MagickWand *wand, long edge, long long w,
                            long long h, struct bp_error *err)
 {
-    if (w <= edge && h <= edge)
-        return BP_OK;
-    long long nw = edge, nh = edge;
-    if (w >= h)
-        nh = (h * edge + w / 2) / w;
-    else
-        nw = (w * edge + h / 2) / h;
-    nw = nw > 0 ? nw : 1;
-    nh = nh > 0 ? nh : 1;
+    long long nw, nh;
+    fit_size(w, h, edge, &nw, &nh);
     if ((size_t)nw == MagickGetImageWidth(wand) &&
         (size_t)nh == MagickGetImageHeight(wand))
         return BP_OK;
@@ -580,42 +596,6 @@ static enum bp_rc fit(MagickWand *wand, long edge, struct bp_error *err)
 {
     return fit_from(wand, edge, (long long)MagickGetImageWidth(wand),
                     (long long)MagickGetImageHeight(wand), err);
-}
-
-/*
- * Decodes a JPEG with libjpeg at the smallest M/8 scale that still covers
- * the fullsize edge, into a new wand (*out) holding its ICC profile and
- * EXIF block as ImageMagick's reader would. BP_EUNSUPPORTED when libjpeg
- * cannot give RGB (CMYK): the caller decodes it with ImageMagick.
- */
-static enum bp_rc decode_scaled_jpeg(FILE *in, MagickWand **out,
-                                     struct bp_error *err)
-{
-    struct bp_jpeg_image image;
-    enum bp_rc rc = bp_jpeg_decode(in, BP_IMAGE_FULLSIZE_EDGE, &image, err);
-    if (rc != BP_OK)
-        return rc;
-    MagickWand *wand = NewMagickWand();
-    if (wand == NULL) {
-        bp_jpeg_image_free(&image);
-        return bp_error_set(err, BP_ENOMEM, "Out of memory");
-    }
-    if (MagickConstituteImage(wand, image.width, image.height, "RGB", CharPixel,
-                              image.rgb) == MagickFalse ||
-        (image.icc != NULL &&
-         MagickSetImageProfile(wand, "icc", image.icc, image.icc_len) ==
-             MagickFalse) ||
-        (image.exif != NULL &&
-         MagickSetImageProfile(wand, "exif", image.exif, image.exif_len) ==
-             MagickFalse))
-        rc = wand_error(wand, err);
-    bp_jpeg_image_free(&image);
-    if (rc != BP_OK) {
-        DestroyMagickWand(wand);
-        return rc;
-    }
-    *out = wand;
-    return BP_OK;
 }
 
 /* Writes the current image to path as a JPEG; removes path on failure. */
@@ -653,21 +633,85 @@ static void apply_exif_orientation(MagickWand *wand,
                                   (OrientationType)meta->exif.orientation);
 }
 
+/* The RGB ICC profile of image worth keeping, or NULL (as strip_metadata). */
+static const unsigned char *rgb_icc(const struct bp_jpeg_image *image)
+{
+    if (image->icc != NULL && image->icc_len >= ICC_HEADER_LEN &&
+        memcmp(image->icc + 16, "RGB ", 4) == 0)
+        return image->icc;
+    return NULL;
+}
+
+/*
+ * Both gallery sizes of a JPEG without ImageMagick: libjpeg decodes it at
+ * the smallest M/8 scale covering the fullsize edge, the fullsize is
+ * shrunk from that by area averaging (to the size the stored pixels give)
+ * and turned upright, the thumb is shrunk from the fullsize, and libjpeg
+ * writes both with the RGB ICC profile, if any. BP_EUNSUPPORTED when
+ * libjpeg cannot give RGB (CMYK): ImageMagick's path takes it.
+ */
+static enum bp_rc make_sizes_jpeg(FILE *in, const unsigned char *head,
+                                  size_t head_len, const char *fullsize_path,
+                                  const char *thumb_path,
+                                  struct bp_image_meta *meta,
+                                  struct bp_error *err)
+{
+    struct bp_jpeg_image decoded;
+    enum bp_rc rc = bp_jpeg_decode(in, BP_IMAGE_FULLSIZE_EDGE, &decoded, err);
+    if (rc != BP_OK)
+        return rc;
+    rc = read_exif(NULL, head, head_len, meta, err);
+    struct bp_rgb_image source = {
+        .rgb = decoded.rgb, .width = decoded.width, .height = decoded.height};
+    struct bp_rgb_image shrunk = {0}, full = {0}, thumb = {0};
+    long long fw, fh, tw, th;
+    fit_size(meta->width, meta->height, BP_IMAGE_FULLSIZE_EDGE, &fw, &fh);
+    int orientation = meta->has_exif ? meta->exif.orientation : 1;
+    if (rc == BP_OK &&
+        bp_rgb_image_shrink(&source, (size_t)fw, (size_t)fh, &shrunk) != BP_OK)
+        rc = bp_error_set(err, BP_ETOOBIG, "Image is too large to process");
+    if (rc == BP_OK && orientation > 1 && orientation <= 8) {
+        if (bp_rgb_image_orient(&shrunk, orientation, &full) != BP_OK)
+            rc = bp_error_set(err, BP_ETOOBIG, "Image is too large to process");
+        bp_rgb_image_free(&shrunk);
+    } else {
+        full = shrunk; /* upright already: no copy */
+    }
+    const unsigned char *icc = rgb_icc(&decoded);
+    if (rc == BP_OK)
+        rc = bp_jpeg_encode(&full, JPEG_QUALITY, icc, decoded.icc_len,
+                            fullsize_path, err);
+    if (rc == BP_OK) {
+        fit_size((long long)full.width, (long long)full.height,
+                 BP_IMAGE_THUMB_EDGE, &tw, &th);
+        if (bp_rgb_image_shrink(&full, (size_t)tw, (size_t)th, &thumb) != BP_OK)
+            rc = bp_error_set(err, BP_ETOOBIG, "Image is too large to process");
+        else
+            rc = bp_jpeg_encode(&thumb, JPEG_QUALITY, icc, decoded.icc_len,
+                                thumb_path, err);
+        if (rc != BP_OK)
+            unlink(fullsize_path);
+    }
+    bp_rgb_image_free(&thumb);
+    bp_rgb_image_free(&full);
+    bp_jpeg_image_free(&decoded);
+    return rc;
+}
+
 /* Decodes in and writes both gallery sizes; fills meta's EXIF. */
 static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
                              size_t head_len, const char *fullsize_path,
                              const char *thumb_path, bool jpeg_by_magick,
                              struct bp_image_meta *meta, struct bp_error *err)
 {
-    MagickWand *wand = NULL;
-    enum bp_rc rc = BP_EUNSUPPORTED;
-    bool scaled = false; /* decoded smaller than stored, by libjpeg */
     if (meta->format == BP_IMAGE_JPEG && !jpeg_by_magick) {
-        rc = decode_scaled_jpeg(in, &wand, err);
-        scaled = rc == BP_OK;
+        enum bp_rc rc = make_sizes_jpeg(in, head, head_len, fullsize_path,
+                                        thumb_path, meta, err);
+        if (rc != BP_EUNSUPPORTED)
+            return rc;
     }
-    if (rc == BP_EUNSUPPORTED)
-        rc = decode(in, bp_image_coder(meta->format), meta, &wand, err);
+    MagickWand *wand = NULL;
+    enum bp_rc rc = decode(in, bp_image_coder(meta->format), meta, &wand, err);
     if (rc != BP_OK)
         return rc;
     rc = read_exif(wand, head, head_len, meta, err);
@@ -677,10 +721,7 @@ static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
      * the fullsize pixels, not the decoded ones (the fit box is square,
      * so rotating after it changes nothing). The size is the one the
      * stored pixels give, whatever scale they were decoded at. */
-    if (rc == BP_OK && scaled)
-        rc = fit_from(wand, BP_IMAGE_FULLSIZE_EDGE, meta->width, meta->height,
-                      err);
-    else if (rc == BP_OK)
+    if (rc == BP_OK)
         rc = fit(wand, BP_IMAGE_FULLSIZE_EDGE, err);
     if (rc == BP_OK)
         rc = normalize(wand, err);
