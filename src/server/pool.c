@@ -238,7 +238,7 @@ int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
     bp_log_info("pool of %ld workers on %s (store %s)", pool.cfg.workers,
                 pool.cfg.listen, store_url);
     if (upload_fd >= 0)
-        bp_log_info("and %ld upload workers on %s", pool.cfg.upload_workers,
+        bp_log_info("and %ld upload worker(s) on %s", pool.cfg.upload_workers,
                     pool.cfg.upload_listen);
     fill(&pool, sfd);
     while (!pool.stopping || pool.nchildren > 0) {
