@@ -80,10 +80,18 @@ static void shrink_row(const struct bp_rgb_image *in, size_t y,
         uint32_t r = 0, g = 0, b = 0;
         const uint32_t *w = across->weights + i * across->max_taps;
         const unsigned char *p = src + across->first[i] * 3;
-        for (size_t k = 0; k < across->count[i]; k++, p += 3) {
-            r += w[k] * p[0];
-            g += w[k] * p[1];
-            b += w[k] * p[2];
+        size_t count = across->count[i];
+        if (count == 2) {
+            /* The common case of a small shrink, unrolled. */
+            r = w[0] * p[0] + w[1] * p[3];
+            g = w[0] * p[1] + w[1] * p[4];
+            b = w[0] * p[2] + w[1] * p[5];
+        } else {
+            for (size_t k = 0; k < count; k++, p += 3) {
+                r += w[k] * p[0];
+                g += w[k] * p[1];
+                b += w[k] * p[2];
+            }
         }
         dst[3 * i] = (uint16_t)(r >> 8);
         dst[3 * i + 1] = (uint16_t)(g >> 8);
@@ -132,6 +140,18 @@ enum bp_rc bp_rgb_image_shrink(const struct bp_rgb_image *in, size_t width,
             taps[k] = rows + slot * line;
         }
         unsigned char *dst = out->rgb + j * line;
+        if (count == 2) {
+            /* The common case of a small shrink, in a loop the compiler
+             * can vectorize. The weights add up to at most 1 << 14, so a
+             * value never passes 255 (no clamp). */
+            const uint16_t *restrict a = taps[0], *restrict b = taps[1];
+            unsigned char *restrict d = dst;
+            uint32_t wa = w[0], wb = w[1];
+            for (size_t i = 0; i < line; i++)
+                d[i] =
+                    (unsigned char)((wa * a[i] + wb * b[i] + (1u << 21)) >> 22);
+            continue;
+        }
         for (size_t i = 0; i < line; i++) {
             uint32_t sum = 0;
             for (size_t k = 0; k < count; k++)
