@@ -121,6 +121,35 @@ static void test_bp_log_request_and_change(void **state)
     json_object_put(lines[1]);
 }
 
+static void test_bp_log_lines_stay_json_whatever_the_text(void **state)
+{
+    struct fixture *f = *state;
+    /* Quotes, backslashes, control bytes and bytes that are not UTF-8
+     * from the web server; a message far longer than its buffer. */
+    struct bp_log_request r = {.request_id = "a\"b\\c\x01\xff\xfe",
+                               .method = "G\nET",
+                               .route = "/images/{id}",
+                               .status = 200,
+                               .principal = "caf\xc3\xa9",
+                               .ms = 0.25};
+    bp_log_request(&r);
+    char long_text[3000];
+    memset(long_text, 'x', sizeof(long_text) - 1);
+    long_text[sizeof(long_text) - 1] = '\0';
+    bp_log_info("%s%s", long_text, long_text);
+    struct json_object *lines[3];
+    assert_int_equal(read_lines(f, lines, 3), 2);
+    assert_string_equal(field(lines[0], "request_id"),
+                        "a\"b\\c\x01\xc3\xbf\xc3\xbe"); /* as Latin-1 */
+    assert_string_equal(field(lines[0], "method"), "G\nET");
+    assert_string_equal(field(lines[0], "principal"), "caf\xc3\xa9");
+    assert_string_equal(field(lines[0], "ms"), "0.250");
+    /* A message is cut at its 1 KiB buffer; the line stays whole. */
+    assert_int_equal(strlen(field(lines[1], "msg")), 1023);
+    json_object_put(lines[0]);
+    json_object_put(lines[1]);
+}
+
 static void test_bp_log_setup_refuses_bad_settings(void **state)
 {
     (void)state;
@@ -140,6 +169,8 @@ int main(void)
             test_bp_log_writes_json_lines_from_its_level, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bp_log_request_and_change, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(
+            test_bp_log_lines_stay_json_whatever_the_text, setup, teardown),
         cmocka_unit_test(test_bp_log_setup_refuses_bad_settings),
     };
     return cmocka_run_group_tests_name("log", tests, NULL, NULL);
