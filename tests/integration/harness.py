@@ -218,6 +218,20 @@ class Stack:
         finally:
             conn.close()
 
+    def raw_request(self, data, timeout=30):
+        """Sends raw bytes to the web server and reads until it closes;
+        returns (status line, head, body)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as conn:
+            conn.sendall(data)
+            got = b""
+            while True:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+        head, _, body = got.partition(b"\r\n\r\n")
+        return head.split(b"\r\n")[0], head, body
+
     def get(self, path, **kw):
         return self.request("GET", path, **kw)
 

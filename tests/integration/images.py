@@ -230,6 +230,15 @@ def png_bomb(width=100000, height=100000):
             chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
 
 
+def padded_jpeg(size, jpeg=None):
+    """A valid JPEG of at least size bytes: jpeg (by default a new 640x480
+    one) with comment segments after its SOI filling the rest, as a
+    camera's large maker notes would."""
+    jpeg = jpeg or make_image(640, 480, "jpg")
+    segment = b"\xff\xfe" + struct.pack(">H", 65535) + bytes(65533)
+    return jpeg[:2] + segment * ((size - len(jpeg)) // len(segment) + 1) + jpeg[2:]
+
+
 def multipart(fields=(), files=()):
     """(content type, body) for text fields [(name, value)] and files
     [(field, filename, bytes, content type)]."""

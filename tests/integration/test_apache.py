@@ -14,26 +14,15 @@ import json
 import os
 import re
 import shutil
-import socket
-import struct
 import subprocess
 
 import apache
 from harness import (BIN, SRCDIR, Skip, Stack, expect, expect_error, expect_status, main,
                      wait_until)
-from images import jpeg_size, make_image, multipart
+from images import jpeg_size, make_image, multipart, padded_jpeg
 
 SKIP = None if apache.available() else "apache2 and libapache2-mod-fcgid are not installed"
 BIG = 20 * 1024 * 1024
-
-
-def padded_jpeg(size):
-    """A valid JPEG of at least size bytes: a small picture after comment
-    segments that fill the rest (what a camera's large maker notes do)."""
-    jpeg = make_image(640, 480, "jpg")
-    segment = b"\xff\xfe" + struct.pack(">H", 65535) + bytes(65533)
-    count = (size - len(jpeg)) // len(segment) + 1
-    return jpeg[:2] + segment * count + jpeg[2:]
 
 
 def make_key(config_path):
@@ -167,17 +156,11 @@ def body_over_limit(stack, base, key, size):
 def over_apache_limit(stack, path, key):
     """A body over the site's own limit: a 413 in JSON (Apache's or the
     program's, whichever sees it first), without sending the body."""
-    with socket.create_connection(("127.0.0.1", stack.port), timeout=30) as conn:
-        conn.sendall(("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-                      "Authorization: Bearer %s\r\nContent-Length: 60000000\r\n"
-                      "Connection: close\r\n\r\n" % (path, key)).encode())
-        answer = b""
-        while True:
-            got = conn.recv(65536)
-            if not got:
-                break
-            answer += got
-    head, _, body = answer.partition(b"\r\n\r\n")
+    _, head, body = stack.raw_request((
+        "POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        "Content-Type: multipart/form-data; boundary=x\r\n"
+        "Authorization: Bearer %s\r\nContent-Length: 60000000\r\n"
+        "Connection: close\r\n\r\n" % (path, key)).encode())
     expect(head.startswith(b"HTTP/1.1 413"), repr(head + body))
     expect(b"\r\nContent-Type: application/json" in head, repr(head))
     expect(json.loads(body)["detail"], repr(body))

@@ -9,7 +9,6 @@ import json
 import re
 import secrets
 import time
-import socket
 
 from harness import Stack, expect, expect_error, expect_status, main
 
@@ -146,17 +145,10 @@ def test_create_body_over_json_limit_is_413():
 
 def test_body_over_nginx_limit_is_json_413():
     # Announce 60 MB: nginx refuses from the header, before any body.
-    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as s:
-        s.sendall(b"POST /image_groups HTTP/1.1\r\nHost: localhost\r\n"
-                  b"Content-Type: application/json\r\nContent-Length: 62914560\r\n"
-                  b"Connection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
+    _, head, body = stack.raw_request(
+        b"POST /image_groups HTTP/1.1\r\nHost: localhost\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 62914560\r\n"
+        b"Connection: close\r\n\r\n")
     expect(head.startswith(b"HTTP/1.1 413"), repr(head[:80]))
     expect(b"application/json" in head, repr(head))
     expect(b'"detail"' in body, repr(body))
@@ -280,20 +272,6 @@ def test_head_and_trailing_slash():
     expect_status(stack.get("/image_groups/%s/" % g["id"]), 200)
 
 
-def raw_request(data):
-    """Sends raw bytes to nginx; returns (status line, headers, body)."""
-    with socket.create_connection(("127.0.0.1", stack.port), timeout=10) as s:
-        s.sendall(data)
-        got = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            got += chunk
-    head, _, body = got.partition(b"\r\n\r\n")
-    return head.split(b"\r\n")[0], head, body
-
-
 def test_nginx_errors_are_json_4xx():
     cases = [
         (b"GET /images?" + b"a" * 17000 + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
@@ -305,7 +283,7 @@ def test_nginx_errors_are_json_4xx():
          b"Connection: close\r\n\r\n", b" 400 "),
     ]
     for request, status in cases:
-        line, head, body = raw_request(request)
+        line, head, body = stack.raw_request(request)
         expect(status in line, "%r for %r" % (line, request[:60]))
         expect(b"application/json" in head and b'"detail"' in body, repr(head + body))
 

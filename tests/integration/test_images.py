@@ -8,13 +8,12 @@ deletes, list filters, and refusals that leave nothing behind.
 import hashlib
 import json
 import os
-import struct
 import subprocess
 import time
 
 from harness import BIN, Stack, expect, expect_error, expect_status, main
-from images import (exif_block, jpeg_size, make_image, multipart, png_bomb,
-                    with_exif)
+from images import (exif_block, jpeg_size, make_image, multipart, padded_jpeg,
+                    png_bomb, with_exif)
 
 stack = None
 JPEG = None  # a plain 640x480 JPEG
@@ -132,12 +131,6 @@ def test_other_formats_and_raw_body():
         expect(jpeg_size(stack.get(img["urls"]["thumb"]).body) == (120, 80))
 
 
-def padded_jpeg(size):
-    """A valid JPEG of at least size bytes (comment segments after SOI)."""
-    segment = b"\xff\xfe" + struct.pack(">H", 65535) + bytes(65533)
-    return JPEG[:2] + segment * ((size - len(JPEG)) // len(segment) + 1) + JPEG[2:]
-
-
 def written_by_workers():
     """Bytes the pool's workers have passed to write() so far."""
     total = 0
@@ -151,7 +144,7 @@ def test_upload_bytes_written_at_most_twice():
     """nginx writes the body once; the workers write a multipart upload's
     file once (taking it out of the body) and link it into the store, and
     link a raw body (same file system) without writing it at all."""
-    photo = padded_jpeg(4 * 1024 * 1024)
+    photo = padded_jpeg(4 * 1024 * 1024, JPEG)
     before = written_by_workers()
     resp = upload_one(photo, "big.jpg")
     expect_status(resp, 201)

@@ -14,7 +14,8 @@ import sqlite3
 import subprocess
 import tempfile
 
-from harness import BIN, Skip, Stack, expect, expect_status, main, wait_until
+from harness import (BIN, NGINX, SRCDIR, Skip, Stack, expect, expect_status, free_port,
+                     main, wait_until)
 from images import make_image, multipart
 
 
@@ -396,6 +397,38 @@ def test_debian_package_installs_and_removes():
     shutil.rmtree("/var/lib/bandpics")
 
 
+def test_production_nginx_site_is_accepted():
+    """nginx/bandpics-site.conf as shipped, with only its machine paths
+    moved into a temporary directory (the snippet's include, the log, the
+    listen address), passes `nginx -t`: its upstreams, the map that sends
+    uploads to the upload workers, and the locations it includes."""
+    tmp = tempfile.mkdtemp(prefix="bp-site-")
+    try:
+        with open(os.path.join(SRCDIR, "nginx", "bandpics-site.conf")) as f:
+            site = f.read()
+        moves = {"/etc/nginx/snippets/bandpics-locations.conf":
+                 os.path.join(SRCDIR, "nginx", "bandpics-locations.conf"),
+                 "/var/log/nginx/": tmp + "/",
+                 "listen 80;": "listen 127.0.0.1:%d;" % free_port(),
+                 "listen [::]:80;": ""}
+        for old, new in moves.items():
+            expect(old in site, "the site no longer names " + old)
+            site = site.replace(old, new)
+        with open(os.path.join(tmp, "site.conf"), "w") as f:
+            f.write(site)
+        temp_paths = "".join("%s_temp_path %s/%s;\n" % (kind, tmp, kind)
+                             for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+        with open(os.path.join(tmp, "nginx.conf"), "w") as f:
+            f.write("pid %s/nginx.pid;\nerror_log %s/error.log;\nevents {}\nhttp {\n"
+                    "include /etc/nginx/mime.types;\n%sinclude %s/site.conf;\n}\n"
+                    % (tmp, tmp, temp_paths, tmp))
+        out = subprocess.run([NGINX, "-t", "-p", tmp, "-c", os.path.join(tmp, "nginx.conf")],
+                             capture_output=True, text=True, timeout=60)
+        expect(out.returncode == 0, out.stdout + out.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def check_urls_under(stack, prefix, path_of, extra):
     """The URLs the API writes (Location, urls, Link, upload URLs) start
     with prefix when it serves path_of(route) under it."""
@@ -459,4 +492,5 @@ if __name__ == "__main__":
           test_start_up_failure_is_json_503_and_check_fails,
           test_cgi_get_sets_up_only_what_it_needs,
           test_spawn_fcgi_launch_behind_nginx, test_build_and_install_as_the_readme_says,
-          test_debian_package_installs_and_removes, test_urls_carry_the_mount_point])
+          test_debian_package_installs_and_removes, test_production_nginx_site_is_accepted,
+          test_urls_carry_the_mount_point])
