@@ -73,6 +73,61 @@ static void test_bp_rgb_image_shrink_averages_areas(void **state)
     bp_rgb_image_free(&in);
 }
 
+/* The exact area average of in over output pixel (ox, oy), channel c,
+ * for an out_w x out_h result. */
+static double area_mean(const struct bp_rgb_image *in, size_t out_w,
+                        size_t out_h, size_t ox, size_t oy, int c)
+{
+    double x0 = (double)ox * in->width / out_w;
+    double x1 = (double)(ox + 1) * in->width / out_w;
+    double y0 = (double)oy * in->height / out_h;
+    double y1 = (double)(oy + 1) * in->height / out_h;
+    double sum = 0;
+    for (size_t y = (size_t)y0; (double)y < y1; y++)
+        for (size_t x = (size_t)x0; (double)x < x1; x++) {
+            double wx = (x + 1 < x1 ? x + 1 : x1) - (x > x0 ? x : x0);
+            double wy = (y + 1 < y1 ? y + 1 : y1) - (y > y0 ? y : y0);
+            sum += wx * wy * at(in, x, y)[c];
+        }
+    return sum / ((x1 - x0) * (y1 - y0));
+}
+
+static void test_bp_rgb_image_shrink_matches_exact_means(void **state)
+{
+    (void)state;
+    /* Noise, so that every byte lane of the vector paths matters; sizes
+     * for two taps (a small shrink, as for the fullsize) both ways, and
+     * for many (as for the thumb). */
+    static const size_t sizes[][4] = {{101, 67, 97, 64},
+                                      {64, 40, 61, 39},
+                                      {300, 200, 29, 19},
+                                      {33, 9, 32, 8}};
+    unsigned seed = 12345;
+    for (size_t t = 0; t < sizeof(sizes) / sizeof(sizes[0]); t++) {
+        size_t w = sizes[t][0], h = sizes[t][1];
+        struct bp_rgb_image in = {malloc(w * h * 3), w, h}, out;
+        assert_non_null(in.rgb);
+        for (size_t i = 0; i < w * h * 3; i++) {
+            seed = seed * 1103515245u + 12345u;
+            in.rgb[i] = (unsigned char)(seed >> 16);
+        }
+        size_t ow = sizes[t][2], oh = sizes[t][3];
+        assert_int_equal(bp_rgb_image_shrink(&in, ow, oh, &out), BP_OK);
+        for (size_t y = 0; y < oh; y++)
+            for (size_t x = 0; x < ow; x++)
+                for (int c = 0; c < 3; c++) {
+                    double want = area_mean(&in, ow, oh, x, y, c);
+                    double got = at(&out, x, y)[c];
+                    if (got < want - 1.0 || got > want + 1.0)
+                        fail_msg("%zux%zu -> %zux%zu at (%zu, %zu) channel %d: "
+                                 "%.0f, the mean is %.2f",
+                                 w, h, ow, oh, x, y, c, got, want);
+                }
+        bp_rgb_image_free(&out);
+        bp_rgb_image_free(&in);
+    }
+}
+
 static void test_bp_rgb_image_orient_each_value(void **state)
 {
     struct bp_rgb_image in = coordinates(3, 2), out;
@@ -104,6 +159,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bp_rgb_image_shrink_averages_areas),
+        cmocka_unit_test(test_bp_rgb_image_shrink_matches_exact_means),
         cmocka_unit_test(test_bp_rgb_image_orient_each_value),
     };
     return cmocka_run_group_tests_name("rgb_image", tests, NULL, NULL);

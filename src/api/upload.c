@@ -19,15 +19,22 @@
 
 #define MAX_PART_HEADER_BYTES 8192
 
+/* File bytes are gathered up to this much before they are hashed and
+ * written: the multipart parser hands data over in runs that end at each
+ * CR byte, about every 256 bytes of a photo. */
+#define PENDING_BYTES 65536
+
 /* The part being received. */
 struct receiver {
     struct bp_upload *up;
     const struct bp_upload_limits *limits;
     const char *tmp_dir;
     const char *file_field;
-    int fd;              /* the open file part, or -1 */
-    int linked;          /* the file part is a link to the body file */
-    EVP_MD_CTX *hash;    /* its running SHA-256 */
+    int fd;           /* the open file part, or -1 */
+    int linked;       /* the file part is a link to the body file */
+    EVP_MD_CTX *hash; /* its running SHA-256 */
+    char *pending;    /* its bytes not yet hashed and written */
+    size_t pending_len;
     struct bp_buf value; /* the open text field */
     int in_text;         /* a text field is open */
     size_t body_bytes;
@@ -101,6 +108,35 @@ static enum bp_rc part_begin(void *user, const struct bp_multipart_part *part,
     return BP_OK;
 }
 
+/* Hashes len bytes of the open file part and writes them to its file
+ * (unless it is a link to the body file, which holds them already). */
+static enum bp_rc file_put(struct receiver *r, const char *data, size_t len,
+                           struct bp_error *err)
+{
+    struct bp_upload_file *file = &r->up->files[r->up->nfiles - 1];
+    if (len > 0 && EVP_DigestUpdate(r->hash, data, len) != 1)
+        return BP_EINTERNAL;
+    for (size_t done = 0; !r->linked && done < len;) {
+        ssize_t put = write(r->fd, data + done, len - done);
+        if (put < 0 && errno == EINTR)
+            continue;
+        if (put <= 0) {
+            bp_log_error("writing %s: %s", file->path, strerror(errno));
+            return bp_error_set(err, BP_EUNAVAILABLE,
+                                "temporary storage unavailable");
+        }
+        done += (size_t)put;
+    }
+    return BP_OK;
+}
+
+static enum bp_rc flush_pending(struct receiver *r, struct bp_error *err)
+{
+    enum bp_rc rc = file_put(r, r->pending, r->pending_len, err);
+    r->pending_len = 0;
+    return rc;
+}
+
 static enum bp_rc part_data(void *user, const char *data, size_t len,
                             struct bp_error *err)
 {
@@ -114,21 +150,16 @@ static enum bp_rc part_data(void *user, const char *data, size_t len,
                                 r->limits->max_field_bytes);
         return BP_OK;
     }
-    struct bp_upload_file *file = &r->up->files[r->up->nfiles - 1];
-    if (EVP_DigestUpdate(r->hash, data, len) != 1)
-        return BP_EINTERNAL;
-    for (size_t done = 0; !r->linked && done < len;) {
-        ssize_t put = write(r->fd, data + done, len - done);
-        if (put < 0 && errno == EINTR)
-            continue;
-        if (put <= 0) {
-            bp_log_error("writing %s: %s", file->path, strerror(errno));
-            return bp_error_set(err, BP_EUNAVAILABLE,
-                                "temporary storage unavailable");
-        }
-        done += (size_t)put;
+    r->up->files[r->up->nfiles - 1].size += (int64_t)len;
+    if (r->pending_len + len > PENDING_BYTES) {
+        enum bp_rc rc = flush_pending(r, err);
+        if (rc != BP_OK)
+            return rc;
     }
-    file->size += (int64_t)len;
+    if (len >= PENDING_BYTES)
+        return file_put(r, data, len, err);
+    memcpy(r->pending + r->pending_len, data, len);
+    r->pending_len += len;
     return BP_OK;
 }
 
@@ -138,6 +169,9 @@ static enum bp_rc file_end(struct receiver *r, struct bp_error *err)
     struct bp_upload_file *file = &r->up->files[r->up->nfiles - 1];
     unsigned char digest[32];
     unsigned int len = 0;
+    enum bp_rc rc = flush_pending(r, err);
+    if (rc != BP_OK)
+        return rc;
     int closed = r->fd >= 0 ? close(r->fd) : 0;
     r->fd = -1;
     if (closed != 0)
@@ -243,7 +277,8 @@ static enum bp_rc init_receiver(struct receiver *r, struct bp_upload *out,
     r->fd = -1;
     bp_buf_init(&r->value, 0);
     r->hash = EVP_MD_CTX_new();
-    return r->hash == NULL ? BP_ENOMEM : BP_OK;
+    r->pending = malloc(PENDING_BYTES);
+    return r->hash == NULL || r->pending == NULL ? BP_ENOMEM : BP_OK;
 }
 
 static void release_receiver(struct receiver *r)
@@ -252,6 +287,7 @@ static void release_receiver(struct receiver *r)
         close(r->fd);
     bp_buf_free(&r->value);
     EVP_MD_CTX_free(r->hash);
+    free(r->pending);
 }
 
 enum bp_rc bp_upload_read_multipart(const struct bp_request *req,

@@ -122,12 +122,29 @@ static void fill(struct pool *pool, int signal_fd)
                 return;
 }
 
-/* Asks child to stop after its current request. */
-static void drain(struct pool *pool, struct child *child)
+/* Counts child out of the current generation: it stops, or finishes
+ * the connections it holds, within the graceful timeout. */
+static void retire(struct pool *pool, struct child *child)
 {
     child->current = 0;
     child->kill_after = now_s() + (double)pool->cfg.graceful_timeout_s;
-    kill(child->pid, SIGTERM);
+}
+
+/* Asks child to drain (worker.h): no new connection, the kept ones
+ * served until the web server closes them. */
+static void drain(struct pool *pool, struct child *child)
+{
+    retire(pool, child);
+    kill(child->pid, SIGUSR1);
+}
+
+/* A worker that has served its quota says so with SIGUSR2 as it starts
+ * draining, so that its replacement starts at once. */
+static void note_retiring(struct pool *pool, pid_t pid)
+{
+    for (size_t i = 0; i < pool->nchildren; i++)
+        if (pool->children[i].pid == pid && pool->children[i].current)
+            retire(pool, &pool->children[i]);
 }
 
 /* Collects exited workers; notes crash loops. */
@@ -252,6 +269,8 @@ int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
         while (read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
             stop |= info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT;
             hup |= info.ssi_signo == SIGHUP;
+            if (info.ssi_signo == SIGUSR2)
+                note_retiring(&pool, (pid_t)info.ssi_pid);
         }
         if (stop)
             begin_stop(&pool);

@@ -1,11 +1,13 @@
 /*
  * worker.c: the worker loop. The worker waits with poll() on the
- * listening socket and on a signalfd, accepts connections itself (the
- * socket is non-blocking, so a sibling winning the race costs nothing)
- * and hands each one to libfcgi. Signals are only ever read from the
- * signalfd, so a stop request never interrupts a request in progress and
- * never slips in just before a blocking accept(). Between requests the
- * poll times out for the application's periodic work (expiring uploads).
+ * listening socket, on a signalfd and on the connections the web server
+ * keeps open to it (FastCGI's FCGI_KEEP_CONN), accepts connections
+ * itself (the socket is non-blocking, so a sibling winning the race costs
+ * nothing) and hands each request to libfcgi. Signals are only ever read
+ * from the signalfd, so a stop request never interrupts a request in
+ * progress and never slips in just before a blocking accept(). Between
+ * requests the poll times out for the application's periodic work
+ * (expiring uploads).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +22,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <fcgiapp.h>
@@ -35,6 +38,7 @@ static void stop_signals(sigset_t *set)
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGUSR1);
+    sigaddset(set, SIGUSR2);
     sigaddset(set, SIGHUP);
     sigaddset(set, SIGCHLD);
 }
@@ -45,19 +49,6 @@ void bp_worker_block_signals(void)
     stop_signals(&set);
     sigprocmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-}
-
-/* Returns 1 when a signal read from sfd asks the worker to stop. */
-static int stop_requested(int sfd)
-{
-    struct signalfd_siginfo info;
-    int stop = 0;
-    while (read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
-        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT ||
-            info.ssi_signo == SIGUSR1)
-            stop = 1;
-    }
-    return stop;
 }
 
 /*
@@ -124,8 +115,14 @@ static int accept_connection(int listen_fd, long timeout_s)
     return -1;
 }
 
-/* Serves the FastCGI request on the accepted connection fd. */
-static void serve_connection(struct bp_ctx *ctx, FCGX_Request *request, int fd)
+/*
+ * Serves one FastCGI request on the connection fd, counting it in
+ * *served. Returns fd when the web server keeps the connection open for
+ * further requests (FCGI_KEEP_CONN), -1 when it is closed: by the
+ * server, or after a failed request.
+ */
+static int serve_connection(struct bp_ctx *ctx, FCGX_Request *request, int fd,
+                            long *served)
 {
     request->ipcFd = fd;
     /* FCGX_Accept_r first finishes the previous request and would close a
@@ -133,15 +130,59 @@ static void serve_connection(struct bp_ctx *ctx, FCGX_Request *request, int fd)
      * keepConnection from the web server's flags. */
     request->keepConnection = 1;
     if (FCGX_Accept_r(request) < 0) {
-        /* A connection that sent no valid request: libfcgi has closed it
-         * and tried its own accept on the (non-blocking) listening
-         * socket, which found nothing or failed. */
-        return;
+        /* The peer closed the connection or sent no valid request:
+         * libfcgi has closed it (and found no listening socket of its
+         * own to accept on). */
+        return -1;
     }
     bp_transport_fcgi_serve(ctx, request);
-    /* One request per connection: the pool's sockets are never kept. */
-    request->keepConnection = 0;
+    (*served)++;
     FCGX_Finish_r(request);
+    return request->ipcFd;
+}
+
+/*
+ * The connections a worker holds: the web server (nginx with
+ * fastcgi_keep_conn and an upstream keepalive) sends further requests on
+ * them, so no accept, socket set-up or close is paid per request. At
+ * most KEPT_MAX; the worker accepts no new connection while it holds
+ * that many.
+ */
+enum { KEPT_MAX = 64 };
+
+struct kept_connections {
+    int fd[KEPT_MAX];
+    size_t count;
+};
+
+static void kept_close_all(struct kept_connections *kept)
+{
+    for (size_t i = 0; i < kept->count; i++)
+        close(kept->fd[i]);
+    kept->count = 0;
+}
+
+/* What the signals read from the signalfd ask for. */
+enum stop_request { RUN_ON, DRAIN, STOP_NOW };
+
+static enum stop_request read_stop_request(int sfd)
+{
+    struct signalfd_siginfo info;
+    enum stop_request wanted = RUN_ON;
+    while (read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+        if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT)
+            wanted = STOP_NOW;
+        else if (info.ssi_signo == SIGUSR1 && wanted == RUN_ON)
+            wanted = DRAIN;
+    }
+    return wanted;
+}
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int bp_worker_run(const struct bp_config *cfg, int listen_fd, bool supervised)
@@ -170,31 +211,76 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd, bool supervised)
     }
     FCGX_Init();
     FCGX_Request request;
-    FCGX_InitRequest(&request, listen_fd, 0);
+    /* Connections are accepted here, never by libfcgi (no listening
+     * socket of its own). */
+    FCGX_InitRequest(&request, -1, 0);
+    struct kept_connections kept = {.count = 0};
     long served = 0;
+    /* Draining (a reload, or the quota served): no new connection is
+     * accepted; those the web server keeps are served until it closes
+     * them, or until drain_until on the monotonic clock. */
+    double drain_until = 0;
     for (;;) {
-        struct pollfd fds[2] = {{.fd = listen_fd, .events = POLLIN},
-                                {.fd = sfd, .events = POLLIN}};
-        if (poll(fds, 2, bp_app_maintain(&ctx)) < 0) {
+        bool draining = drain_until > 0;
+        if (draining && (kept.count == 0 || monotonic_s() >= drain_until))
+            break;
+        struct pollfd fds[2 + KEPT_MAX];
+        size_t nfds = 0;
+        fds[nfds++] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        bool accepting = !draining && kept.count < KEPT_MAX;
+        fds[nfds++] =
+            (struct pollfd){.fd = accepting ? listen_fd : -1, .events = POLLIN};
+        for (size_t i = 0; i < kept.count; i++)
+            fds[nfds++] = (struct pollfd){.fd = kept.fd[i], .events = POLLIN};
+        int timeout_ms = bp_app_maintain(&ctx);
+        if (draining) {
+            int left_ms = (int)((drain_until - monotonic_s()) * 1000.0) + 1;
+            if (timeout_ms < 0 || left_ms < timeout_ms)
+                timeout_ms = left_ms;
+        }
+        if (poll(fds, (nfds_t)nfds, timeout_ms) < 0) {
             if (errno == EINTR)
                 continue;
             perror("bandpics: poll");
             break;
         }
-        if ((fds[1].revents & POLLIN) && stop_requested(sfd))
-            break;
-        if (!(fds[0].revents & POLLIN))
-            continue;
-        int fd = accept_connection(listen_fd, cfg->io_timeout_s);
-        if (fd < 0)
-            continue;
-        serve_connection(&ctx, &request, fd);
-        /* A stop asked for meanwhile is seen by the next poll, before
-         * any other connection is taken. */
+        if (fds[0].revents & POLLIN) {
+            enum stop_request wanted = read_stop_request(sfd);
+            if (wanted == STOP_NOW)
+                break;
+            if (wanted == DRAIN && !draining)
+                drain_until =
+                    monotonic_s() + (double)cfg->graceful_timeout_s / 2;
+        }
+        /* Requests on kept connections first, then a new connection.
+         * Entries are taken from the poll set, since serving changes the
+         * kept list. */
+        struct kept_connections still = {.count = 0};
+        for (size_t i = 2; i < nfds; i++) {
+            int fd = fds[i].fd;
+            if (fds[i].revents != 0)
+                fd = serve_connection(&ctx, &request, fd, &served);
+            if (fd >= 0)
+                still.fd[still.count++] = fd;
+        }
+        kept = still;
+        if (accepting && (fds[1].revents & POLLIN) && drain_until == 0) {
+            int fd = accept_connection(listen_fd, cfg->io_timeout_s);
+            if (fd >= 0)
+                fd = serve_connection(&ctx, &request, fd, &served);
+            if (fd >= 0)
+                kept.fd[kept.count++] = fd;
+        }
+        /* The quota served: the master starts a replacement now, while
+         * this worker finishes the connections it holds. */
         if (supervised && cfg->max_requests > 0 &&
-            ++served >= cfg->max_requests)
-            break;
+            served >= cfg->max_requests && drain_until == 0) {
+            kill(getppid(), SIGUSR2);
+            drain_until = monotonic_s() + (double)cfg->graceful_timeout_s / 2;
+        }
     }
+    kept_close_all(&kept);
+    request.ipcFd = -1;
     FCGX_Free(&request, 1);
     bp_app_close(&ctx);
     close(sfd);

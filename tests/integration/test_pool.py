@@ -1,7 +1,8 @@
 """test_pool.py: the worker pool's life cycle through a real nginx.
 
-Persistence across a restart, concurrent writes over two workers, reload
-on SIGHUP without a failed request (and with the new configuration),
+Persistence across a restart, concurrent writes over two workers, the
+connections nginx keeps to the workers, reload on SIGHUP without a
+failed request (and with the new configuration),
 replacement of a killed worker and of a worker past its request quota,
 and a clean stop.
 """
@@ -120,6 +121,58 @@ def test_sighup_reload_without_a_failed_request(stack):
     time.sleep(0.5)
     expect(stack.worker_pids() == before, "workers replaced by an unusable store")
     expect_status(stack.get("/image_groups?limit=1"), 200)
+
+
+def pool_connections(stack):
+    """Inodes of the connected (not listening) Unix sockets on the pool's
+    socket path, from /proc/net/unix: the connections workers hold."""
+    inodes = set()
+    with open("/proc/net/unix") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            # Num RefCount Protocol Flags Type St Inode Path; St 03 is
+            # connected.
+            if len(fields) >= 8 and fields[7] == stack.socket and fields[5] == "03":
+                inodes.add(int(fields[6]))
+    return inodes
+
+
+@with_stack()
+def test_nginx_keeps_its_connections_to_the_pool(stack):
+    """nginx reuses its connections to the workers (upstream keepalive,
+    fastcgi_keep_conn): 60 reads in a row travel over a few connections
+    that stay open, not one connection each; a reload drains the old
+    workers without a failed request once nginx lets their connections
+    go."""
+    group = stack.post("/image_groups", {"name": "kept"}).json
+    seen = set()
+    for i in range(60):
+        expect_status(stack.get("/image_groups/" + group["id"]), 200)
+        held = pool_connections(stack)
+        expect(held, "no connection kept open after request %d" % i)
+        seen |= held
+    # One per nginx worker process, and perhaps one more each for a
+    # request that found its kept connection in use.
+    expect(len(seen) <= 4, "60 requests used %d connections" % len(seen))
+    # The connections are the workers': each is in a worker's fd table.
+    worker_sockets = set()
+    for pid in stack.worker_pids():
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            if target.startswith("socket:["):
+                worker_sockets.add(int(target[8:-1]))
+    expect(pool_connections(stack) & worker_sockets, "kept connections not held by workers")
+    # Reload: the draining workers hold kept connections; every request
+    # during and after the reload is answered.
+    before = set(stack.worker_pids())
+    stack.pool.send_signal(signal.SIGHUP)
+    for _ in range(30):
+        expect_status(stack.get("/image_groups/" + group["id"]), 200)
+    wait_until(lambda: len(stack.worker_pids()) == 2 and
+               not set(stack.worker_pids()) & before, timeout=60,
+               what="the draining workers to let go")
+    expect_status(stack.get("/image_groups/" + group["id"]), 200)
 
 
 @with_stack(config={"io_timeout_s": 1})
@@ -346,6 +399,7 @@ if __name__ == "__main__":
           test_worker_replaced_after_max_requests, test_sigterm_stops_master_and_workers,
           test_killed_master_takes_its_workers_and_a_restart_serves,
           test_silent_connections_do_not_pin_workers,
+          test_nginx_keeps_its_connections_to_the_pool,
           test_master_killed_during_uploads_leaves_consistent_data,
           test_uploads_have_their_own_workers,
           test_unreachable_store_is_503_and_named_by_healthz,
