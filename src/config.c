@@ -42,6 +42,7 @@ static const struct key_spec keys[] = {
     INT_KEY(workers, "2", 1, 256),
     STR_KEY(upload_listen, ""),
     INT_KEY(upload_workers, "1", 1, 256),
+    INT_KEY(upload_nice, "10", 0, 19),
     INT_KEY(max_requests, "10000", 0, LONG_MAX),
     INT_KEY(graceful_timeout_s, "30", 1, 3600),
     INT_KEY(io_timeout_s, "30", 1, 3600),

@@ -21,6 +21,9 @@ struct bp_config {
      * wait behind image processing. */
     char *upload_listen;
     long upload_workers;
+    /* How much lower the upload workers' CPU priority is (nice), so that
+     * reads preempt image processing on busy cores. */
+    long upload_nice;
     long max_requests;           /* requests before a worker is replaced */
     long graceful_timeout_s;     /* wait for busy workers before SIGKILL */
     long io_timeout_s;           /* a silent web server connection is dropped */

@@ -10,7 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <stdint.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -72,6 +76,49 @@ static size_t wanted(const struct pool *pool, enum kind kind)
 }
 
 /*
+ * The scheduler's slice asked for by the workers that answer reads
+ * (sched_attr.sched_runtime of a SCHED_OTHER task, Linux 6.12 and later;
+ * earlier kernels ignore it): with a slice this short, a read worker
+ * woken by a request preempts a task running out its longer slice (an
+ * upload worker, nginx receiving a body) instead of waiting behind it.
+ */
+#define READ_SLICE_NS 100000ULL
+
+/* struct sched_attr of <linux/sched/types.h>, which glibc does not wrap. */
+struct sched_attr_v1 {
+    uint32_t size;
+    uint32_t sched_policy;
+    uint64_t sched_flags;
+    int32_t sched_nice;
+    uint32_t sched_priority;
+    uint64_t sched_runtime;
+    uint64_t sched_deadline;
+    uint64_t sched_period;
+};
+
+/*
+ * In a new worker of kind: upload workers run upload_nice nicer, so that
+ * image processing yields the cores to reads; read workers ask for a
+ * short slice. Neither failing stops the worker.
+ */
+static void set_cpu_priority(const struct bp_config *cfg, enum kind kind)
+{
+    if (kind == KIND_UPLOAD) {
+        errno = 0;
+        if (cfg->upload_nice > 0 && nice((int)cfg->upload_nice) == -1 &&
+            errno != 0)
+            bp_log_warn("upload worker: nice: %s", strerror(errno));
+        return;
+    }
+    struct sched_attr_v1 attr = {.size = sizeof(attr),
+                                 .sched_policy = SCHED_OTHER,
+                                 .sched_nice = getpriority(PRIO_PROCESS, 0),
+                                 .sched_runtime = READ_SLICE_NS};
+    /* EINVAL or ENOSYS: a kernel without custom slices; nothing lost. */
+    (void)syscall(SYS_sched_setattr, 0, &attr, 0);
+}
+
+/*
  * Forks one worker of kind for the current generation. Returns -1 on
  * failure.
  */
@@ -99,6 +146,7 @@ static int spawn(struct pool *pool, int signal_fd, enum kind kind)
          * take the socket at once. */
         if (prctl(PR_SET_PDEATHSIG, SIGTERM) != 0 || getppid() != master)
             _exit(0);
+        set_cpu_priority(&pool->cfg, kind);
         int status = bp_worker_run(&pool->cfg, pool->listen_fd[kind], true);
         /* The worker's copy of the master's state goes with it. */
         free(pool->children);

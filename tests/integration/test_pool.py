@@ -123,6 +123,25 @@ def test_sighup_reload_without_a_failed_request(stack):
     expect_status(stack.get("/image_groups?limit=1"), 200)
 
 
+def nice_of(pid):
+    """A process's nice value, from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+def sched_slice_of(pid):
+    """The scheduler slice of a process in ns (se.slice in
+    /proc/PID/sched), or None where the kernel shows none."""
+    try:
+        with open("/proc/%d/sched" % pid) as f:
+            for line in f:
+                if line.split(":")[0].strip() == "se.slice":
+                    return int(line.split(":")[1])
+    except OSError:
+        pass
+    return None
+
+
 def pool_connections(stack):
     """Inodes of the connected (not listening) Unix sockets on the pool's
     socket path, from /proc/net/unix: the connections workers hold."""
@@ -342,6 +361,14 @@ def test_uploads_have_their_own_workers():
                "uploads %r and reads %r on the same workers" % (uploaders, readers))
         upload_pid = uploaders.pop()
         expect(upload_pid in stack.worker_pids(), "the upload worker is not the pool's")
+        # Image processing runs nicer than reads (upload_nice, 10).
+        expect(nice_of(upload_pid) == nice_of(stack.pool.pid) + 10,
+               "upload worker nice %d" % nice_of(upload_pid))
+        for reader in readers:
+            expect(nice_of(reader) == nice_of(stack.pool.pid), "a read worker is niced")
+            # A short scheduler slice where the kernel has them (6.12+).
+            slice_ns = sched_slice_of(reader)
+            expect(slice_ns in (None, 100000), "read worker slice %r ns" % slice_ns)
         os.kill(upload_pid, signal.SIGSTOP)
         answered = []
         try:
