@@ -232,15 +232,17 @@ static enum bp_rc rewind_input(FILE *in, struct bp_error *err)
 /*
  * True when a read failed or left an image that is not whole. Errors go
  * to the wand; warnings stay on the image (ImageMagick 6 does not pass
- * them on). Of libjpeg's corrupt-data warnings only "Premature end of
- * JPEG file" means missing pixels (libjpeg fills them in); the others
- * (a marker inside the scan, extraneous bytes) leave a whole picture and
- * are common in camera files. XMP parse and libtiff unknown-tag warnings
+ * them on). Of libjpeg's corrupt-data warnings two mean missing pixels
+ * (libjpeg fills them in): "Premature end of JPEG file" and "premature
+ * end of data segment" (the scan ends before the declared size is
+ * covered); the others (extraneous bytes) leave a whole picture and are
+ * common in camera files. XMP parse and libtiff unknown-tag warnings
  * are harmless too.
  */
 static bool read_failed(MagickWand *wand, MagickBooleanType ok)
 {
     static const char eof[] = "Premature end of JPEG file";
+    static const char short_scan[] = "premature end of data segment";
     if (ok == MagickFalse || MagickGetExceptionType(wand) >= ErrorException)
         return true;
     const Image *image = GetImageFromMagickWand(wand);
@@ -250,7 +252,8 @@ static bool read_failed(MagickWand *wand, MagickBooleanType ok)
     return e->severity >= ErrorException ||
            e->severity == ResourceLimitWarning ||
            (e->severity == CorruptImageWarning && e->reason != NULL &&
-            strncmp(e->reason, eof, sizeof(eof) - 1) == 0);
+            (strncmp(e->reason, eof, sizeof(eof) - 1) == 0 ||
+             strstr(e->reason, short_scan) != NULL));
 }
 
 /* The client's error for a failed ping or read. */

@@ -27,14 +27,18 @@ static void on_error(j_common_ptr cinfo)
 }
 
 /*
- * Of the corrupt-data warnings only a premature end means missing pixels;
- * the others (a marker inside the scan, extraneous bytes) leave a whole
- * picture and are common in camera files.
+ * Of the corrupt-data warnings two mean missing pixels, which libjpeg
+ * fills in with grey: the file ends early (JWRN_JPEG_EOF), or the scan
+ * data ends before the declared size is covered (JWRN_HIT_MARKER, the
+ * next marker comes too soon: a header that claims more pixels than the
+ * data holds). The others (extraneous bytes before a marker) leave a
+ * whole picture and are common in camera files.
  */
 static void on_message(j_common_ptr cinfo, int level)
 {
     struct decode_errors *errors = (struct decode_errors *)cinfo->err;
-    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF)
+    if (level < 0 && (cinfo->err->msg_code == JWRN_JPEG_EOF ||
+                      cinfo->err->msg_code == JWRN_HIT_MARKER))
         errors->truncated = 1;
 }
 

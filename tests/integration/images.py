@@ -220,6 +220,18 @@ def jpeg_size(data):
     raise ValueError("no SOF segment")
 
 
+def with_declared_size(jpeg, width, height):
+    """The JPEG with its SOF segment declaring width x height pixels, its
+    scan data unchanged (so it ends long before that many pixels)."""
+    i = 2
+    while i + 4 <= len(jpeg):
+        marker, length = jpeg[i + 1], struct.unpack(">H", jpeg[i + 2:i + 4])[0]
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            return (jpeg[:i + 5] + struct.pack(">HH", height, width) + jpeg[i + 9:])
+        i += 2 + length
+    raise ValueError("no SOF segment")
+
+
 def png_bomb(width=100000, height=100000):
     """A tiny PNG whose header declares width x height pixels."""
     def chunk(kind, data):

@@ -13,7 +13,7 @@ import time
 
 from harness import BIN, Stack, expect, expect_error, expect_status, main
 from images import (exif_block, jpeg_size, make_image, multipart, padded_jpeg,
-                    png_bomb, with_exif)
+                    png_bomb, with_declared_size, with_exif)
 
 stack = None
 JPEG = None  # a plain 640x480 JPEG
@@ -252,6 +252,21 @@ def test_refusals_leave_nothing_behind():
     expect(stored_files() == before, "a refused upload left files")
 
 
+def test_a_jpeg_smaller_than_it_claims_is_422():
+    """A JPEG whose header claims 16000x6000 but whose data holds 640x480
+    (issue 14): 422 like a truncated file, nothing stored; the same for a
+    claim just one row of blocks past the data."""
+    before = stored_files()
+    for width, height in ((16000, 6000), (640, 496)):
+        lying = with_declared_size(JPEG, width, height)
+        expect(jpeg_size(lying) == (width, height))
+        expect_error(upload_one(lying), 422, "truncated")
+        ctype, body = multipart([], [("image", "x.jpg", lying, "image/jpeg")])
+        expect_error(stack.patch("/images/" + upload_one(JPEG).json["id"] + "/file", body,
+                                 headers={"Content-Type": ctype}), 422, "truncated")
+    expect(len(stored_files()) == len(before) + 2 * 3, "refused uploads left files")
+
+
 def test_patch_image_metadata_and_move():
     g = stack.post("/image_groups", {"name": "Dest"}).json
     img = upload_one(JPEG).json
@@ -442,4 +457,5 @@ if __name__ == "__main__":
           test_failed_replace_changes_nothing,
           test_delete_image_and_group_remove_files, test_list_filters_and_paging,
           test_metadata_of_known_exif, test_bad_inputs_are_4xx_and_leave_nothing,
+          test_a_jpeg_smaller_than_it_claims_is_422,
           test_cgi_mode_streams_files, test_stop_cleanly])
