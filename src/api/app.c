@@ -27,6 +27,7 @@
 #include "http/http_error.h"
 #include "http/urldecode.h"
 #include "log.h"
+#include "temp_files.h"
 #include "media/image_proc.h"
 #include "model/timeutil.h"
 
@@ -51,25 +52,6 @@ out_fail:
                  strerror(errno));
     bp_buf_free(&path);
     return BP_EUNAVAILABLE;
-}
-
-/*
- * Removes files older than an hour from the temporary directory: what a
- * killed worker left behind (no request lives that long).
- */
-static void sweep_tmp(const char *tmp_dir)
-{
-    DIR *dir = opendir(tmp_dir);
-    if (dir == NULL)
-        return;
-    time_t cutoff = time(NULL) - 3600;
-    for (struct dirent *entry; (entry = readdir(dir)) != NULL;) {
-        struct stat st;
-        if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISREG(st.st_mode) && st.st_mtime < cutoff)
-            unlinkat(dirfd(dir), entry->d_name, 0);
-    }
-    closedir(dir);
 }
 
 /* Wipes and frees the upload secret of ctx. */
@@ -189,8 +171,9 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
         rc = load_upload_secret(ctx, cfg, err);
     if (rc == BP_OK)
         rc = bp_auth_jwt_new(cfg, &ctx->jwt, err);
+    /* What killed workers left behind (no request lives an hour). */
     if (rc == BP_OK)
-        sweep_tmp(ctx->tmp_dir);
+        ctx->temp_files_swept = bp_temp_sweep(ctx->tmp_dir, 3600);
     ctx->next_expiry_ms = bp_time_now_ms() + cfg->expire_interval_s * 1000;
     free(files_dir);
     if (rc != BP_OK)

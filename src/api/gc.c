@@ -421,6 +421,8 @@ enum bp_rc bp_gc_run(struct bp_ctx *ctx, bool dry_run, int64_t grace_ms,
                      struct bp_error *err)
 {
     memset(report, 0, sizeof(*report));
+    /* Swept when ctx was opened: those of killed workers, at any age. */
+    report->temp_files = ctx->temp_files_swept;
     struct bp_store *store;
     enum bp_rc rc = bp_app_store(ctx, &store, err);
     if (rc != BP_OK)

@@ -17,14 +17,18 @@
 #include "media/image_sniff.h"
 #include "model/image_json.h"
 #include "model/timeutil.h"
+#include "temp_files.h"
 
-/* Returns a new temporary path "<tmp_dir>/<id>-<what>.jpg". */
+/* Returns a new temporary path "<tmp_dir>/p<pid>-<id>-<what>.jpg". */
 static char *render_path(const struct bp_ctx *ctx, const char *id,
                          const char *what)
 {
     struct bp_buf path;
+    char owner[32];
+    bp_temp_prefix(owner, sizeof(owner));
     bp_buf_init(&path, 4096);
-    if (bp_buf_printf(&path, "%s/%s-%s.jpg", ctx->tmp_dir, id, what) != BP_OK) {
+    if (bp_buf_printf(&path, "%s/%s%s-%s.jpg", ctx->tmp_dir, owner, id, what) !=
+        BP_OK) {
         bp_buf_free(&path);
         return NULL;
     }

@@ -16,6 +16,7 @@
 #include "http/multipart.h"
 #include "http/urldecode.h"
 #include "log.h"
+#include "temp_files.h"
 
 #define MAX_PART_HEADER_BYTES 8192
 
@@ -56,8 +57,11 @@ static enum bp_rc file_begin(struct receiver *r, const char *raw_name,
     struct bp_upload_file *file = &up->files[up->nfiles];
     memset(file, 0, sizeof(*file));
     struct bp_buf path;
+    char owner[32];
+    bp_temp_prefix(owner, sizeof(owner));
     bp_buf_init(&path, 4096);
-    if (bp_buf_printf(&path, "%s/upload-XXXXXX", r->tmp_dir) != BP_OK) {
+    if (bp_buf_printf(&path, "%s/%supload-XXXXXX", r->tmp_dir, owner) !=
+        BP_OK) {
         bp_buf_free(&path);
         return BP_ENOMEM;
     }

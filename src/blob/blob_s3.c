@@ -30,6 +30,7 @@
 #include "blob/s3_xml.h"
 #include "blob/sigv4.h"
 #include "http/urldecode.h"
+#include "temp_files.h"
 
 /* The SHA-256 of zero bytes: the payload hash of bodiless requests. */
 #define EMPTY_SHA256                                                           \
@@ -486,8 +487,10 @@ static int anonymous_file(const char *dir)
     if (fd >= 0)
         return fd;
     struct bp_buf path;
+    char owner[32];
+    bp_temp_prefix(owner, sizeof(owner));
     bp_buf_init(&path, 4096);
-    if (bp_buf_printf(&path, "%s/bp-s3-get-XXXXXX", dir) != BP_OK) {
+    if (bp_buf_printf(&path, "%s/%sbp-s3-get-XXXXXX", dir, owner) != BP_OK) {
         bp_buf_free(&path);
         errno = ENAMETOOLONG;
         return -1;

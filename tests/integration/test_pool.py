@@ -194,6 +194,67 @@ def test_nginx_keeps_its_connections_to_the_pool(stack):
     expect_status(stack.get("/image_groups/" + group["id"]), 200)
 
 
+def dead_pid():
+    """The pid of a process that has exited."""
+    proc = subprocess.Popen(["true"])
+    proc.wait()
+    return proc.pid
+
+
+@with_stack(workers=1, config={"max_requests": 0})
+def test_killed_workers_leave_no_temporary_files(stack):
+    """Temporary files carry their process's pid (p<pid>-...): a worker
+    killed in the middle of an upload leaves files that its replacement
+    removes as it starts, whatever their age; so does --gc. Files of live
+    processes stay; files named by no process go after an hour."""
+    tmp = os.path.join(stack.data_dir, "tmp")
+    def names():
+        return set(os.listdir(tmp))
+    def plant(name, age_s=0):
+        path = os.path.join(tmp, name)
+        with open(path, "wb") as f:
+            f.write(b"left behind")
+        if age_s:
+            past = time.time() - age_s
+            os.utime(path, (past, past))
+    gone = dead_pid()
+    plant("p%d-upload-AbCdEf" % gone)
+    plant("p%d-upload-GhIjKl" % os.getpid())
+    plant("upload-old", age_s=7200)
+    plant("upload-young")
+    worker = stack.worker_pids()[0]
+    ctype, body = multipart([], [("image", "big.jpg", make_image(4000, 3000, "jpg"),
+                                  "image/jpeg")])
+    answered = []
+    upload = threading.Thread(target=lambda: answered.append(
+        stack.post("/images", body, headers={"Content-Type": ctype}, timeout=120)))
+    upload.start()
+    try:
+        wait_until(lambda: any(n.startswith("p%d-" % worker) for n in names()),
+                   timeout=60, what="the worker's temporary files")
+        os.kill(worker, signal.SIGKILL)
+    finally:
+        upload.join(timeout=120)
+    wait_until(lambda: stack.worker_pids() and worker not in stack.worker_pids(),
+               timeout=30, what="a replacement worker")
+    wait_until(lambda: not any(n.startswith("p%d-" % worker) for n in names()),
+               timeout=30, what="the killed worker's files to go")
+    left = names()
+    expect("p%d-upload-AbCdEf" % gone not in left, "a dead process's file stayed")
+    expect("upload-old" not in left, "an old unowned file stayed")
+    expect({"p%d-upload-GhIjKl" % os.getpid(), "upload-young"} <= left,
+           "a live process's or a young file was removed: %r" % sorted(left))
+    # --gc removes those of processes gone since, and says how many.
+    plant("p%d-bp-s3-get-MnOpQr" % dead_pid())
+    proc = subprocess.run([BIN, "--config", stack.config_path, "--gc"],
+                          capture_output=True, text=True, timeout=120, env=stack.env())
+    expect(proc.returncode == 0 and
+           "1 temporary files of gone processes removed" in proc.stdout, proc.stdout + proc.stderr)
+    expect(names() == {"p%d-upload-GhIjKl" % os.getpid(), "upload-young"},
+           "after --gc: %r" % sorted(names()))
+    expect_status(stack.post("/images", body, headers={"Content-Type": ctype}, timeout=120), 201)
+
+
 @with_stack(config={"io_timeout_s": 1})
 def test_silent_connections_do_not_pin_workers(stack):
     # Two peers connect to the pool socket and never speak.
@@ -427,6 +488,7 @@ if __name__ == "__main__":
           test_killed_master_takes_its_workers_and_a_restart_serves,
           test_silent_connections_do_not_pin_workers,
           test_nginx_keeps_its_connections_to_the_pool,
+          test_killed_workers_leave_no_temporary_files,
           test_master_killed_during_uploads_leaves_consistent_data,
           test_uploads_have_their_own_workers,
           test_unreachable_store_is_503_and_named_by_healthz,

@@ -1,0 +1,23 @@
+/*
+ * temp_files.h: temporary files that name their owner. Every file a
+ * process makes in the data directory's tmp/ folder starts with
+ * "p<pid>-", so that what a killed worker left behind can be told from
+ * what a live one is using, and removed at once, whatever its age.
+ */
+#ifndef BP_TEMP_FILES_H
+#define BP_TEMP_FILES_H
+
+#include <stddef.h>
+
+/* The prefix "p<pid>-" of this process's temporary files, into out. */
+void bp_temp_prefix(char *out, size_t size);
+
+/*
+ * Removes from dir the regular files whose owner process is gone, and
+ * any (owned or not) older than max_age_s, which no request outlives
+ * and which covers a pid taken again by an unrelated process. Returns
+ * how many it removed.
+ */
+size_t bp_temp_sweep(const char *dir, long max_age_s);
+
+#endif
