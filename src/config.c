@@ -49,6 +49,7 @@ static const struct key_spec keys[] = {
     STR_KEY(data_dir, "/var/lib/bandpics"),
     STR_KEY(database_url, ""),
     SIZE_KEY(max_body_bytes, "50M", 1024, 1L << 40),
+    SIZE_KEY(min_free_bytes, "256M", 0, 1L << 50),
     SIZE_KEY(max_json_bytes, "1M", 64, 1L << 30),
     INT_KEY(max_files, "200", 1, 100000),
     SIZE_KEY(max_field_bytes, "64k", 256, 1L << 30),

@@ -30,6 +30,8 @@ struct bp_config {
     char *data_dir;              /* local data (database, files) */
     char *database_url;          /* sqlite://PATH or mongodb://... */
     long max_body_bytes;         /* largest request body accepted */
+    long min_free_bytes;         /* uploads refused while the data disk has
+                                    less free */
     long max_json_bytes;         /* largest JSON request body accepted */
     long max_files;              /* files in one upload request */
     long max_field_bytes;        /* one text field of a form */

@@ -2,9 +2,15 @@
  * rc.c: names for the error codes and the helper that fills a
  * struct bp_error.
  */
+#include <errno.h>
 #include <stdio.h>
 
 #include "rc.h"
+
+enum bp_rc bp_rc_for_write_errno(int errnum, enum bp_rc otherwise)
+{
+    return errnum == ENOSPC || errnum == EDQUOT ? BP_ENOSPACE : otherwise;
+}
 
 const char *bp_rc_name(enum bp_rc rc)
 {
@@ -31,6 +37,8 @@ const char *bp_rc_name(enum bp_rc rc)
         return "forbidden";
     case BP_EUNAVAILABLE:
         return "service unavailable";
+    case BP_ENOSPACE:
+        return "insufficient storage";
     case BP_ENOMEM:
         return "out of memory";
     case BP_EIO:

@@ -22,6 +22,8 @@ enum bp_rc {
     BP_EFORBIDDEN,    /* the principal lacks the right, or a signed upload
                          token is invalid or expired */
     BP_EUNAVAILABLE,  /* a dependency (store, blobs) is down or busy */
+    BP_ENOSPACE,      /* the disk (or a quota) is full, or under
+                         min_free_bytes */
     BP_ENOMEM,        /* allocation failed */
     BP_EIO,           /* local I/O failed */
     BP_EINTERNAL,     /* a bug or an unexpected library failure */
@@ -31,6 +33,12 @@ enum bp_rc {
 struct bp_error {
     char detail[256];
 };
+
+/*
+ * The code for a failed write that set errnum: BP_ENOSPACE when the disk
+ * or a quota is full (ENOSPC, EDQUOT), otherwise.
+ */
+enum bp_rc bp_rc_for_write_errno(int errnum, enum bp_rc otherwise);
 
 /* Returns a static, lower-case name for rc ("not found", ...). */
 const char *bp_rc_name(enum bp_rc rc);

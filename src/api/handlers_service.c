@@ -8,6 +8,7 @@
 
 #include "api/handlers.h"
 #include "api/openapi.h"
+#include "api/upload.h"
 
 /* Sends a JSON object built by the caller, releasing it. */
 static enum bp_rc send_object(struct bp_response *res, int status,
@@ -47,6 +48,13 @@ enum bp_rc bp_handle_health(struct bp_ctx *ctx, const struct bp_request *req,
         struct bp_error cause = *err;
         return bp_error_set(err, BP_EUNAVAILABLE, "store: %s", cause.detail);
     }
+    /* Uploads are refused under min_free_bytes: the host is not healthy
+     * for what it is there for. */
+    if (bp_upload_check_free_space(ctx->tmp_dir, ctx->config->min_free_bytes,
+                                   err) != BP_OK) {
+        struct bp_error cause = *err;
+        return bp_error_set(err, BP_EUNAVAILABLE, "disk: %s", cause.detail);
+    }
     struct json_object *obj = json_object_new_object();
     struct json_object *checks = json_object_new_object();
     if (obj == NULL || checks == NULL) {
@@ -55,6 +63,7 @@ enum bp_rc bp_handle_health(struct bp_ctx *ctx, const struct bp_request *req,
         return BP_ENOMEM;
     }
     json_object_object_add(checks, "store", json_object_new_string("ok"));
+    json_object_object_add(checks, "disk", json_object_new_string("ok"));
     json_object_object_add(obj, "store_backend",
                            json_object_new_string(bp_store_name(store)));
     json_object_object_add(obj, "status", json_object_new_string("ok"));

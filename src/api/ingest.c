@@ -2,6 +2,7 @@
  * ingest.c: validating, describing and storing a batch of uploaded
  * images, all-or-nothing.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,9 +98,10 @@ static enum bp_rc copy_without_location(struct bp_ctx *ctx, const char *id,
     /* The copy's place holds nothing: it refuses the original. */
     int fd = open(*path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0 || close(fd) != 0) {
+        enum bp_rc failed = bp_rc_for_write_errno(errno, BP_EIO);
         free(*path);
         *path = NULL;
-        return BP_EIO;
+        return failed;
     }
     return BP_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -41,6 +42,21 @@ struct receiver {
     size_t body_bytes;
 };
 
+/*
+ * The error for a temporary file of an upload that could not be made or
+ * written (errnum): 507 when the disk is full, else 503.
+ */
+static enum bp_rc storage_failed(const char *path, int errnum,
+                                 struct bp_error *err)
+{
+    bp_log_error("writing %s: %s", path, strerror(errnum));
+    if (bp_rc_for_write_errno(errnum, BP_OK) == BP_ENOSPACE)
+        return bp_error_set(err, BP_ENOSPACE,
+                            "Insufficient storage: the upload could not be "
+                            "written");
+    return bp_error_set(err, BP_EUNAVAILABLE, "temporary storage unavailable");
+}
+
 /* Creates the next file entry with a new temporary file; fd open. */
 static enum bp_rc file_begin(struct receiver *r, const char *raw_name,
                              struct bp_error *err)
@@ -67,11 +83,9 @@ static enum bp_rc file_begin(struct receiver *r, const char *raw_name,
     }
     r->fd = mkostemp(path.data, O_CLOEXEC);
     if (r->fd < 0) {
+        int saved = errno;
         bp_buf_free(&path);
-        bp_log_error("cannot create a file in %s: %s", r->tmp_dir,
-                     strerror(errno));
-        return bp_error_set(err, BP_EUNAVAILABLE,
-                            "temporary storage unavailable");
+        return storage_failed(r->tmp_dir, saved, err);
     }
     file->path = path.data;
     up->nfiles++;
@@ -124,11 +138,8 @@ static enum bp_rc file_put(struct receiver *r, const char *data, size_t len,
         ssize_t put = write(r->fd, data + done, len - done);
         if (put < 0 && errno == EINTR)
             continue;
-        if (put <= 0) {
-            bp_log_error("writing %s: %s", file->path, strerror(errno));
-            return bp_error_set(err, BP_EUNAVAILABLE,
-                                "temporary storage unavailable");
-        }
+        if (put <= 0)
+            return storage_failed(file->path, put < 0 ? errno : ENOSPC, err);
         done += (size_t)put;
     }
     return BP_OK;
@@ -179,8 +190,7 @@ static enum bp_rc file_end(struct receiver *r, struct bp_error *err)
     int closed = r->fd >= 0 ? close(r->fd) : 0;
     r->fd = -1;
     if (closed != 0)
-        return bp_error_set(err, BP_EUNAVAILABLE,
-                            "temporary storage unavailable");
+        return storage_failed(file->path, errno, err);
     if (EVP_DigestFinal_ex(r->hash, digest, &len) != 1 || len != 32)
         return BP_EINTERNAL;
     bp_hex_encode(digest, len, file->sha256);
@@ -285,6 +295,18 @@ static enum bp_rc init_receiver(struct receiver *r, struct bp_upload *out,
     return r->hash == NULL || r->pending == NULL ? BP_ENOMEM : BP_OK;
 }
 
+/* init_receiver, then refuses when the disk is under min_free_bytes. */
+static enum bp_rc start_receiving(struct receiver *r, struct bp_upload *out,
+                                  const struct bp_upload_limits *limits,
+                                  const char *tmp_dir, const char *file_field,
+                                  struct bp_error *err)
+{
+    enum bp_rc rc = init_receiver(r, out, limits, tmp_dir, file_field);
+    if (rc == BP_OK)
+        rc = bp_upload_check_free_space(tmp_dir, limits->min_free_bytes, err);
+    return rc;
+}
+
 static void release_receiver(struct receiver *r)
 {
     if (r->fd >= 0)
@@ -302,7 +324,7 @@ enum bp_rc bp_upload_read_multipart(const struct bp_request *req,
     char boundary[BP_MULTIPART_BOUNDARY_MAX + 1];
     struct receiver r;
     struct bp_multipart *mp = NULL;
-    enum bp_rc rc = init_receiver(&r, out, limits, tmp_dir, file_field);
+    enum bp_rc rc = start_receiving(&r, out, limits, tmp_dir, file_field, err);
     if (rc == BP_OK)
         rc = bp_multipart_boundary(req->content_type, boundary,
                                    sizeof(boundary), err);
@@ -359,7 +381,7 @@ enum bp_rc bp_upload_read_raw(const struct bp_request *req,
                               struct bp_upload *out, struct bp_error *err)
 {
     struct receiver r;
-    enum bp_rc rc = init_receiver(&r, out, limits, tmp_dir, "");
+    enum bp_rc rc = start_receiving(&r, out, limits, tmp_dir, "", err);
     if (rc == BP_OK)
         rc = file_begin(&r, filename, err);
     const char *body_file = bp_request_param(req, "REQUEST_BODY_FILE");
@@ -414,8 +436,25 @@ struct bp_upload_limits bp_upload_limits_of(const struct bp_config *cfg)
         .max_files = (size_t)cfg->max_files,
         .max_field_bytes = (size_t)cfg->max_field_bytes,
         .max_fields = 16,
+        .min_free_bytes = cfg->min_free_bytes,
     };
     return limits;
+}
+
+enum bp_rc bp_upload_check_free_space(const char *dir, long min_free_bytes,
+                                      struct bp_error *err)
+{
+    struct statvfs fs;
+    if (min_free_bytes <= 0 || statvfs(dir, &fs) != 0)
+        return BP_OK;
+    unsigned long long free_bytes =
+        (unsigned long long)fs.f_bavail * (unsigned long long)fs.f_frsize;
+    if (free_bytes >= (unsigned long long)min_free_bytes)
+        return BP_OK;
+    return bp_error_set(err, BP_ENOSPACE,
+                        "Insufficient storage: %llu bytes free, under "
+                        "min_free_bytes (%ld)",
+                        free_bytes, min_free_bytes);
 }
 
 bool bp_upload_is_multipart(const char *content_type)

@@ -23,7 +23,16 @@ struct bp_upload_limits {
     size_t max_files;       /* file parts */
     size_t max_field_bytes; /* one text field */
     size_t max_fields;      /* text fields */
+    long min_free_bytes;    /* refused (507) while tmp_dir's disk has less */
 };
+
+/*
+ * BP_ENOSPACE, with the figures, when the file system holding dir has
+ * less than min_free_bytes free for this process; BP_OK otherwise (also
+ * when it cannot tell).
+ */
+enum bp_rc bp_upload_check_free_space(const char *dir, long min_free_bytes,
+                                      struct bp_error *err);
 
 struct bp_upload_file {
     char *path; /* owned temporary file; removed by bp_upload_free */
@@ -56,8 +65,10 @@ bool bp_upload_is_multipart(const char *content_type);
  * Errors: BP_EUNSUPPORTED when the body is not multipart/form-data,
  * BP_EBADREQUEST for a malformed or truncated body, BP_ETOOBIG over a
  * limit, BP_EINVAL for a field that is not valid UTF-8, BP_EUNAVAILABLE
- * when tmp_dir cannot be written. On any result *out must be released
- * with bp_upload_free, which also removes the temporary files.
+ * when tmp_dir cannot be written, BP_ENOSPACE when its disk is full or
+ * under limits->min_free_bytes (checked before the body is read). On any result
+ * *out must be released with bp_upload_free, which also removes the temporary
+ * files.
  */
 enum bp_rc bp_upload_read_multipart(const struct bp_request *req,
                                     const struct bp_upload_limits *limits,

@@ -129,8 +129,8 @@ static enum bp_rc local_put_file(struct bp_blob_store *store, const char *key,
     if (rc != BP_OK)
         goto out_free;
     if (make_parents(b->root, temp.data) != 0) {
-        rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                          strerror(errno));
+        rc = bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                          "file storage: %s", strerror(errno));
         goto out_free;
     }
     if (link_fresh(src_path, temp.data) == 0) {
@@ -138,8 +138,9 @@ static enum bp_rc local_put_file(struct bp_blob_store *store, const char *key,
          * without being written again; they still must be on disk. */
         dst = open(temp.data, O_RDONLY | O_CLOEXEC);
         if (dst < 0 || fchmod(dst, 0640) != 0 || fsync(dst) != 0) {
-            rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                              strerror(errno));
+            rc =
+                bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                             "file storage: %s", strerror(errno));
             goto out_unlink_temp;
         }
     } else {
@@ -153,27 +154,29 @@ static enum bp_rc local_put_file(struct bp_blob_store *store, const char *key,
             goto out_free;
         }
         if ((dst = mkostemp(temp.data, O_CLOEXEC)) < 0) {
-            rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                              strerror(errno));
+            rc =
+                bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                             "file storage: %s", strerror(errno));
             goto out_free;
         }
         if (fchmod(dst, 0640) != 0 || copy_fd(src, dst) != 0 ||
             fsync(dst) != 0) {
-            rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                              strerror(errno));
+            rc =
+                bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                             "file storage: %s", strerror(errno));
             goto out_unlink_temp;
         }
     }
     close(dst);
     dst = -1;
     if (rename(temp.data, target.data) != 0) {
-        rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                          strerror(errno));
+        rc = bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                          "file storage: %s", strerror(errno));
         goto out_unlink_temp;
     }
     if (sync_parent(target.data) != 0)
-        rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                          strerror(errno));
+        rc = bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                          "file storage: %s", strerror(errno));
     goto out_free;
 out_unlink_temp:
     unlink(temp.data);
@@ -203,8 +206,9 @@ static enum bp_rc local_open(struct bp_blob_store *store, const char *key,
             close(fd);
         rc = saved == ENOENT
                  ? bp_error_set(err, BP_ENOTFOUND, "File not found")
-                 : bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                                strerror(saved));
+                 : bp_error_set(err,
+                                bp_rc_for_write_errno(saved, BP_EUNAVAILABLE),
+                                "file storage: %s", strerror(saved));
         goto out_free;
     }
     out->fd = fd;
@@ -221,8 +225,8 @@ static enum bp_rc local_remove(struct bp_blob_store *store, const char *key,
     bp_buf_init(&path, 4096);
     enum bp_rc rc = key_path(from_base(store), key, "", &path);
     if (rc == BP_OK && unlink(path.data) != 0 && errno != ENOENT)
-        rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                          strerror(errno));
+        rc = bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                          "file storage: %s", strerror(errno));
     bp_buf_free(&path);
     return rc;
 }
@@ -242,11 +246,12 @@ static enum bp_rc local_move(struct bp_blob_store *store, const char *from,
     if (make_parents(b->root, dst.data) != 0 || rename(src.data, dst.data) != 0)
         rc = errno == ENOENT
                  ? bp_error_set(err, BP_ENOTFOUND, "File not found")
-                 : bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                                strerror(errno));
+                 : bp_error_set(err,
+                                bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                                "file storage: %s", strerror(errno));
     else if (sync_parent(dst.data) != 0)
-        rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                          strerror(errno));
+        rc = bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                          "file storage: %s", strerror(errno));
 out_free:
     bp_buf_free(&src);
     bp_buf_free(&dst);
@@ -288,8 +293,9 @@ static enum bp_rc local_stat(struct bp_blob_store *store, const char *key,
     if (stat(path.data, &st) != 0) {
         rc = errno == ENOENT || errno == ENOTDIR
                  ? bp_error_set(err, BP_ENOTFOUND, "File not found")
-                 : bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                                strerror(errno));
+                 : bp_error_set(err,
+                                bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                                "file storage: %s", strerror(errno));
         goto out_free;
     }
     if (!S_ISREG(st.st_mode)) {
@@ -399,16 +405,17 @@ static enum bp_rc walk_dir(struct walk *w, const char *rel,
     if (dir == NULL) {
         if (errno == ENOENT || errno == ENOTDIR)
             return BP_OK;
-        return bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                            strerror(errno));
+        return bp_error_set(err, bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                            "file storage: %s", strerror(errno));
     }
     for (;;) {
         errno = 0;
         struct dirent *entry = readdir(dir);
         if (entry == NULL) {
             if (errno != 0)
-                rc = bp_error_set(err, BP_EUNAVAILABLE, "file storage: %s",
-                                  strerror(errno));
+                rc = bp_error_set(err,
+                                  bp_rc_for_write_errno(errno, BP_EUNAVAILABLE),
+                                  "file storage: %s", strerror(errno));
             break;
         }
         const char *name = entry->d_name;

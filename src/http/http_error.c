@@ -35,6 +35,8 @@ int bp_http_status_for(enum bp_rc rc)
         return 403;
     case BP_EUNAVAILABLE:
         return 503;
+    case BP_ENOSPACE:
+        return 507;
     case BP_ENOMEM:
     case BP_EIO:
     case BP_EINTERNAL:

@@ -1584,8 +1584,8 @@ static enum bp_rc write_atomic(const char *path, const unsigned char *data,
         return bp_error_set(err, BP_EINVAL, "the target path is too long");
     int fd = mkostemp(temp, O_CLOEXEC);
     if (fd < 0)
-        return bp_error_set(err, BP_EIO, "cannot create the copy: %s",
-                            strerror(errno));
+        return bp_error_set(err, bp_rc_for_write_errno(errno, BP_EIO),
+                            "cannot create the copy: %s", strerror(errno));
     enum bp_rc rc = BP_OK;
     if (fchmod(fd, 0640) != 0)
         goto out_io;
@@ -1606,8 +1606,8 @@ static enum bp_rc write_atomic(const char *path, const unsigned char *data,
     sync_parent(path);
     return BP_OK;
 out_io:
-    rc =
-        bp_error_set(err, BP_EIO, "cannot write the copy: %s", strerror(errno));
+    rc = bp_error_set(err, bp_rc_for_write_errno(errno, BP_EIO),
+                      "cannot write the copy: %s", strerror(errno));
     if (fd >= 0)
         close(fd);
     unlink(temp);

@@ -7,6 +7,7 @@
  * ImageMagick's resource limits and the small ISO BMFF walk that finds a
  * HEIF image's stored size.
  */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -607,15 +608,21 @@ static enum bp_rc write_jpeg(MagickWand *wand, const char *path,
 {
     FILE *out = fopen(path, "wbex");
     if (out == NULL)
-        return bp_error_set(err, BP_EIO, "Cannot write a gallery image");
+        return bp_error_set(err, bp_rc_for_write_errno(errno, BP_EIO),
+                            "Cannot write a gallery image");
     enum bp_rc rc = BP_OK;
     if (MagickSetImageFormat(wand, "JPEG") == MagickFalse ||
         MagickSetImageFilename(wand, "JPEG:") == MagickFalse ||
         MagickSetImageCompressionQuality(wand, JPEG_QUALITY) == MagickFalse ||
         MagickWriteImageFile(wand, out) == MagickFalse)
         rc = wand_error(wand, err);
-    if (fclose(out) != 0 && rc == BP_OK)
-        rc = bp_error_set(err, BP_EIO, "Cannot write a gallery image");
+    /* A full disk shows at the last flush, whatever the coder said. */
+    bool failed = ferror(out) != 0;
+    if (fclose(out) != 0 || failed) {
+        enum bp_rc write_rc = bp_rc_for_write_errno(errno, BP_EIO);
+        if (rc == BP_OK || write_rc == BP_ENOSPACE)
+            rc = bp_error_set(err, write_rc, "Cannot write a gallery image");
+    }
     if (rc != BP_OK)
         unlink(path);
     return rc;

@@ -1,6 +1,7 @@
 /*
  * jpeg_encode.c: RGB pixels to a JPEG file through libjpeg(-turbo).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <stdio.h> /* before jpeglib.h, which uses FILE */
@@ -32,7 +33,8 @@ enum bp_rc bp_jpeg_encode(const struct bp_rgb_image *image, int quality,
             close(fd);
             unlink(path);
         }
-        return bp_error_set(err, BP_EIO, "Cannot write a gallery image");
+        return bp_error_set(err, bp_rc_for_write_errno(errno, BP_EIO),
+                            "Cannot write a gallery image");
     }
     struct jpeg_compress_struct cinfo;
     struct encode_errors errors;
@@ -42,7 +44,8 @@ enum bp_rc bp_jpeg_encode(const struct bp_rgb_image *image, int quality,
         jpeg_destroy_compress(&cinfo);
         fclose(out);
         unlink(path);
-        return bp_error_set(err, BP_EIO, "Cannot write a gallery image");
+        return bp_error_set(err, bp_rc_for_write_errno(errno, BP_EIO),
+                            "Cannot write a gallery image");
     }
     jpeg_create_compress(&cinfo);
     jpeg_stdio_dest(&cinfo, out);
@@ -65,11 +68,13 @@ enum bp_rc bp_jpeg_encode(const struct bp_rgb_image *image, int quality,
     if (fflush(out) != 0 || ferror(out)) {
         fclose(out);
         unlink(path);
-        return bp_error_set(err, BP_EIO, "Cannot write a gallery image");
+        return bp_error_set(err, bp_rc_for_write_errno(errno, BP_EIO),
+                            "Cannot write a gallery image");
     }
     if (fclose(out) != 0) {
         unlink(path);
-        return bp_error_set(err, BP_EIO, "Cannot write a gallery image");
+        return bp_error_set(err, bp_rc_for_write_errno(errno, BP_EIO),
+                            "Cannot write a gallery image");
     }
     return BP_OK;
 }

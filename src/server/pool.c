@@ -186,8 +186,8 @@ static void drain(struct pool *pool, struct child *child)
     kill(child->pid, SIGUSR1);
 }
 
-/* A worker that has served its quota says so with SIGUSR2 as it starts
- * draining, so that its replacement starts at once. */
+/* A worker that has served its quota says so (BP_WORKER_RETIRING_SIGNAL)
+ * as it starts draining, so that its replacement starts at once. */
 static void note_retiring(struct pool *pool, pid_t pid)
 {
     for (size_t i = 0; i < pool->nchildren; i++)
@@ -317,7 +317,7 @@ int bp_pool_run(const struct bp_config_source *src, struct bp_config *cfg,
         while (read(sfd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
             stop |= info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT;
             hup |= info.ssi_signo == SIGHUP;
-            if (info.ssi_signo == SIGUSR2)
+            if ((int)info.ssi_signo == BP_WORKER_RETIRING_SIGNAL)
                 note_retiring(&pool, (pid_t)info.ssi_pid);
         }
         if (stop)

@@ -38,7 +38,7 @@ static void stop_signals(sigset_t *set)
     sigaddset(set, SIGTERM);
     sigaddset(set, SIGINT);
     sigaddset(set, SIGUSR1);
-    sigaddset(set, SIGUSR2);
+    sigaddset(set, BP_WORKER_RETIRING_SIGNAL);
     sigaddset(set, SIGHUP);
     sigaddset(set, SIGCHLD);
 }
@@ -116,13 +116,35 @@ static int accept_connection(int listen_fd, long timeout_s)
 }
 
 /*
+ * Reads what is left of the request's body, so that the connection's
+ * next request starts at a record boundary (a handler may answer without
+ * reading the body; and the end-of-stream record may still be unread).
+ * Returns false when more than limit bytes were left or the stream
+ * failed: the connection is then not kept.
+ */
+static bool finish_reading(FCGX_Stream *in, long long limit)
+{
+    char chunk[16384];
+    long long left_over = 0;
+    for (;;) {
+        int got = FCGX_GetStr(chunk, (int)sizeof(chunk), in);
+        if (got <= 0)
+            return FCGX_GetError(in) == 0;
+        left_over += got;
+        if (left_over > limit)
+            return false;
+    }
+}
+
+/*
  * Serves one FastCGI request on the connection fd, counting it in
  * *served. Returns fd when the web server keeps the connection open for
- * further requests (FCGI_KEEP_CONN), -1 when it is closed: by the
- * server, or after a failed request.
+ * further requests (FCGI_KEEP_CONN) and keep is true, -1 when it is
+ * closed: by the server, after a failed request, or because keep is
+ * false.
  */
 static int serve_connection(struct bp_ctx *ctx, FCGX_Request *request, int fd,
-                            long *served)
+                            bool keep, long *served)
 {
     request->ipcFd = fd;
     /* FCGX_Accept_r first finishes the previous request and would close a
@@ -137,29 +159,79 @@ static int serve_connection(struct bp_ctx *ctx, FCGX_Request *request, int fd,
     }
     bp_transport_fcgi_serve(ctx, request);
     (*served)++;
+    if (request->keepConnection &&
+        (!keep || !finish_reading(request->in,
+                                  ctx->config->max_body_bytes + (1LL << 20))))
+        request->keepConnection = 0;
     FCGX_Finish_r(request);
     return request->ipcFd;
+}
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /*
  * The connections a worker holds: the web server (nginx with
  * fastcgi_keep_conn and an upstream keepalive) sends further requests on
  * them, so no accept, socket set-up or close is paid per request. At
- * most KEPT_MAX; the worker accepts no new connection while it holds
- * that many.
+ * most KEPT_MAX: past that, a new connection is served and closed. One
+ * silent for io_timeout_s is closed (nginx drops its idle ones sooner:
+ * keepalive_timeout).
  */
 enum { KEPT_MAX = 64 };
 
 struct kept_connections {
     int fd[KEPT_MAX];
+    double last_used_s[KEPT_MAX]; /* monotonic_s() of its last request */
     size_t count;
 };
+
+static void kept_add(struct kept_connections *kept, int fd, double now)
+{
+    kept->fd[kept->count] = fd;
+    kept->last_used_s[kept->count] = now;
+    kept->count++;
+}
 
 static void kept_close_all(struct kept_connections *kept)
 {
     for (size_t i = 0; i < kept->count; i++)
         close(kept->fd[i]);
     kept->count = 0;
+}
+
+/*
+ * Serves every kept connection that has a request waiting, within
+ * timeout_ms; keep false closes each after its answer. Connections idle
+ * past idle_s are closed.
+ */
+static void serve_kept(struct bp_ctx *ctx, FCGX_Request *request,
+                       struct kept_connections *kept,
+                       const struct pollfd *polled, bool keep, double idle_s,
+                       long *served)
+{
+    struct kept_connections still = {.count = 0};
+    double now = monotonic_s();
+    for (size_t i = 0; i < kept->count; i++) {
+        int fd = kept->fd[i];
+        double last = kept->last_used_s[i];
+        if (polled[i].revents != 0) {
+            fd = serve_connection(ctx, request, fd, keep, served);
+            last = now = monotonic_s();
+        } else if (now - last > idle_s) {
+            close(fd);
+            fd = -1;
+        }
+        if (fd >= 0) {
+            still.fd[still.count] = fd;
+            still.last_used_s[still.count++] = last;
+        }
+    }
+    *kept = still;
 }
 
 /* What the signals read from the signalfd ask for. */
@@ -176,13 +248,6 @@ static enum stop_request read_stop_request(int sfd)
             wanted = DRAIN;
     }
     return wanted;
-}
-
-static double monotonic_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 int bp_worker_run(const struct bp_config *cfg, int listen_fd, bool supervised)
@@ -216,29 +281,36 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd, bool supervised)
     FCGX_InitRequest(&request, -1, 0);
     struct kept_connections kept = {.count = 0};
     long served = 0;
+    double idle_s = (double)cfg->io_timeout_s;
     /* Draining (a reload, or the quota served): no new connection is
-     * accepted; those the web server keeps are served until it closes
-     * them, or until drain_until on the monotonic clock. */
+     * accepted; the kept ones are served until the web server lets them
+     * go (nginx: keepalive_requests, keepalive_timeout), since closing
+     * one itself could race a request nginx is sending on it. At
+     * drain_until (monotonic) the requests already waiting are served
+     * and the rest closed. */
     double drain_until = 0;
     for (;;) {
         bool draining = drain_until > 0;
-        if (draining && (kept.count == 0 || monotonic_s() >= drain_until))
+        if (draining && kept.count == 0)
             break;
         struct pollfd fds[2 + KEPT_MAX];
-        size_t nfds = 0;
-        fds[nfds++] = (struct pollfd){.fd = sfd, .events = POLLIN};
-        bool accepting = !draining && kept.count < KEPT_MAX;
-        fds[nfds++] =
-            (struct pollfd){.fd = accepting ? listen_fd : -1, .events = POLLIN};
+        fds[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
+        fds[1] =
+            (struct pollfd){.fd = draining ? -1 : listen_fd, .events = POLLIN};
         for (size_t i = 0; i < kept.count; i++)
-            fds[nfds++] = (struct pollfd){.fd = kept.fd[i], .events = POLLIN};
+            fds[2 + i] = (struct pollfd){.fd = kept.fd[i], .events = POLLIN};
         int timeout_ms = bp_app_maintain(&ctx);
+        if (kept.count > 0 && (timeout_ms < 0 || timeout_ms > 1000))
+            timeout_ms = 1000; /* to close connections gone idle */
+        bool last_round = false;
         if (draining) {
-            int left_ms = (int)((drain_until - monotonic_s()) * 1000.0) + 1;
+            double left_s = drain_until - monotonic_s();
+            last_round = left_s <= 0;
+            int left_ms = last_round ? 0 : (int)(left_s * 1000.0) + 1;
             if (timeout_ms < 0 || left_ms < timeout_ms)
                 timeout_ms = left_ms;
         }
-        if (poll(fds, (nfds_t)nfds, timeout_ms) < 0) {
+        if (poll(fds, (nfds_t)(2 + kept.count), timeout_ms) < 0) {
             if (errno == EINTR)
                 continue;
             perror("bandpics: poll");
@@ -252,30 +324,26 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd, bool supervised)
                 drain_until =
                     monotonic_s() + (double)cfg->graceful_timeout_s / 2;
         }
-        /* Requests on kept connections first, then a new connection.
-         * Entries are taken from the poll set, since serving changes the
-         * kept list. */
-        struct kept_connections still = {.count = 0};
-        for (size_t i = 2; i < nfds; i++) {
-            int fd = fds[i].fd;
-            if (fds[i].revents != 0)
-                fd = serve_connection(&ctx, &request, fd, &served);
-            if (fd >= 0)
-                still.fd[still.count++] = fd;
-        }
-        kept = still;
-        if (accepting && (fds[1].revents & POLLIN) && drain_until == 0) {
+        /* Requests on kept connections first, then a new connection. */
+        serve_kept(&ctx, &request, &kept, fds + 2, !last_round, idle_s,
+                   &served);
+        if (last_round)
+            break;
+        if (!draining && (fds[1].revents & POLLIN)) {
             int fd = accept_connection(listen_fd, cfg->io_timeout_s);
             if (fd >= 0)
-                fd = serve_connection(&ctx, &request, fd, &served);
+                fd = serve_connection(&ctx, &request, fd, kept.count < KEPT_MAX,
+                                      &served);
             if (fd >= 0)
-                kept.fd[kept.count++] = fd;
+                kept_add(&kept, fd, monotonic_s());
         }
-        /* The quota served: the master starts a replacement now, while
-         * this worker finishes the connections it holds. */
+        /* The quota served: the master starts a replacement now (a
+         * queued signal, so that two workers retiring at once are both
+         * seen), while this worker finishes the connections it holds. */
         if (supervised && cfg->max_requests > 0 &&
             served >= cfg->max_requests && drain_until == 0) {
-            kill(getppid(), SIGUSR2);
+            sigqueue(getppid(), BP_WORKER_RETIRING_SIGNAL,
+                     (union sigval){.sival_int = 0});
             drain_until = monotonic_s() + (double)cfg->graceful_timeout_s / 2;
         }
     }

@@ -6,9 +6,14 @@
 #ifndef BP_WORKER_H
 #define BP_WORKER_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "config.h"
+
+/* What a pool worker that has served its quota sends its master (a
+ * real-time signal: they queue, so none is lost). */
+#define BP_WORKER_RETIRING_SIGNAL (SIGRTMIN + 1)
 
 /*
  * Serves FastCGI requests on listen_fd with the per-process state for
@@ -17,8 +22,9 @@
  * progress on SIGTERM or SIGINT, closing every connection. Drains on
  * SIGUSR1 or, when supervised (a pool master starts another), after
  * cfg->max_requests requests (0: no limit), telling the master with
- * SIGUSR2: accepts no new connection and serves the kept ones until the
- * web server closes them, for at most half of cfg->graceful_timeout_s;
+ * BP_WORKER_RETIRING_SIGNAL: accepts no new connection and serves the
+ * kept ones until the web server lets them go, for at most half of
+ * cfg->graceful_timeout_s;
  * a worker started on fd 0 by spawn-fcgi or mod_fcgid has no one to
  * replace it and never retires itself. Returns the process exit status:
  * 0 on a normal stop, 1 when start-up failed.

@@ -90,10 +90,17 @@ enum bp_rc bp_sqlite_fail(sqlite3 *db, int code, const char *what,
 {
     int primary = code & 0xff;
     const char *msg = db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(code);
+    /* A write that found the disk full may come back as an I/O error. */
+    if (primary == SQLITE_IOERR && db != NULL &&
+        bp_rc_for_write_errno(sqlite3_system_errno(db), BP_OK) == BP_ENOSPACE)
+        primary = SQLITE_FULL;
     switch (primary) {
+    case SQLITE_FULL:
+        bp_log_error("sqlite %s: %s", what, msg);
+        return bp_error_set(err, BP_ENOSPACE,
+                            "Insufficient storage: the database is full");
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-    case SQLITE_FULL:
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:

@@ -93,6 +93,9 @@ class Stack:
         # as an operator would); test_auth.py tests the modes themselves.
         settings = dict(settings)
         settings.setdefault("auth_mode", "off")
+        # Nor do they depend on how full the machine's disk is (the
+        # default keeps 256M free); test_disk_full.py tests the limit.
+        settings.setdefault("min_free_bytes", "1M")
         lines = ["data_dir = %s" % self.data_dir]
         lines += ["%s = %s" % kv for kv in settings.items()]
         with open(self.config_path, "w") as f:

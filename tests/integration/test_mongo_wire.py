@@ -217,7 +217,7 @@ def test_healthz_pings():
     resp = stack.get("/healthz")
     expect_status(resp, 200)
     expect(resp.json == {"store_backend": "mongodb", "status": "ok",
-                         "checks": {"store": "ok"}}, repr(resp.json))
+                         "checks": {"store": "ok", "disk": "ok"}}, repr(resp.json))
     pings = peer.seen("ping")
     expect(len(pings) == before + 1, "%d pings" % (len(pings) - before))
     expect(pings[-1]["ping"] == 1 and pings[-1]["$db"] == "admin", repr(pings[-1]))

@@ -15,6 +15,7 @@ import subprocess
 import threading
 import time
 
+import fcgi_wire
 from harness import BIN, Stack, expect, expect_error, expect_status, main, wait_until
 from images import make_image, multipart
 
@@ -255,6 +256,99 @@ def test_killed_workers_leave_no_temporary_files(stack):
     expect_status(stack.post("/images", body, headers={"Content-Type": ctype}, timeout=120), 201)
 
 
+@with_stack(workers=1)
+def test_kept_connection_survives_bodies_left_unread(stack):
+    """On one kept connection: a 20 KB body the route never reads (405),
+    then a JSON body whose end-of-stream record starts exactly where
+    libfcgi's 8 KiB read buffer ends; the request after each is answered
+    on the same connection."""
+    group = stack.post("/image_groups", {"name": "wire"}).json
+    sock = fcgi_wire.connect(stack.socket)
+    try:
+        body = b"x" * 20000
+        sock.sendall(fcgi_wire.request_bytes(fcgi_wire.cgi_params("POST", "/", body,
+                                                                  "text/plain"), body))
+        status, _, how = fcgi_wire.read_answer(sock)
+        expect(how == "END" and status == 405, "unread body: %r %r" % (status, how))
+        for offset in (8192, 16384):
+            patch = json.dumps({"description": "at %d" % offset}).encode()
+            params = fcgi_wire.cgi_params("PATCH", "/image_groups/" + group["id"], patch,
+                                          "application/json")
+            sock.sendall(fcgi_wire.request_bytes(params, patch, pad_params_to=offset))
+            status, _, how = fcgi_wire.read_answer(sock)
+            expect(how == "END" and status == 200, "record at %d: %r %r" % (offset, status, how))
+            sock.sendall(fcgi_wire.request_bytes(fcgi_wire.cgi_params(
+                "GET", "/image_groups/" + group["id"])))
+            status, out, how = fcgi_wire.read_answer(sock)
+            expect(how == "END" and status == 200 and b"at %d" % offset in out,
+                   "after the record at %d: %r %r" % (offset, status, how))
+    finally:
+        sock.close()
+
+
+@with_stack(workers=1, config={"io_timeout_s": 2})
+def test_many_kept_connections_never_block_a_new_one(stack):
+    """A worker holds at most 64 kept connections: a 65th is still
+    served (and closed after its answer), and kept connections silent for
+    io_timeout_s are closed."""
+    held = []
+    try:
+        for _ in range(64):
+            sock = fcgi_wire.connect(stack.socket)
+            sock.sendall(fcgi_wire.request_bytes(fcgi_wire.cgi_params("GET", "/healthz")))
+            status, _, how = fcgi_wire.read_answer(sock)
+            expect(how == "END" and status == 200)
+            held.append(sock)
+        extra = fcgi_wire.connect(stack.socket)
+        extra.sendall(fcgi_wire.request_bytes(fcgi_wire.cgi_params("GET", "/healthz")))
+        status, _, how = fcgi_wire.read_answer(extra, timeout=30)
+        expect(how == "END" and status == 200, "the 65th: %r %r" % (status, how))
+        expect(fcgi_wire.read_answer(extra, timeout=30)[2] == "EOF",
+               "a connection past the 64 kept was not closed")
+        extra.close()
+        # Silent ones are let go after io_timeout_s.
+        for sock in held:
+            expect(fcgi_wire.read_answer(sock, timeout=60)[2] == "EOF",
+                   "an idle kept connection stayed open")
+        expect_status(stack.get("/healthz"), 200)
+    finally:
+        for sock in held:
+            sock.close()
+
+
+@with_stack(config={"max_requests": 40})
+def test_workers_retiring_under_load_lose_no_request(stack):
+    """Workers reach max_requests again and again while four clients
+    send writes and reads: a retiring worker serves its kept connections
+    until nginx lets them go, so nothing nginx sent is lost."""
+    group = stack.post("/image_groups", {"name": "retiring"}).json
+    first = set(stack.worker_pids())
+    failures, count = [], [0]
+    stop = threading.Event()
+
+    def client(n):
+        while not stop.is_set():
+            for resp in (stack.patch("/image_groups/" + group["id"],
+                                     {"description": "client %d" % n}),
+                         stack.get("/image_groups/" + group["id"])):
+                if resp.status != 200:
+                    failures.append(resp)
+                count[0] += 1
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        wait_until(lambda: count[0] >= 600, timeout=120, what="600 requests")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    expect(not failures, "%d of %d failed: %r" % (len(failures), count[0], failures[:3]))
+    wait_until(lambda: len(stack.worker_pids()) == 2 and not first & set(stack.worker_pids()),
+               timeout=60, what="the first workers to be replaced")
+
+
 @with_stack(config={"io_timeout_s": 1})
 def test_silent_connections_do_not_pin_workers(stack):
     # Two peers connect to the pool socket and never speak.
@@ -489,6 +583,9 @@ if __name__ == "__main__":
           test_silent_connections_do_not_pin_workers,
           test_nginx_keeps_its_connections_to_the_pool,
           test_killed_workers_leave_no_temporary_files,
+          test_kept_connection_survives_bodies_left_unread,
+          test_many_kept_connections_never_block_a_new_one,
+          test_workers_retiring_under_load_lose_no_request,
           test_master_killed_during_uploads_leaves_consistent_data,
           test_uploads_have_their_own_workers,
           test_unreachable_store_is_503_and_named_by_healthz,
