@@ -55,6 +55,7 @@ static const struct key_spec keys[] = {
     SIZE_KEY(max_field_bytes, "64k", 256, 1L << 30),
     INT_KEY(max_pixels, "100000000", 1, 1L << 40),
     SIZE_KEY(image_memory_bytes, "512M", 16L << 20, 1L << 40),
+    SIZE_KEY(max_decode_bytes, "512M", 0, 1L << 40),
     INT_KEY(max_name_length, "200", 1, 1 << 20),
     INT_KEY(max_description_length, "5000", 0, 1 << 24),
     INT_KEY(list_default_limit, "1000", 1, 100000),

@@ -37,6 +37,8 @@ struct bp_config {
     long max_field_bytes;        /* one text field of a form */
     long max_pixels;             /* width x height of an image */
     long image_memory_bytes;     /* ImageMagick's memory per worker */
+    long max_decode_bytes;       /* non-JPEG images decoding to more are
+                                    refused from their header */
     long max_name_length;        /* group name, in characters */
     long max_description_length; /* descriptions, in characters */
     long list_default_limit;     /* page size when ?limit= is absent */

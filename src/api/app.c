@@ -217,6 +217,7 @@ struct bp_image_limits bp_app_image_limits(const struct bp_ctx *ctx)
         .max_pixels = ctx->config->max_pixels,
         .max_edge = BP_IMAGE_MAX_EDGE,
         .memory_bytes = ctx->config->image_memory_bytes,
+        .max_decode_bytes = ctx->config->max_decode_bytes,
     };
 }
 

@@ -327,12 +327,17 @@ static enum bp_rc check_declared_size(const struct bp_image_meta *meta,
     return check_size((double)w, (double)h, limits, err);
 }
 
+/* What ImageMagick 6 (Q16) holds of a decoded pixel: four 16-bit
+ * channels. */
+#define DECODED_BYTES_PER_PIXEL 8.0
+
 /*
  * Reads the size of the first frame from the header of in, without
  * decoding pixels, and refuses an edge over max_edge or, over all frames,
- * more than max_pixels.
+ * more than max_pixels, or more than max_decode_bytes decoded (0: no such
+ * limit).
  */
-static enum bp_rc ping_size(FILE *in, const char *coder,
+static enum bp_rc ping_size(FILE *in, const char *coder, long max_decode_bytes,
                             const struct bp_image_limits *limits, long *width,
                             long *height, struct bp_error *err)
 {
@@ -372,6 +377,13 @@ static enum bp_rc ping_size(FILE *in, const char *coder,
         rc = bp_error_set(err, BP_ETOOBIG,
                           "Image is too large: %.0f pixels, at most %ld",
                           pixels, limits->max_pixels);
+    else if (max_decode_bytes > 0 &&
+             pixels * DECODED_BYTES_PER_PIXEL > (double)max_decode_bytes)
+        rc = bp_error_set(err, BP_ETOOBIG,
+                          "Image is too large to decode: %.0f pixels would "
+                          "take %.0f MB, over max_decode_bytes (%ld MB)",
+                          pixels, pixels * DECODED_BYTES_PER_PIXEL / 1048576,
+                          max_decode_bytes / 1048576);
 out_destroy_wand:
     DestroyMagickWand(wand);
     return rc;
@@ -775,9 +787,13 @@ enum bp_rc bp_image_process(const char *path,
         goto out_free_head;
     }
     rc = check_declared_size(&found, head, head_len, limits, err);
+    /* A JPEG decodes scaled down to what the fullsize needs (unless the
+     * tests ask for ImageMagick): max_decode_bytes is for the others. */
+    bool scaled_jpeg = found.format == BP_IMAGE_JPEG && !limits->jpeg_by_magick;
     if (rc == BP_OK)
-        rc = ping_size(in, bp_image_coder(found.format), limits, &found.width,
-                       &found.height, err);
+        rc = ping_size(in, bp_image_coder(found.format),
+                       scaled_jpeg ? 0 : limits->max_decode_bytes, limits,
+                       &found.width, &found.height, err);
     if (rc == BP_OK)
         rc = make_sizes(in, head, head_len, fullsize_path, thumb_path,
                         limits->jpeg_by_magick, &found, err);

@@ -31,6 +31,10 @@ struct bp_image_limits {
     long max_pixels;   /* width * height above this is refused */
     long max_edge;     /* a width or height above this is refused */
     long memory_bytes; /* ImageMagick's memory and map resource limits */
+    /* The formats ImageMagick decodes (all but JPEG) are refused from
+     * their header when their pixels would take more than this decoded
+     * (8 bytes a pixel, ImageMagick 6 Q16); 0: no such limit. */
+    long max_decode_bytes;
     /* Decode JPEGs with ImageMagick as every other format, not with
      * libjpeg at an M/8 scale (the tests compare the two). */
     bool jpeg_by_magick;

@@ -232,6 +232,25 @@ def with_declared_size(jpeg, width, height):
     raise ValueError("no SOF segment")
 
 
+def png_zero_bomb(width, height):
+    """A real PNG of width x height black RGB pixels: every row's bytes
+    compressed (zeros compress about 1000 to 1), so a file of a few
+    hundred KB decodes to width * height * 3 bytes and more."""
+    def chunk(kind, data):
+        return (struct.pack(">I", len(data)) + kind + data +
+                struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    packer = zlib.compressobj(9)
+    row = bytes(1 + width * 3)  # filter byte 0, then the pixels
+    rows_at_once = max(1, (4 << 20) // len(row))
+    idat = b""
+    for first in range(0, height, rows_at_once):
+        idat += packer.compress(row * min(rows_at_once, height - first))
+    idat += packer.flush()
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) +
+            chunk(b"IEND", b""))
+
+
 def png_bomb(width=100000, height=100000):
     """A tiny PNG whose header declares width x height pixels."""
     def chunk(kind, data):

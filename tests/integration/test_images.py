@@ -9,11 +9,12 @@ import hashlib
 import json
 import os
 import subprocess
+import threading
 import time
 
 from harness import BIN, Stack, expect, expect_error, expect_status, main
 from images import (exif_block, jpeg_size, make_image, multipart, padded_jpeg,
-                    png_bomb, with_declared_size, with_exif)
+                    png_bomb, png_zero_bomb, with_declared_size, with_exif)
 
 stack = None
 JPEG = None  # a plain 640x480 JPEG
@@ -267,6 +268,31 @@ def test_a_jpeg_smaller_than_it_claims_is_422():
     expect(len(stored_files()) == len(before) + 2 * 3, "refused uploads left files")
 
 
+def test_decompression_bombs_are_refused_from_their_header():
+    """PNGs of 9000x9000 pixels (81 MP, under max_pixels) in a few hundred
+    KB: decoded they would take 648 MB, over max_decode_bytes (512M), so
+    they are refused from the header (issue 14), four at once, while
+    reads go on; nothing is stored."""
+    bomb = png_zero_bomb(9000, 9000)
+    expect(len(bomb) < 1024 * 1024, "the bomb is %d bytes" % len(bomb))
+    before = stored_files()
+    answers = []
+    bombers = [threading.Thread(target=lambda: answers.append(
+        upload_one(bomb, "bomb.png", "image/png"))) for _ in range(4)]
+    for t in bombers:
+        t.start()
+    reads = 0
+    while any(t.is_alive() for t in bombers):
+        expect_status(stack.get("/healthz", timeout=60), 200)
+        reads += 1
+    for t in bombers:
+        t.join()
+    for resp in answers:
+        expect_error(resp, 413, "max_decode_bytes")
+    expect(len(answers) == 4 and reads > 0)
+    expect(stored_files() == before, "a refused bomb left files")
+
+
 def test_patch_image_metadata_and_move():
     g = stack.post("/image_groups", {"name": "Dest"}).json
     img = upload_one(JPEG).json
@@ -458,4 +484,5 @@ if __name__ == "__main__":
           test_delete_image_and_group_remove_files, test_list_filters_and_paging,
           test_metadata_of_known_exif, test_bad_inputs_are_4xx_and_leave_nothing,
           test_a_jpeg_smaller_than_it_claims_is_422,
+          test_decompression_bombs_are_refused_from_their_header,
           test_cgi_mode_streams_files, test_stop_cleanly])
