@@ -3,6 +3,7 @@
  * with image records in both directions, and repairing what disagrees.
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "api/direct_upload.h"
@@ -154,6 +155,85 @@ static bool unfinished_move(const struct object_set *set, size_t i,
     return true;
 }
 
+/*
+ * The attempt prefix "staging/<id>/<attempt>/" of a staging key into
+ * prefix; false when key has no such form.
+ */
+static bool attempt_prefix(const char *key, char prefix[BP_IMAGE_KEY_LEN])
+{
+    const char *last = strrchr(key, '/');
+    size_t len = last == NULL ? 0 : (size_t)(last - key) + 1;
+    if (len == 0 || len >= BP_IMAGE_KEY_LEN ||
+        len <= strlen("staging/") + BP_ID_LEN + 1)
+        return false;
+    memcpy(prefix, key, len);
+    prefix[len] = '\0';
+    return true;
+}
+
+/*
+ * Whether the replacement attempt under prefix was interrupted after the
+ * record took its file: its staged original is still there (the move
+ * puts the original last) and holds the record's sha256.
+ */
+static bool attempt_is_current(struct bp_ctx *ctx, const struct object_set *set,
+                               const char *prefix, const struct bp_image *image)
+{
+    char key[BP_IMAGE_KEY_LEN + 16];
+    snprintf(key, sizeof(key), "%soriginal", prefix);
+    if (!has_object(set, key))
+        return false;
+    struct bp_upload_limits limits = bp_upload_limits_of(ctx->config);
+    limits.max_body_bytes = (size_t)-1;
+    limits.min_free_bytes = 0;
+    struct bp_upload up;
+    struct bp_error why = {{0}};
+    bool same = bp_upload_read_blob(ctx->blobs, key, &limits, ctx->tmp_dir,
+                                    "original", &up, &why) == BP_OK &&
+                up.nfiles == 1 &&
+                strcmp(up.files[0].sha256, image->sha256) == 0;
+    bp_upload_free(&up);
+    return same;
+}
+
+/*
+ * Finishes the interrupted replacement under prefix: moves each of its
+ * staged files over the image's own, the original last (as the request
+ * would have). Returns false when a move failed (logged, counted).
+ */
+static bool finish_attempt(struct bp_ctx *ctx, const struct object_set *set,
+                           const char *prefix, const char *id, bool dry_run,
+                           FILE *log, struct bp_gc_report *report)
+{
+    static const struct {
+        const char *name;
+        enum bp_image_variant variant;
+    } order[] = {
+        {"public", BP_VARIANT_LOCATIONLESS},
+        {"fullsize.jpg", BP_VARIANT_FULLSIZE},
+        {"thumb.jpg", BP_VARIANT_THUMB},
+        {"original", BP_VARIANT_ORIGINAL},
+    };
+    fprintf(log, "bandpics: gc: %s the interrupted replacement %s*\n",
+            dry_run ? "would finish" : "finishing", prefix);
+    report->images_repaired++;
+    for (size_t n = 0; n < sizeof(order) / sizeof(order[0]); n++) {
+        char from[BP_IMAGE_KEY_LEN + 16], to[BP_IMAGE_KEY_LEN];
+        snprintf(from, sizeof(from), "%s%s", prefix, order[n].name);
+        if (!has_object(set, from))
+            continue;
+        bp_image_key(id, order[n].variant, to);
+        struct bp_error why = {{0}};
+        if (!dry_run && bp_blob_move(ctx->blobs, from, to, &why) != BP_OK) {
+            fprintf(log, "bandpics: gc: cannot move %s: %s\n", from,
+                    why.detail);
+            report->failures++;
+            return false;
+        }
+    }
+    return true;
+}
+
 /* Removes key unless dry_run, counting a failure in report. */
 static void remove_object(struct bp_ctx *ctx, const char *key, bool dry_run,
                           FILE *log, struct bp_gc_report *report)
@@ -185,9 +265,14 @@ static enum bp_rc sweep_objects(struct bp_ctx *ctx, struct bp_store *store,
         return BP_ENOMEM;
     size_t matched = 0;
     enum bp_rc rc = BP_OK;
+    /* The replacement attempt finished last, whose other keys are done. */
+    char finished[BP_IMAGE_KEY_LEN] = "";
     for (size_t i = 0; i < set->count; i++) {
         const struct object *object = &set->items[i];
         char id[BP_ID_LEN + 1];
+        if (finished[0] != '\0' &&
+            strncmp(object->key, finished, strlen(finished)) == 0)
+            continue;
         enum key_kind kind = parse_key(object->key, id);
         if (kind == KEY_UNKNOWN) {
             fprintf(log, "bandpics: gc: unknown object %s (kept)\n",
@@ -212,6 +297,19 @@ static enum bp_rc sweep_objects(struct bp_ctx *ctx, struct bp_store *store,
             kind == KEY_STAGING ||
             (kind == KEY_INCOMING && (!bp_image_upload_awaited(&image) ||
                                       strcmp(object->key, current) != 0));
+        /* A replacement killed while its files moved into place: the
+         * record is new, some files may be old. Finished, never removed
+         * (removing made the mix permanent). */
+        char prefix[BP_IMAGE_KEY_LEN];
+        if (kind == KEY_STAGING && bp_image_has_file(&image) &&
+            object->modified_ms <= cutoff_ms &&
+            attempt_prefix(object->key, prefix) &&
+            attempt_is_current(ctx, set, prefix, &image)) {
+            bp_image_clear(&image);
+            finish_attempt(ctx, set, prefix, id, dry_run, log, report);
+            memcpy(finished, prefix, sizeof(finished));
+            continue;
+        }
         char own[BP_IMAGE_KEY_LEN];
         bool finish_move = kind == KEY_STAGING && bp_image_has_file(&image) &&
                            object->modified_ms <= cutoff_ms &&

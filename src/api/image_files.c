@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "api/image_files.h"
+#include "crash_point.h"
 #include "model/timeutil.h"
 
 /* A storage failure faster than this is worth one retry. */
@@ -119,12 +120,18 @@ enum bp_rc bp_image_files_promote(struct bp_blob_store *blobs, const char *id,
 {
     /* The copy without GPS first: if storage fails after it, non-owners
      * already get the new file; if it fails on it, nothing moved and a
-     * retry starts over, so the old copy never outlives its file. */
+     * retry starts over, so the old copy never outlives its file. The
+     * original last: while the staged original is there, the attempt is
+     * unfinished, and --gc (which finds the record's sha256 in it)
+     * finishes the move. */
     static const enum bp_image_variant order[] = {
-        BP_VARIANT_LOCATIONLESS, BP_VARIANT_ORIGINAL, BP_VARIANT_FULLSIZE,
-        BP_VARIANT_THUMB};
+        BP_VARIANT_LOCATIONLESS, BP_VARIANT_FULLSIZE, BP_VARIANT_THUMB,
+        BP_VARIANT_ORIGINAL};
+    static const char *const crash_at[] = {"promote:public", "promote:fullsize",
+                                           "promote:thumb", "promote:original"};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
         enum bp_image_variant v = order[i];
+        bp_crash_point(crash_at[i]);
         char from[BP_IMAGE_KEY_LEN], to[BP_IMAGE_KEY_LEN];
         file_key(id, attempt, v, from);
         bp_image_key(id, v, to);

@@ -18,6 +18,7 @@
 #include "media/image_sniff.h"
 #include "model/image_json.h"
 #include "model/timeutil.h"
+#include "crash_point.h"
 #include "temp_files.h"
 
 /* Returns a new temporary path "<tmp_dir>/p<pid>-<id>-<what>.jpg". */
@@ -224,6 +225,7 @@ enum bp_rc bp_ingest_commit(struct bp_ctx *ctx, struct bp_store *store,
         rc = store_files(ctx, up, in, err);
     if (rc != BP_OK)
         return rc;
+    bp_crash_point("create:stored");
     rc = bp_store_images_insert(store, new_group, in->images, in->count, err);
     if (rc != BP_OK)
         bp_ingest_discard_files(ctx, in);
@@ -252,11 +254,13 @@ enum bp_rc bp_ingest_replace(struct bp_ctx *ctx, struct bp_store *store,
                               in->locationless_paths[0], err);
     if (rc != BP_OK)
         return rc;
+    bp_crash_point("replace:staged");
     rc = bp_store_image_replace_file(store, image, bp_time_now_ms(), out, err);
     if (rc != BP_OK) {
         bp_image_files_unstage(ctx->blobs, id, attempt);
         return rc;
     }
+    bp_crash_point("replace:recorded");
     struct bp_error why = {{0}};
     bool locationless = in->locationless_paths[0] != NULL;
     rc = bp_image_files_promote(ctx->blobs, id, attempt, locationless, &why);

@@ -182,6 +182,8 @@ const char *bp_http_reason(int status)
         return "Internal Server Error";
     case 503:
         return "Service Unavailable";
+    case 507:
+        return "Insufficient Storage";
     }
     return "Unknown";
 }

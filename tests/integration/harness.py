@@ -87,6 +87,8 @@ class Stack:
         self.pool = None
         self.nginx = None
         self.logs = []
+        # Variables for the pool's environment only (BANDPICS_CRASH_AT).
+        self.pool_env = {}
 
     def write_config(self, settings):
         # Suites about other things run without authentication (explicitly,
@@ -113,7 +115,8 @@ class Stack:
         self.pool = subprocess.Popen(
             [BIN, "--config", self.config_path, "--listen", "unix:" + self.socket,
              "--workers", str(self.workers)] + uploads,
-            stdout=log, stderr=subprocess.STDOUT, env=self.env(), start_new_session=True)
+            stdout=log, stderr=subprocess.STDOUT, env=self.env(self.pool_env),
+            start_new_session=True)
         log.close()
         wait_until(lambda: os.path.exists(self.socket) or self.pool.poll() is not None,
                    what="the pool socket")

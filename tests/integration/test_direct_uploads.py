@@ -24,7 +24,7 @@ storage = None
 
 def test_start():
     global stack, storage
-    stack = Stack(name="direct", config={"max_files": 5, "upload_expires_s": 4,
+    stack = Stack(name="direct", config={"max_files": 5, "upload_expires_s": 8,
                                                  "max_body_bytes": "3M",
                                                  "expire_interval_s": 0}).start()
     storage = LocalStorage(stack)
@@ -109,7 +109,7 @@ def test_expired_upload_refused_and_dropped():
     expect(put_file(replaced, JPEG)[0] == 200)
     ready = stack.post("/images/%s/complete" % replaced["id"]).json
     again = stack.patch("/images/%s/file" % replaced["id"], {"image": "r2.jpg"}).json
-    time.sleep(5.2)
+    time.sleep(9.2)  # past the uploads' expiry (8 s)
     expect_error(stack.request("PUT", urllib.parse.urlsplit(item["presigned_url"]).path,
                                JPEG, headers={"Content-Type": "image/jpeg"}), 403, "expired")
     # Completing too late drops an image that never had a file...
@@ -147,11 +147,14 @@ def test_completions_and_expiry_race_safely():
     """Workers' expiry passes, auto-completing reads and explicit
     completions all at once on the same uploads: every image ends up
     ready with its file, once."""
+    # The uploads expire 8 s after they are made: long enough for the
+    # files and completions to arrive first even on a loaded machine.
     own = Stack(name="race", workers=4,
-                config={"upload_expires_s": 2, "expire_interval_s": 1, "max_files": 50})
+                config={"upload_expires_s": 8, "expire_interval_s": 1, "max_files": 50})
     try:
         own.start()
         names = ["r%d.jpg" % i for i in range(12)]
+        made = time.monotonic()
         out = own.post("/image_groups", {"name": "race", "images": names}).json
         for item in out["images"]:
             expect(put_file(item, JPEG)[0] == 200)
@@ -170,7 +173,8 @@ def test_completions_and_expiry_race_safely():
             t.start()
         for t in threads:
             t.join()
-        time.sleep(3.5)  # the uploads expire and the workers sweep
+        # Past the uploads' expiry and two sweeps: completed images stay.
+        time.sleep(max(0.0, made + 8 + 2.5 - time.monotonic()))
         expect(errors == [], repr(errors[:5]))
         images = own.get("/image_groups/" + out["group_id"]).json["images"]
         expect(sorted(i["filename"] for i in images) == sorted(names), repr(images))

@@ -1,0 +1,144 @@
+"""test_crash_points.py: a worker killed at each step of a write.
+
+The test build (configure --enable-test-hooks, as ./deploy/dev test
+builds it) has named crash points: BANDPICS_CRASH_AT=<point> in the
+pool's environment makes a worker SIGKILL itself there. For each point
+of creating an image and of replacing its file, the request dies with
+its worker; then --gc runs, and the image is wholly old or wholly new:
+its record, original, fullsize and thumb agree (sha256, size,
+dimensions), and nothing is left over (a second --gc finds nothing).
+"""
+import hashlib
+import os
+import signal
+import subprocess
+
+from harness import (BIN, Skip, Stack, expect, expect_status, main, wait_until)
+from images import jpeg_size, make_image, multipart
+
+CREATE_POINTS = ["create:stored"]
+REPLACE_POINTS = ["replace:staged", "replace:recorded", "promote:public",
+                  "promote:fullsize", "promote:thumb", "promote:original"]
+
+stack = None
+OLD = NEW = None
+
+
+def has_crash_points():
+    """Whether BIN was built with --enable-test-hooks."""
+    with open(BIN, "rb") as f:
+        return b"BANDPICS_CRASH_AT" in f.read()
+
+
+def restart_pool(point):
+    stack.stop_pool()
+    stack.pool_env = {"BANDPICS_CRASH_AT": point} if point else {}
+    stack.start_pool()
+    wait_until(lambda: stack.worker_pids(), what="a worker")
+
+
+def gc():
+    proc = subprocess.run([BIN, "--config", stack.config_path, "--gc", "--grace", "0"],
+                          capture_output=True, text=True, timeout=120, env=stack.env())
+    expect(proc.returncode == 0, proc.stdout + proc.stderr)
+    return proc.stdout
+
+
+def fetch(path):
+    resp = stack.get(path)
+    expect_status(resp, 200)
+    return resp.body
+
+
+def upload(data, name="p.jpg", timeout=60):
+    ctype, body = multipart([], [("image", name, data, "image/jpeg")])
+    return stack.post("/images", body, headers={"Content-Type": ctype}, timeout=timeout)
+
+
+def replace(image_id, data):
+    ctype, body = multipart([], [("image", "new.jpg", data, "image/jpeg")])
+    return stack.patch("/images/%s/file" % image_id, body,
+                       headers={"Content-Type": ctype}, timeout=60)
+
+
+def check_whole(image_id):
+    """The record and its three files agree; returns which picture it is
+    ("old" or "new")."""
+    record = stack.get("/images/" + image_id).json
+    original = fetch("/images/%s/file" % image_id)
+    fullsize = fetch("/images/%s/fullsize" % image_id)
+    thumb = fetch("/images/%s/thumb" % image_id)
+    expect(hashlib.sha256(original).hexdigest() == record["sha256"] and
+           len(original) == record["size"], "original and record disagree: %r" % record)
+    expect(jpeg_size(original) == (record["width"], record["height"]),
+           "record dimensions %r" % record)
+    expect(jpeg_size(fullsize) == (record["width"], record["height"]),
+           "fullsize %r, record %r" % (jpeg_size(fullsize), record))
+    tw, th = jpeg_size(thumb)
+    expect((tw > th) == (record["width"] > record["height"]) and max(tw, th) == 300,
+           "thumb %dx%d for a %dx%d record" % (tw, th, record["width"], record["height"]))
+    return "old" if original == OLD else "new" if original == NEW else "neither"
+
+
+def check_nothing_left():
+    out = gc()
+    expect("0 orphan, 0 stale" in out and "0 repaired, 0 dropped" in out,
+           "a second --gc found work: " + out)
+    leftovers = [os.path.join(root, n)
+                 for root, _, names in os.walk(os.path.join(stack.data_dir, "files", "staging"))
+                 for n in names]
+    expect(not leftovers, "staging left: %r" % leftovers)
+
+
+def test_start():
+    global stack, OLD, NEW
+    if not has_crash_points():
+        raise Skip("%s has no crash points: configure with --enable-test-hooks "
+                   "(./deploy/dev test does)" % BIN)
+    stack = Stack(name="crash", workers=1).start()
+    # Landscape before, portrait after: every file tells which it is.
+    OLD = make_image(640, 480, "jpg")
+    NEW = make_image(480, 640, "jpg")
+
+
+def test_replace_killed_at_each_step():
+    seen = {}
+    for point in REPLACE_POINTS:
+        restart_pool(None)
+        image = upload(OLD).json
+        restart_pool(point)
+        killed = replace(image["id"], NEW)
+        expect(killed.status >= 500, "%s: the worker was not killed: %r" % (point, killed))
+        restart_pool(None)
+        out = gc()
+        seen[point] = check_whole(image["id"])
+        expect(seen[point] in ("old", "new"), "%s: %s" % (point, seen[point]))
+        check_nothing_left()
+        print("# %s: %s after --gc (%s)" % (point, seen[point],
+                                            out.strip().splitlines()[-1]), flush=True)
+    # Before the record took the new file the image stays old; after, new.
+    expect(seen["replace:staged"] == "old", repr(seen))
+    for point in REPLACE_POINTS[1:]:
+        expect(seen[point] == "new", repr(seen))
+
+
+def test_create_killed_before_the_record():
+    restart_pool(None)
+    before = int(stack.get("/images?limit=1").header("x-total-count"))
+    restart_pool("create:stored")
+    expect(upload(NEW).status >= 500, "the worker was not killed")
+    restart_pool(None)
+    gc()
+    expect(int(stack.get("/images?limit=1").header("x-total-count")) == before)
+    check_nothing_left()
+
+
+def test_stop():
+    stack.stop()
+    stack.check_sanitizers()
+    stack.cleanup()
+
+
+if __name__ == "__main__":
+    main([test_start, test_replace_killed_at_each_step, test_create_killed_before_the_record,
+          test_stop])
