@@ -17,6 +17,7 @@
 #include "api/ingest.h"
 #include "api/privacy.h"
 #include "api/upload.h"
+#include "crash_point.h"
 #include "http/json_body.h"
 #include "http/query.h"
 #include "log.h"
@@ -416,6 +417,8 @@ enum bp_rc bp_handle_group_delete(struct bp_ctx *ctx,
     struct bp_group group;
     struct bp_image_list removed;
     rc = bp_store_group_delete(store, id, &group, &removed, err);
+    if (rc == BP_OK)
+        bp_crash_point("group-delete:recorded");
     if (rc != BP_OK)
         return rc;
     bp_handler_log_change(ctx, req, "deleted", "group", group.id);

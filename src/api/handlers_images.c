@@ -21,6 +21,7 @@
 #include "api/privacy.h"
 #include "api/unique_name.h"
 #include "api/upload.h"
+#include "crash_point.h"
 #include "http/json_body.h"
 #include "http/query.h"
 #include "http/urldecode.h"
@@ -817,6 +818,7 @@ enum bp_rc bp_handle_image_delete(struct bp_ctx *ctx,
     rc = bp_store_image_delete(store, id, &image, err);
     if (rc != BP_OK)
         return rc;
+    bp_crash_point("delete:recorded");
     bp_handler_log_change(ctx, req, "deleted", "image", image.id);
     struct bp_error why = {{0}};
     if (bp_image_files_remove(ctx->blobs, &image, &why) != BP_OK)

@@ -176,6 +176,8 @@ static enum bp_rc store_files(struct bp_ctx *ctx, const struct bp_upload *up,
                 bp_image_files_remove(ctx->blobs, &in->images[k], NULL);
             return rc;
         }
+        if (in->count > 1)
+            bp_crash_point("batch:one-stored");
     }
     in->files_stored = 1;
     return BP_OK;

@@ -1,4 +1,7 @@
 """test_crash_points.py: a worker killed at each step of a write.
+Covered: creating an image, a batch (a group of photos in one request),
+replacing a file, completing a presigned upload, deleting an image and a
+group.
 
 The test build (configure --enable-test-hooks, as ./deploy/dev test
 builds it) has named crash points: BANDPICS_CRASH_AT=<point> in the
@@ -14,6 +17,7 @@ import signal
 import subprocess
 
 from harness import (BIN, Skip, Stack, expect, expect_status, main, wait_until)
+from direct_uploads import put_file
 from images import jpeg_size, make_image, multipart
 
 CREATE_POINTS = ["create:stored"]
@@ -133,6 +137,75 @@ def test_create_killed_before_the_record():
     check_nothing_left()
 
 
+def files_of(image_id):
+    """The stored files whose key names image_id."""
+    root = os.path.join(stack.data_dir, "files")
+    return [os.path.join(r, n) for r, _, names in os.walk(root) for n in names
+            if image_id in os.path.join(r, n)]
+
+
+def test_batch_killed_after_one_image_stored():
+    """A group of three photos in one request, killed after the first
+    one's files: no group, no image, no file once --gc has run."""
+    restart_pool(None)
+    groups = int(stack.get("/image_groups?limit=1").header("x-total-count"))
+    images = int(stack.get("/images?limit=1").header("x-total-count"))
+    restart_pool("batch:one-stored")
+    ctype, body = multipart([("name", "batch")], [("images", "b%d.jpg" % i, NEW, "image/jpeg")
+                                                 for i in range(3)])
+    expect(stack.post("/image_groups", body, headers={"Content-Type": ctype},
+                      timeout=60).status >= 500, "the worker was not killed")
+    restart_pool(None)
+    gc()
+    expect(int(stack.get("/image_groups?limit=1").header("x-total-count")) == groups)
+    expect(int(stack.get("/images?limit=1").header("x-total-count")) == images)
+    check_nothing_left()
+
+
+def test_deletes_killed_after_the_record():
+    """Deleting an image, and a group with an image, killed after the
+    record went and before the files did: --gc removes the files."""
+    restart_pool(None)
+    image = upload(OLD).json
+    ctype, body = multipart([("name", "doomed")], [("images", "d.jpg", OLD, "image/jpeg")])
+    group = stack.post("/image_groups", body, headers={"Content-Type": ctype}).json
+    in_group = group["images"][0]["id"]
+    for point, path, gone in (("delete:recorded", "/images/" + image["id"], image["id"]),
+                              ("group-delete:recorded", "/image_groups/" + group["id"],
+                               in_group)):
+        restart_pool(point)
+        expect(stack.delete(path).status >= 500, "%s: the worker was not killed" % point)
+        restart_pool(None)
+        expect(stack.get(path).status == 404, "%s: the record is back" % point)
+        expect(files_of(gone), "%s: the kill came after the files went" % point)
+        gc()
+        expect(not files_of(gone), "%s: files left: %r" % (point, files_of(gone)))
+        check_nothing_left()
+
+
+def test_direct_upload_completion_killed_at_each_step():
+    """Completing a presigned upload (here as its file arrives at the
+    local upload URL) moves its files into place as a replacement does:
+    killed at each step, the image is after --gc either still awaiting
+    completion (and completes when asked) or ready with its files whole."""
+    for point in ["replace:staged", "replace:recorded", "promote:thumb", "promote:original"]:
+        restart_pool(None)
+        item = stack.post("/image_groups", {"name": "direct",
+                                            "images": ["c.jpg"]}).json["images"][0]
+        # The local store's upload URL completes the image as the file
+        # arrives (S3's completes on its event or POST .../complete).
+        restart_pool(point)
+        expect(put_file(item, NEW)[0] >= 500, "%s: the worker was not killed" % point)
+        restart_pool(None)
+        gc()
+        # Before the record took the file, --gc (which completes uploads
+        # that arrived) finishes the completion; after, the move.
+        record = stack.get("/images/" + item["id"]).json
+        expect(record["status"] == "ready", "%s: %r" % (point, record))
+        expect(check_whole(item["id"]) == "new", point)
+        check_nothing_left()
+
+
 def test_stop():
     stack.stop()
     stack.check_sanitizers()
@@ -141,4 +214,5 @@ def test_stop():
 
 if __name__ == "__main__":
     main([test_start, test_replace_killed_at_each_step, test_create_killed_before_the_record,
-          test_stop])
+          test_batch_killed_after_one_image_stored, test_deletes_killed_after_the_record,
+          test_direct_upload_completion_killed_at_each_step, test_stop])
