@@ -28,6 +28,7 @@
 
 #include "media/exif_read.h"
 #include "media/gps_strip.h"
+#include "media/image_child.h"
 #include "media/image_proc.h"
 
 /* What a worker runs with by default (config.c, app.c). */
@@ -196,8 +197,9 @@ static int join(char *out, size_t size, const char *dir, const char *name)
 /* Times bp_image_process on path, n calls, writing both sizes in dir. */
 static int cmd_proc(const char *path, long n, const char *dir)
 {
-    const struct bp_image_limits limits = {LIMIT_PIXELS, LIMIT_EDGE,
-                                           LIMIT_MEMORY};
+    const struct bp_image_limits limits = {.max_pixels = LIMIT_PIXELS,
+                                           .max_edge = LIMIT_EDGE,
+                                           .memory_bytes = LIMIT_MEMORY};
     char fullsize[4096], thumb[4096];
     if (join(fullsize, sizeof(fullsize), dir, "fullsize.jpg") != 0 ||
         join(thumb, sizeof(thumb), dir, "thumb.jpg") != 0)
@@ -230,6 +232,65 @@ static int cmd_proc(const char *path, long n, const char *dir)
     status = 0;
 out_free_samples:
     free(samples);
+    return status;
+}
+
+/*
+ * The cost of processing in a child (media/image_child.c): the same small
+ * image n times directly and n times in a child with the limits a worker
+ * uses, alternating, with 64 MB of this process's memory touched first
+ * (about a worker's resident size, which fork copies the page tables of).
+ * Prints both medians and their difference.
+ */
+static int cmd_child(const char *path, long n, const char *dir)
+{
+    const struct bp_image_limits limits = {.max_pixels = LIMIT_PIXELS,
+                                           .max_edge = LIMIT_EDGE,
+                                           .memory_bytes = LIMIT_MEMORY};
+    const struct bp_image_child_limits child = {
+        .memory_bytes = 1L << 30, .cpu_s = 60, .wall_s = 60};
+    char fullsize[4096], thumb[4096];
+    if (join(fullsize, sizeof(fullsize), dir, "fullsize.jpg") != 0 ||
+        join(thumb, sizeof(thumb), dir, "thumb.jpg") != 0)
+        return 2;
+    size_t resident = 64u << 20;
+    char *ballast = malloc(resident);
+    double *direct = calloc((size_t)n, sizeof(*direct));
+    double *in_child = calloc((size_t)n, sizeof(*in_child));
+    int status = 1;
+    if (ballast == NULL || direct == NULL || in_child == NULL)
+        goto out_free;
+    memset(ballast, 1, resident);
+    bp_image_setup(&limits);
+    for (long i = 0; i < n; i++) {
+        for (int mode = 0; mode < 2; mode++) {
+            struct bp_image_meta meta;
+            struct bp_error err = {{0}};
+            unlink(fullsize);
+            unlink(thumb);
+            double t0 = now_s();
+            enum bp_rc rc =
+                mode == 0
+                    ? bp_image_process(path, &limits, fullsize, thumb, &meta,
+                                       &err)
+                    : bp_image_process_in_child(path, &limits, &child, fullsize,
+                                                thumb, &meta, &err);
+            (mode == 0 ? direct : in_child)[i] = now_s() - t0;
+            if (rc != BP_OK) {
+                fprintf(stderr, "bp_bench: child: %s\n", err.detail);
+                goto out_free;
+            }
+        }
+    }
+    printf("direct_ms %.3f\n", median(direct, n) * 1e3);
+    printf("in_child_ms %.3f\n", median(in_child, n) * 1e3);
+    printf("cost_ms %.3f\n", (median(in_child, n) - median(direct, n)) * 1e3);
+    printf("ballast %d\n", ballast[resident - 1]);
+    status = 0;
+out_free:
+    free(ballast);
+    free(direct);
+    free(in_child);
     return status;
 }
 
@@ -411,7 +472,7 @@ static int usage(void)
 {
     fprintf(stderr, "usage: bp_bench make W H OUT.jpg | exif FILE N | "
                     "proc FILE N DIR | store FILE N DIR | decsize FILE | "
-                    "gps FILE N DIR\n");
+                    "gps FILE N DIR | child FILE N DIR\n");
     return 2;
 }
 
@@ -438,6 +499,9 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "gps") == 0 && argc == 5) {
         long n = parse_count(argv[3], MAX_RUNS);
         status = n ? cmd_gps(argv[2], n, argv[4]) : usage();
+    } else if (strcmp(cmd, "child") == 0 && argc == 5) {
+        long n = parse_count(argv[3], MAX_RUNS);
+        status = n ? cmd_child(argv[2], n, argv[4]) : usage();
     } else if (strcmp(cmd, "decsize") == 0 && argc == 3) {
         status = cmd_decsize(argv[2]);
     } else {

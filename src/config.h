@@ -39,6 +39,9 @@ struct bp_config {
     long image_memory_bytes;     /* ImageMagick's memory per worker */
     long max_decode_bytes;       /* non-JPEG images decoding to more are
                                     refused from their header */
+    long decode_in_child;        /* 1: images are decoded in a child */
+    long decode_memory_bytes;    /* address space a decoding child may add */
+    long decode_timeout_s;       /* CPU and wall-clock time of that child */
     long max_name_length;        /* group name, in characters */
     long max_description_length; /* descriptions, in characters */
     long list_default_limit;     /* page size when ?limit= is absent */

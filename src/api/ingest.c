@@ -14,6 +14,7 @@
 #include "api/unique_name.h"
 #include "log.h"
 #include "media/gps_strip.h"
+#include "media/image_child.h"
 #include "media/image_proc.h"
 #include "media/image_sniff.h"
 #include "model/image_json.h"
@@ -122,6 +123,13 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
         out->thumb_paths == NULL || out->locationless_paths == NULL)
         return BP_ENOMEM;
     struct bp_image_limits limits = bp_app_image_limits(ctx);
+    /* Decoding happens in a child: a crash, a runaway or a hang there is
+     * a 4xx for this request, not the end of the worker. */
+    struct bp_image_child_limits child_limits = {
+        .memory_bytes = ctx->config->decode_memory_bytes,
+        .cpu_s = ctx->config->decode_timeout_s,
+        .wall_s = ctx->config->decode_timeout_s,
+    };
     if (n > 0)
         bp_app_imaging_setup(ctx);
     for (size_t i = 0; i < n; i++) {
@@ -144,8 +152,12 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
         struct bp_image_meta meta;
         struct bp_error why = {{0}};
         enum bp_rc rc =
-            bp_image_process(file->path, &limits, out->fullsize_paths[i],
-                             out->thumb_paths[i], &meta, &why);
+            ctx->config->decode_in_child
+                ? bp_image_process_in_child(file->path, &limits, &child_limits,
+                                            out->fullsize_paths[i],
+                                            out->thumb_paths[i], &meta, &why)
+                : bp_image_process(file->path, &limits, out->fullsize_paths[i],
+                                   out->thumb_paths[i], &meta, &why);
         if (rc != BP_OK)
             return bp_error_set(err, rc, "%s: %s", file->filename,
                                 why.detail[0] ? why.detail : bp_rc_name(rc));

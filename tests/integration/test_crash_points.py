@@ -206,6 +206,33 @@ def test_direct_upload_completion_killed_at_each_step():
         check_nothing_left()
 
 
+def test_decoder_crash_or_stall_costs_the_request_not_the_worker():
+    """Decoding runs in a child process: a decoder killed by a signal is
+    422, one that never ends is 413 after decode_timeout_s; the worker
+    lives on and serves the next upload."""
+    stack.write_config({"decode_timeout_s": 2})
+    for variable, point, status, detail in (
+            ("BANDPICS_CRASH_AT", "decode:crash", 422, "could not be decoded"),
+            ("BANDPICS_STALL_AT", "decode:stall", 413, "too long to decode")):
+        stack.stop_pool()
+        stack.pool_env = {variable: point}
+        stack.start_pool()
+        wait_until(lambda: stack.worker_pids(), what="a worker")
+        worker = stack.worker_pids()
+        before = set(os.listdir(os.path.join(stack.data_dir, "tmp")))
+        resp = upload(NEW, timeout=120)
+        expect(resp.status == status and detail in resp.json.get("detail", ""),
+               "%s: %r" % (point, resp))
+        expect(stack.worker_pids() == worker, "%s: the worker died" % point)
+        expect(set(os.listdir(os.path.join(stack.data_dir, "tmp"))) <= before,
+               "%s: files left in tmp" % point)
+    restart_pool(None)
+    worker = stack.worker_pids()
+    expect_status(upload(NEW), 201)
+    expect(stack.worker_pids() == worker)
+    stack.write_config({})
+
+
 def test_stop():
     stack.stop()
     stack.check_sanitizers()
@@ -215,4 +242,5 @@ def test_stop():
 if __name__ == "__main__":
     main([test_start, test_replace_killed_at_each_step, test_create_killed_before_the_record,
           test_batch_killed_after_one_image_stored, test_deletes_killed_after_the_record,
-          test_direct_upload_completion_killed_at_each_step, test_stop])
+          test_direct_upload_completion_killed_at_each_step,
+          test_decoder_crash_or_stall_costs_the_request_not_the_worker, test_stop])
