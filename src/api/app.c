@@ -161,6 +161,7 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
 {
     memset(ctx, 0, sizeof(*ctx));
     ctx->config = cfg;
+    bp_image_child_init(&ctx->decoder);
     char *files_dir = NULL;
     enum bp_rc rc = data_subdir(cfg, "tmp", &ctx->tmp_dir, err);
     if (rc == BP_OK)
@@ -203,6 +204,7 @@ void bp_app_close(struct bp_ctx *ctx)
     ctx->blobs = NULL;
     bp_auth_jwt_free(ctx->jwt);
     ctx->jwt = NULL;
+    bp_image_child_close(&ctx->decoder);
     free_secret(ctx);
     free(ctx->tmp_dir);
     ctx->tmp_dir = NULL;

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "http/request.h"
 #include "http/response.h"
+#include "media/image_child.h"
 #include "media/image_proc.h"
 #include "model/principal.h"
 #include "store/store.h"
@@ -41,6 +42,8 @@ struct bp_ctx {
      * process handles, not at start: a CGI process that reads metadata
      * never pays for it. */
     bool imaging_ready;
+    /* The process images are decoded in (decode_in_child); owned. */
+    struct bp_image_child decoder;
 };
 
 /*

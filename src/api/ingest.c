@@ -153,9 +153,9 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
         struct bp_error why = {{0}};
         enum bp_rc rc =
             ctx->config->decode_in_child
-                ? bp_image_process_in_child(file->path, &limits, &child_limits,
-                                            out->fullsize_paths[i],
-                                            out->thumb_paths[i], &meta, &why)
+                ? bp_image_process_in_child(
+                      &ctx->decoder, file->path, &limits, &child_limits,
+                      out->fullsize_paths[i], out->thumb_paths[i], &meta, &why)
                 : bp_image_process(file->path, &limits, out->fullsize_paths[i],
                                    out->thumb_paths[i], &meta, &why);
         if (rc != BP_OK)

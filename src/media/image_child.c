@@ -1,17 +1,20 @@
 /*
- * image_child.c: image processing in a child process with resource
- * limits (image_child.h). The child runs bp_image_process and writes its
- * result (code, metadata, detail) to a pipe; the parent waits for it
- * within the wall-clock limit and turns a death into a client error.
+ * image_child.c: the decoder process (image_child.h). The worker sends
+ * one job (paths and limits) over a SOCK_SEQPACKET pair, the decoder
+ * runs bp_image_process and answers with the result (code, metadata,
+ * detail); the worker waits for it within the wall-clock limit and turns
+ * the decoder's death into a client error.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -19,12 +22,22 @@
 #include "crash_point.h"
 #include "media/image_child.h"
 
-/* What the child sends back. */
-struct child_result {
+/* What the worker asks for. */
+struct job {
+    char path[PATH_MAX], fullsize_path[PATH_MAX], thumb_path[PATH_MAX];
+    struct bp_image_limits limits;
+    long cpu_s;
+};
+
+/* What the decoder answers. */
+struct result {
     enum bp_rc rc;
     struct bp_image_meta meta;
     struct bp_error err;
 };
+
+/* The decoder's end of the pair, after every other descriptor closed. */
+#define DECODER_FD 3
 
 static double monotonic_s(void)
 {
@@ -33,19 +46,7 @@ static double monotonic_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void set_limit(int resource, long value)
-{
-    if (value <= 0)
-        return;
-    struct rlimit lim = {.rlim_cur = (rlim_t)value, .rlim_max = (rlim_t)value};
-    setrlimit(resource, &lim);
-}
-
-/*
- * The address space mapped now (/proc/self/statm's first field), to which
- * the child's memory allowance is added: libraries and the worker's own
- * state count against RLIMIT_AS too.
- */
+/* The address space mapped now (/proc/self/statm's first field). */
 static long mapped_bytes(void)
 {
     FILE *f = fopen("/proc/self/statm", "re");
@@ -58,43 +59,104 @@ static long mapped_bytes(void)
     return pages * sysconf(_SC_PAGESIZE);
 }
 
-/* The child: limits, the work, the result on fd, and out. */
-static void run_child(int fd, const char *path,
-                      const struct bp_image_limits *limits,
-                      const struct bp_image_child_limits *child_limits,
-                      const char *fullsize_path, const char *thumb_path)
+/* CPU seconds this process has used so far. */
+static long cpu_used_s(void)
+{
+    struct rusage use;
+    if (getrusage(RUSAGE_SELF, &use) != 0)
+        return 0;
+    return (long)(use.ru_utime.tv_sec + use.ru_stime.tv_sec) + 1;
+}
+
+static void set_limit(int resource, long value)
+{
+    struct rlimit lim = {.rlim_cur = (rlim_t)value, .rlim_max = RLIM_INFINITY};
+    if (getrlimit(resource, &lim) == 0)
+        lim.rlim_cur = (rlim_t)value;
+    setrlimit(resource, &lim);
+}
+
+/* The decoder process: jobs until the worker goes away. */
+static void serve_jobs(long memory_bytes)
 {
     /* Gone with the worker, whatever it was doing. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (child_limits->memory_bytes > 0)
-        set_limit(RLIMIT_AS, mapped_bytes() + child_limits->memory_bytes);
-    set_limit(RLIMIT_CPU, child_limits->cpu_s);
-    bp_crash_point("decode:crash");
-    bp_stall_point("decode:stall");
-    struct child_result result;
-    memset(&result, 0, sizeof(result));
-    result.rc = bp_image_process(path, limits, fullsize_path, thumb_path,
-                                 &result.meta, &result.err);
-    const char *p = (const char *)&result;
-    size_t left = sizeof(result);
-    while (left > 0) {
-        ssize_t put = write(fd, p, left);
-        if (put < 0 && errno == EINTR)
+    if (memory_bytes > 0)
+        set_limit(RLIMIT_AS, mapped_bytes() + memory_bytes);
+    for (;;) {
+        struct job job;
+        ssize_t got = recv(DECODER_FD, &job, sizeof(job), 0);
+        if (got < 0 && errno == EINTR)
             continue;
-        if (put <= 0)
-            break;
-        p += put;
-        left -= (size_t)put;
+        if (got != (ssize_t)sizeof(job))
+            _exit(0);
+        /* RLIMIT_CPU counts the whole process: this image's share. */
+        if (job.cpu_s > 0)
+            set_limit(RLIMIT_CPU, cpu_used_s() + job.cpu_s);
+        bp_crash_point("decode:crash");
+        bp_stall_point("decode:stall");
+        struct result result;
+        memset(&result, 0, sizeof(result));
+        result.rc = bp_image_process(job.path, &job.limits, job.fullsize_path,
+                                     job.thumb_path, &result.meta, &result.err);
+        while (send(DECODER_FD, &result, sizeof(result), MSG_NOSIGNAL) < 0 &&
+               errno == EINTR)
+            ;
     }
-    _exit(0);
 }
 
-/* Reads the child's result from fd within the deadline (0: none). */
-static int read_result(int fd, double deadline, struct child_result *out)
+void bp_image_child_init(struct bp_image_child *child)
 {
-    char *p = (char *)out;
-    size_t got = 0;
-    while (got < sizeof(*out)) {
+    child->pid = 0;
+    child->fd = -1;
+}
+
+void bp_image_child_close(struct bp_image_child *child)
+{
+    if (child->fd >= 0)
+        close(child->fd);
+    if (child->pid > 0) {
+        kill(child->pid, SIGKILL);
+        while (waitpid(child->pid, NULL, 0) < 0 && errno == EINTR)
+            ;
+    }
+    bp_image_child_init(child);
+}
+
+/* Forks the decoder process. */
+static enum bp_rc start(struct bp_image_child *child, long memory_bytes,
+                        struct bp_error *err)
+{
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
+        return bp_error_set(err, BP_EINTERNAL, "socketpair: %s",
+                            strerror(errno));
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(pair[0]);
+        close(pair[1]);
+        return bp_error_set(err, BP_EINTERNAL, "fork: %s", strerror(errno));
+    }
+    if (pid == 0) {
+        /* Nothing of the worker's but its log (stdout, stderr): a kept
+         * web server connection held here would never close. */
+        if (dup2(pair[1], DECODER_FD) != DECODER_FD)
+            _exit(1);
+        close_range(DECODER_FD + 1, ~0U, 0);
+        serve_jobs(memory_bytes);
+        _exit(0);
+    }
+    close(pair[1]);
+    child->pid = pid;
+    child->fd = pair[0];
+    return BP_OK;
+}
+
+/* Reads the result within the deadline (0: none); 0 when it came. */
+static int await_result(int fd, double deadline, struct result *out)
+{
+    for (;;) {
         int timeout_ms = -1;
         if (deadline > 0) {
             double left = deadline - monotonic_s();
@@ -108,73 +170,81 @@ static int read_result(int fd, double deadline, struct child_result *out)
             continue;
         if (ready <= 0)
             return -1;
-        ssize_t n = read(fd, p + got, sizeof(*out) - got);
-        if (n < 0 && errno == EINTR)
+        ssize_t got = recv(fd, out, sizeof(*out), 0);
+        if (got < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
+        return got == (ssize_t)sizeof(*out) ? 0 : -1;
     }
-    return 0;
 }
 
-enum bp_rc bp_image_process_in_child(
-    const char *path, const struct bp_image_limits *limits,
-    const struct bp_image_child_limits *child_limits, const char *fullsize_path,
-    const char *thumb_path, struct bp_image_meta *meta, struct bp_error *err)
+/* Ends a decoder that failed or overran; the error for its request. */
+static enum bp_rc decoder_failed(struct bp_image_child *child,
+                                 const struct bp_image_child_limits *lim,
+                                 bool overran, struct bp_error *err)
 {
-    int pipe_fds[2];
-    if (pipe2(pipe_fds, O_CLOEXEC) != 0)
-        return bp_error_set(err, BP_EINTERNAL, "pipe: %s", strerror(errno));
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid < 0) {
-        close(pipe_fds[0]);
-        close(pipe_fds[1]);
-        return bp_error_set(err, BP_EINTERNAL, "fork: %s", strerror(errno));
-    }
-    if (pid == 0) {
-        close(pipe_fds[0]);
-        run_child(pipe_fds[1], path, limits, child_limits, fullsize_path,
-                  thumb_path);
-    }
-    close(pipe_fds[1]);
+    if (overran)
+        kill(child->pid, SIGKILL);
+    int status = 0;
+    while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    close(child->fd);
+    bp_image_child_init(child);
+    if (overran)
+        return bp_error_set(err, BP_ETOOBIG,
+                            "Image takes too long to decode (over %ld s)",
+                            lim->wall_s);
+    if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU)
+        return bp_error_set(err, BP_ETOOBIG,
+                            "Image takes too long to decode (over %ld s of "
+                            "CPU)",
+                            lim->cpu_s);
+    return bp_error_set(err, BP_EINVAL,
+                        "Image could not be decoded (the decoder %s)",
+                        WIFSIGNALED(status) ? "crashed" : "failed");
+}
+
+enum bp_rc
+bp_image_process_in_child(struct bp_image_child *child, const char *path,
+                          const struct bp_image_limits *limits,
+                          const struct bp_image_child_limits *child_limits,
+                          const char *fullsize_path, const char *thumb_path,
+                          struct bp_image_meta *meta, struct bp_error *err)
+{
+    struct job job;
+    memset(&job, 0, sizeof(job));
+    if (snprintf(job.path, sizeof(job.path), "%s", path) >=
+            (int)sizeof(job.path) ||
+        snprintf(job.fullsize_path, sizeof(job.fullsize_path), "%s",
+                 fullsize_path) >= (int)sizeof(job.fullsize_path) ||
+        snprintf(job.thumb_path, sizeof(job.thumb_path), "%s", thumb_path) >=
+            (int)sizeof(job.thumb_path))
+        return bp_error_set(err, BP_EINTERNAL, "path too long");
+    job.limits = *limits;
+    job.cpu_s = child_limits->cpu_s;
+    enum bp_rc rc = BP_OK;
+    if (child->pid == 0)
+        rc = start(child, child_limits->memory_bytes, err);
+    if (rc != BP_OK)
+        return rc;
     double deadline = child_limits->wall_s > 0
                           ? monotonic_s() + (double)child_limits->wall_s
                           : 0;
-    struct child_result result;
+    struct result result;
     memset(&result, 0, sizeof(result));
-    int answered = read_result(pipe_fds[0], deadline, &result);
-    close(pipe_fds[0]);
-    if (answered != 0)
-        kill(pid, SIGKILL);
-    int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
-    enum bp_rc rc;
-    if (answered == 0) {
-        rc = result.rc;
-        if (rc == BP_OK)
-            *meta = result.meta;
-        else if (rc == BP_ENOMEM)
-            rc = bp_error_set(err, BP_ETOOBIG,
-                              "Image is too large to decode (over the "
-                              "decoder's memory limit)");
-        else
-            *err = result.err;
-    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGXCPU) {
+    bool sent = send(child->fd, &job, sizeof(job), MSG_NOSIGNAL) ==
+                (ssize_t)sizeof(job);
+    if (!sent || await_result(child->fd, deadline, &result) != 0) {
+        bool overran = sent && deadline > 0 && monotonic_s() >= deadline;
+        rc = decoder_failed(child, child_limits, overran, err);
+    } else if (result.rc == BP_OK) {
+        *meta = result.meta;
+    } else if (result.rc == BP_ENOMEM) {
         rc = bp_error_set(err, BP_ETOOBIG,
-                          "Image takes too long to decode (over %ld s of CPU)",
-                          child_limits->cpu_s);
-    } else if (WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL &&
-               deadline > 0 && monotonic_s() >= deadline) {
-        rc = bp_error_set(err, BP_ETOOBIG,
-                          "Image takes too long to decode (over %ld s)",
-                          child_limits->wall_s);
+                          "Image is too large to decode (over the decoder's "
+                          "memory limit)");
     } else {
-        rc = bp_error_set(err, BP_EINVAL,
-                          "Image could not be decoded (the decoder %s)",
-                          WIFSIGNALED(status) ? "crashed" : "failed");
+        rc = result.rc;
+        *err = result.err;
     }
     if (rc != BP_OK) {
         unlink(fullsize_path);

@@ -207,9 +207,12 @@ def test_direct_upload_completion_killed_at_each_step():
 
 
 def test_decoder_crash_or_stall_costs_the_request_not_the_worker():
-    """Decoding runs in a child process: a decoder killed by a signal is
-    422, one that never ends is 413 after decode_timeout_s; the worker
-    lives on and serves the next upload."""
+    """Decoding runs in the worker's decoder process: a decoder killed by
+    a signal is 422, one that never ends is 413 after decode_timeout_s;
+    the worker lives on and serves the next upload. The decoder is kept
+    from one image to the next and holds none of the worker's
+    descriptors (a kept web server connection must close when the
+    worker closes it)."""
     stack.write_config({"decode_timeout_s": 2})
     for variable, point, status, detail in (
             ("BANDPICS_CRASH_AT", "decode:crash", 422, "could not be decoded"),
@@ -230,7 +233,18 @@ def test_decoder_crash_or_stall_costs_the_request_not_the_worker():
     worker = stack.worker_pids()
     expect_status(upload(NEW), 201)
     expect(stack.worker_pids() == worker)
+    decoders = children_of(worker[0])
+    expect(len(decoders) == 1, "decoder processes: %r" % decoders)
+    expect_status(upload(OLD), 201)
+    expect(children_of(worker[0]) == decoders, "the decoder was not kept")
+    fds = sorted(int(fd) for fd in os.listdir("/proc/%d/fd" % decoders[0]))
+    expect(fds == [0, 1, 2, 3], "the decoder holds descriptors %r" % fds)
     stack.write_config({})
+
+
+def children_of(pid):
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return sorted(int(p) for p in f.read().split())
 
 
 def test_stop():
