@@ -58,7 +58,7 @@ def load_test_images():
 IT = load_test_images()
 
 PKG_LIBS = ["MagickWand", "libexif", "json-c", "sqlite3", "libmongoc-1.0",
-            "libbson-1.0", "libcrypto", "zlib", "libjpeg"]
+            "libbson-1.0", "libcrypto", "zlib", "libjpeg", "libseccomp"]
 
 # Issue 13: both gallery sizes at most this share of vipsthumbnail's two
 # runs, and uploads through nginx per worker for 12 MP photos.

@@ -2,9 +2,14 @@
  * crash_point.c: the test builds' crash points (crash_point.h).
  */
 #ifdef BP_TEST_HOOKS
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "crash_point.h"
@@ -14,6 +19,43 @@ void bp_crash_point(const char *name)
     const char *wanted = getenv("BANDPICS_CRASH_AT");
     if (wanted != NULL && strcmp(wanted, name) == 0)
         raise(SIGKILL);
+}
+
+/* "ALLOWED" for a call that succeeded (result >= 0), else errno's name. */
+static const char *outcome(long result)
+{
+    if (result >= 0)
+        return "ALLOWED";
+    return errno == EPERM ? "EPERM" : errno == ENOSYS ? "ENOSYS" : "other";
+}
+
+void bp_sandbox_probe(const char *near_path)
+{
+    if (getenv("BANDPICS_PROBE_SANDBOX") == NULL)
+        return;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    const char *sock = outcome(fd);
+    if (fd >= 0)
+        close(fd);
+    char path[4200];
+    snprintf(path, sizeof(path), "%s.probe", near_path);
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    const char *create = outcome(fd);
+    if (fd >= 0) {
+        close(fd);
+        unlink(path);
+    }
+    char name[] = "true";
+    char *const argv[] = {name, NULL};
+    const char *exec = outcome(execve("/bin/true", argv, environ));
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(0);
+    const char *spawned = outcome(pid);
+    if (pid > 0)
+        waitpid(pid, NULL, 0);
+    fprintf(stderr, "sandbox probe: socket=%s create=%s exec=%s fork=%s\n",
+            sock, create, exec, spawned);
 }
 
 void bp_stall_point(const char *name)

@@ -13,6 +13,13 @@
 void bp_crash_point(const char *name);
 /* Never returns when BANDPICS_STALL_AT names this point. */
 void bp_stall_point(const char *name);
+/*
+ * When BANDPICS_PROBE_SANDBOX is set: tries what a confined decoder must
+ * not do (open a TCP socket, create a file beside near_path, exec, fork)
+ * and prints one line "sandbox probe: socket=E create=E exec=E fork=E"
+ * to stderr, each E the errno name of the refusal or "ALLOWED".
+ */
+void bp_sandbox_probe(const char *near_path);
 #else
 static inline void bp_crash_point(const char *name)
 {
@@ -21,6 +28,10 @@ static inline void bp_crash_point(const char *name)
 static inline void bp_stall_point(const char *name)
 {
     (void)name;
+}
+static inline void bp_sandbox_probe(const char *near_path)
+{
+    (void)near_path;
 }
 #endif
 

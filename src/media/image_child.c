@@ -6,6 +6,7 @@
  * the decoder's death into a client error.
  */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -18,6 +19,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <seccomp.h>
 
 #include "crash_point.h"
 #include "media/image_child.h"
@@ -76,6 +79,49 @@ static void set_limit(int resource, long value)
     setrlimit(resource, &lim);
 }
 
+/* Adds a rule that fails syscall with EPERM; false when it cannot. */
+static bool deny(scmp_filter_ctx filter, int syscall, unsigned count,
+                 const struct scmp_arg_cmp *args)
+{
+    return seccomp_rule_add_array(filter, SCMP_ACT_ERRNO(EPERM), syscall, count,
+                                  args) == 0;
+}
+
+/*
+ * The decoder's seccomp filter: no network (no new socket, connect,
+ * bind, listen, accept), no exec, no new process (clone only for
+ * threads), no ptrace; everything else as before. Files may still be
+ * created: past Debian's ImageMagick policy (256 MiB of memory) the
+ * pixel cache spills to temporary files, and a filter cannot tell those
+ * from others. The job's outputs are made by the worker. Returns 0 when
+ * it is on.
+ */
+static int confine(void)
+{
+    scmp_filter_ctx filter = seccomp_init(SCMP_ACT_ALLOW);
+    if (filter == NULL)
+        return -1;
+    static const int denied[] = {
+        SCMP_SYS(socket),  SCMP_SYS(socketpair), SCMP_SYS(connect),
+        SCMP_SYS(bind),    SCMP_SYS(listen),     SCMP_SYS(accept),
+        SCMP_SYS(accept4), SCMP_SYS(execve),     SCMP_SYS(execveat),
+        SCMP_SYS(fork),    SCMP_SYS(vfork),      SCMP_SYS(ptrace),
+    };
+    bool ok = true;
+    for (size_t i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+        ok = ok && deny(filter, denied[i], 0, NULL);
+    /* clone for a thread only; clone3 hides its flags: glibc then falls
+     * back to clone. */
+    struct scmp_arg_cmp not_thread =
+        SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0);
+    ok = ok && deny(filter, SCMP_SYS(clone), 1, &not_thread) &&
+         seccomp_rule_add(filter, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3),
+                          0) == 0;
+    int rc = ok ? seccomp_load(filter) : -1;
+    seccomp_release(filter);
+    return rc;
+}
+
 /* The decoder process: jobs until the worker goes away. */
 static void serve_jobs(long memory_bytes)
 {
@@ -83,6 +129,11 @@ static void serve_jobs(long memory_bytes)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (memory_bytes > 0)
         set_limit(RLIMIT_AS, mapped_bytes() + memory_bytes);
+    if (confine() != 0) {
+        fprintf(stderr, "bandpics: decoder: no seccomp filter: %s\n",
+                strerror(errno));
+        _exit(1);
+    }
     for (;;) {
         struct job job;
         ssize_t got = recv(DECODER_FD, &job, sizeof(job), 0);
@@ -95,6 +146,7 @@ static void serve_jobs(long memory_bytes)
             set_limit(RLIMIT_CPU, cpu_used_s() + job.cpu_s);
         bp_crash_point("decode:crash");
         bp_stall_point("decode:stall");
+        bp_sandbox_probe(job.thumb_path);
         struct result result;
         memset(&result, 0, sizeof(result));
         result.rc = bp_image_process(job.path, &job.limits, job.fullsize_path,
@@ -220,12 +272,27 @@ bp_image_process_in_child(struct bp_image_child *child, const char *path,
             (int)sizeof(job.thumb_path))
         return bp_error_set(err, BP_EINTERNAL, "path too long");
     job.limits = *limits;
+    job.limits.outputs_exist = true;
     job.cpu_s = child_limits->cpu_s;
+    /* The decoder may create no file: its outputs are made here. */
+    for (int k = 0; k < 2; k++) {
+        const char *out = k == 0 ? fullsize_path : thumb_path;
+        int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+        if (fd < 0 || close(fd) != 0) {
+            enum bp_rc failed = bp_rc_for_write_errno(errno, BP_EIO);
+            if (k == 1)
+                unlink(fullsize_path);
+            return bp_error_set(err, failed, "Cannot write a gallery image");
+        }
+    }
     enum bp_rc rc = BP_OK;
     if (child->pid == 0)
         rc = start(child, child_limits->memory_bytes, err);
-    if (rc != BP_OK)
+    if (rc != BP_OK) {
+        unlink(fullsize_path);
+        unlink(thumb_path);
         return rc;
+    }
     double deadline = child_limits->wall_s > 0
                           ? monotonic_s() + (double)child_limits->wall_s
                           : 0;

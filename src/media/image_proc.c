@@ -615,13 +615,17 @@ static enum bp_rc fit(MagickWand *wand, long edge, struct bp_error *err)
 }
 
 /* Writes the current image to path as a JPEG; removes path on failure. */
-static enum bp_rc write_jpeg(MagickWand *wand, const char *path,
+static enum bp_rc write_jpeg(MagickWand *wand, const char *path, bool create,
                              struct bp_error *err)
 {
-    FILE *out = fopen(path, "wbex");
-    if (out == NULL)
-        return bp_error_set(err, bp_rc_for_write_errno(errno, BP_EIO),
-                            "Cannot write a gallery image");
+    int fd = bp_gallery_output_open(path, create);
+    FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (out == NULL) {
+        enum bp_rc failed = bp_rc_for_write_errno(errno, BP_EIO);
+        if (fd >= 0)
+            close(fd);
+        return bp_error_set(err, failed, "Cannot write a gallery image");
+    }
     enum bp_rc rc = BP_OK;
     if (MagickSetImageFormat(wand, "JPEG") == MagickFalse ||
         MagickSetImageFilename(wand, "JPEG:") == MagickFalse ||
@@ -674,7 +678,7 @@ static const unsigned char *rgb_icc(const struct bp_jpeg_image *image)
  */
 static enum bp_rc make_sizes_jpeg(FILE *in, const unsigned char *head,
                                   size_t head_len, const char *fullsize_path,
-                                  const char *thumb_path,
+                                  const char *thumb_path, bool create,
                                   struct bp_image_meta *meta,
                                   struct bp_error *err)
 {
@@ -702,7 +706,7 @@ static enum bp_rc make_sizes_jpeg(FILE *in, const unsigned char *head,
     const unsigned char *icc = rgb_icc(&decoded);
     if (rc == BP_OK)
         rc = bp_jpeg_encode(&full, JPEG_QUALITY, icc, decoded.icc_len,
-                            fullsize_path, err);
+                            fullsize_path, create, err);
     if (rc == BP_OK) {
         fit_size((long long)full.width, (long long)full.height,
                  BP_IMAGE_THUMB_EDGE, &tw, &th);
@@ -710,7 +714,7 @@ static enum bp_rc make_sizes_jpeg(FILE *in, const unsigned char *head,
             rc = bp_error_set(err, BP_ETOOBIG, "Image is too large to process");
         else
             rc = bp_jpeg_encode(&thumb, JPEG_QUALITY, icc, decoded.icc_len,
-                                thumb_path, err);
+                                thumb_path, create, err);
         if (rc != BP_OK)
             unlink(fullsize_path);
     }
@@ -724,11 +728,12 @@ static enum bp_rc make_sizes_jpeg(FILE *in, const unsigned char *head,
 static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
                              size_t head_len, const char *fullsize_path,
                              const char *thumb_path, bool jpeg_by_magick,
-                             struct bp_image_meta *meta, struct bp_error *err)
+                             bool create, struct bp_image_meta *meta,
+                             struct bp_error *err)
 {
     if (meta->format == BP_IMAGE_JPEG && !jpeg_by_magick) {
         enum bp_rc rc = make_sizes_jpeg(in, head, head_len, fullsize_path,
-                                        thumb_path, meta, err);
+                                        thumb_path, create, meta, err);
         if (rc != BP_EUNSUPPORTED)
             return rc;
     }
@@ -748,12 +753,12 @@ static enum bp_rc make_sizes(FILE *in, const unsigned char *head,
     if (rc == BP_OK)
         rc = normalize(wand, err);
     if (rc == BP_OK)
-        rc = write_jpeg(wand, fullsize_path, err);
+        rc = write_jpeg(wand, fullsize_path, create, err);
     if (rc != BP_OK)
         goto out_destroy_wand;
     rc = fit(wand, BP_IMAGE_THUMB_EDGE, err);
     if (rc == BP_OK)
-        rc = write_jpeg(wand, thumb_path, err);
+        rc = write_jpeg(wand, thumb_path, create, err);
     if (rc != BP_OK)
         goto out_unlink_fullsize;
     goto out_destroy_wand;
@@ -796,7 +801,8 @@ enum bp_rc bp_image_process(const char *path,
                        &found.width, &found.height, err);
     if (rc == BP_OK)
         rc = make_sizes(in, head, head_len, fullsize_path, thumb_path,
-                        limits->jpeg_by_magick, &found, err);
+                        limits->jpeg_by_magick, !limits->outputs_exist, &found,
+                        err);
     if (rc != BP_OK)
         goto out_free_head;
     /* libheif hands over pixels already rotated; report the stored size. */

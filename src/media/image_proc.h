@@ -38,6 +38,9 @@ struct bp_image_limits {
     /* Decode JPEGs with ImageMagick as every other format, not with
      * libjpeg at an M/8 scale (the tests compare the two). */
     bool jpeg_by_magick;
+    /* The caller made the two output files (empty): they are written,
+     * not created (the decoder process may create no file). */
+    bool outputs_exist;
 };
 
 struct bp_image_meta {

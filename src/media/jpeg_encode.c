@@ -22,11 +22,17 @@ static void on_error(j_common_ptr cinfo)
     longjmp(((struct encode_errors *)cinfo->err)->escape, 1);
 }
 
+int bp_gallery_output_open(const char *path, bool create)
+{
+    return create ? open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640)
+                  : open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+}
+
 enum bp_rc bp_jpeg_encode(const struct bp_rgb_image *image, int quality,
                           const unsigned char *icc, size_t icc_len,
-                          const char *path, struct bp_error *err)
+                          const char *path, bool create, struct bp_error *err)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    int fd = bp_gallery_output_open(path, create);
     FILE *out = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (out == NULL) {
         if (fd >= 0) {

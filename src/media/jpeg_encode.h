@@ -5,6 +5,7 @@
 #ifndef BP_JPEG_ENCODE_H
 #define BP_JPEG_ENCODE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "media/rgb_image.h"
@@ -18,6 +19,14 @@
  */
 enum bp_rc bp_jpeg_encode(const struct bp_rgb_image *image, int quality,
                           const unsigned char *icc, size_t icc_len,
-                          const char *path, struct bp_error *err);
+                          const char *path, bool create, struct bp_error *err);
+
+/*
+ * Opens the gallery image at path for writing: created (it must not
+ * exist) when create is true, else an existing file truncated (a decoder
+ * process that may create no file writes into files made for it).
+ * Returns the descriptor, or -1 with errno.
+ */
+int bp_gallery_output_open(const char *path, bool create);
 
 #endif

@@ -242,6 +242,24 @@ def test_decoder_crash_or_stall_costs_the_request_not_the_worker():
     stack.write_config({})
 
 
+def test_decoder_is_confined():
+    """The decoder process runs under a seccomp filter: its probe (test
+    builds, BANDPICS_PROBE_SANDBOX) finds a TCP socket, exec and fork
+    refused with EPERM; creating a file is still allowed (ImageMagick's
+    pixel cache spills to temporary files past its memory policy). The
+    upload itself succeeds."""
+    stack.stop_pool()
+    stack.pool_env = {"BANDPICS_PROBE_SANDBOX": "1"}
+    stack.start_pool()
+    wait_until(lambda: stack.worker_pids(), what="a worker")
+    expect_status(upload(NEW), 201)
+    wait_until(lambda: "sandbox probe:" in stack.read_logs(), what="the probe's line")
+    line = [l for l in stack.read_logs().splitlines() if "sandbox probe:" in l][-1]
+    expect("socket=EPERM" in line and "exec=EPERM" in line and "fork=EPERM" in line,
+           line)
+    restart_pool(None)
+
+
 def children_of(pid):
     with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
         return sorted(int(p) for p in f.read().split())
@@ -257,4 +275,5 @@ if __name__ == "__main__":
     main([test_start, test_replace_killed_at_each_step, test_create_killed_before_the_record,
           test_batch_killed_after_one_image_stored, test_deletes_killed_after_the_record,
           test_direct_upload_completion_killed_at_each_step,
-          test_decoder_crash_or_stall_costs_the_request_not_the_worker, test_stop])
+          test_decoder_crash_or_stall_costs_the_request_not_the_worker,
+          test_decoder_is_confined, test_stop])
