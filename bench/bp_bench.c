@@ -249,7 +249,7 @@ static int cmd_child(const char *path, long n, const char *dir)
                                            .max_edge = LIMIT_EDGE,
                                            .memory_bytes = LIMIT_MEMORY};
     const struct bp_image_child_limits child = {
-        .memory_bytes = 1L << 30, .cpu_s = 60, .wall_s = 60};
+        .tmp_dir = dir, .memory_bytes = 1L << 30, .cpu_s = 60, .wall_s = 60};
     char fullsize[4096], thumb[4096];
     if (join(fullsize, sizeof(fullsize), dir, "fullsize.jpg") != 0 ||
         join(thumb, sizeof(thumb), dir, "thumb.jpg") != 0)

@@ -26,7 +26,10 @@ static const char *outcome(long result)
 {
     if (result >= 0)
         return "ALLOWED";
-    return errno == EPERM ? "EPERM" : errno == ENOSYS ? "ENOSYS" : "other";
+    return errno == EPERM    ? "EPERM"
+           : errno == EACCES ? "EACCES"
+           : errno == ENOSYS ? "ENOSYS"
+                             : "other";
 }
 
 void bp_sandbox_probe(const char *near_path)
@@ -37,13 +40,26 @@ void bp_sandbox_probe(const char *near_path)
     const char *sock = outcome(fd);
     if (fd >= 0)
         close(fd);
-    char path[4200];
-    snprintf(path, sizeof(path), "%s.probe", near_path);
-    fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-    const char *create = outcome(fd);
-    if (fd >= 0) {
-        close(fd);
-        unlink(path);
+    /* Beside near_path (in the temporary directory), and one directory
+     * up (the data directory). */
+    const char *create[2];
+    for (int up = 0; up < 2; up++) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s", near_path);
+        char *slash = strrchr(path, '/');
+        if (up == 1 && slash != NULL) {
+            *slash = '\0';
+            slash = strrchr(path, '/');
+        }
+        if (slash != NULL)
+            snprintf(slash, sizeof(path) - (size_t)(slash - path), "/probe-%d",
+                     (int)getpid());
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
+        create[up] = outcome(fd);
+        if (fd >= 0) {
+            close(fd);
+            unlink(path);
+        }
     }
     char name[] = "true";
     char *const argv[] = {name, NULL};
@@ -54,8 +70,10 @@ void bp_sandbox_probe(const char *near_path)
     const char *spawned = outcome(pid);
     if (pid > 0)
         waitpid(pid, NULL, 0);
-    fprintf(stderr, "sandbox probe: socket=%s create=%s exec=%s fork=%s\n",
-            sock, create, exec, spawned);
+    fprintf(stderr,
+            "sandbox probe: socket=%s create_tmp=%s create_elsewhere=%s "
+            "exec=%s fork=%s\n",
+            sock, create[0], create[1], exec, spawned);
 }
 
 void bp_stall_point(const char *name)

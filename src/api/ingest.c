@@ -126,6 +126,7 @@ enum bp_rc bp_ingest_prepare(struct bp_ctx *ctx, const struct bp_upload *up,
     /* Decoding happens in a child: a crash, a runaway or a hang there is
      * a 4xx for this request, not the end of the worker. */
     struct bp_image_child_limits child_limits = {
+        .tmp_dir = ctx->tmp_dir,
         .memory_bytes = ctx->config->decode_memory_bytes,
         .cpu_s = ctx->config->decode_timeout_s,
         .wall_s = ctx->config->decode_timeout_s,

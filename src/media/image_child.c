@@ -12,6 +12,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -20,7 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <linux/landlock.h>
 #include <seccomp.h>
+#include <sys/syscall.h>
 
 #include "crash_point.h"
 #include "media/image_child.h"
@@ -88,13 +91,50 @@ static bool deny(scmp_filter_ctx filter, int syscall, unsigned count,
 }
 
 /*
+ * Landlock: the decoder may create files (and directories, links, ...)
+ * only beneath tmp_dir, where ImageMagick puts its pixel cache past
+ * Debian's 256 MiB memory policy; reading and writing existing files is
+ * not restricted. Returns 1 when it is on, 0 when the kernel has no
+ * Landlock (logged by the caller), -1 on failure.
+ */
+static int confine_files(const char *tmp_dir)
+{
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+                       LANDLOCK_CREATE_RULESET_VERSION);
+    if (abi < 1)
+        return 0;
+    const __u64 making =
+        LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
+        LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
+        LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+        LANDLOCK_ACCESS_FS_MAKE_SYM;
+    struct landlock_ruleset_attr ruleset = {.handled_access_fs = making};
+    int rules =
+        (int)syscall(SYS_landlock_create_ruleset, &ruleset, sizeof(ruleset), 0);
+    if (rules < 0)
+        return -1;
+    int dir = open(tmp_dir, O_PATH | O_CLOEXEC);
+    struct landlock_path_beneath_attr beneath = {
+        .allowed_access = LANDLOCK_ACCESS_FS_MAKE_REG, .parent_fd = dir};
+    int rc = dir >= 0 &&
+                     syscall(SYS_landlock_add_rule, rules,
+                             LANDLOCK_RULE_PATH_BENEATH, &beneath, 0) == 0 &&
+                     prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+                     syscall(SYS_landlock_restrict_self, rules, 0) == 0
+                 ? 1
+                 : -1;
+    if (dir >= 0)
+        close(dir);
+    close(rules);
+    return rc;
+}
+
+/*
  * The decoder's seccomp filter: no network (no new socket, connect,
  * bind, listen, accept), no exec, no new process (clone only for
- * threads), no ptrace; everything else as before. Files may still be
- * created: past Debian's ImageMagick policy (256 MiB of memory) the
- * pixel cache spills to temporary files, and a filter cannot tell those
- * from others. The job's outputs are made by the worker. Returns 0 when
- * it is on.
+ * threads), no ptrace; everything else as before (file creation is
+ * Landlock's, above). The job's outputs are made by the worker. Returns
+ * 0 when it is on.
  */
 static int confine(void)
 {
@@ -123,12 +163,23 @@ static int confine(void)
 }
 
 /* The decoder process: jobs until the worker goes away. */
-static void serve_jobs(long memory_bytes)
+static void serve_jobs(const char *tmp_dir, long memory_bytes)
 {
     /* Gone with the worker, whatever it was doing. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (memory_bytes > 0)
         set_limit(RLIMIT_AS, mapped_bytes() + memory_bytes);
+    /* ImageMagick's temporary files go where the decoder may make them. */
+    setenv("MAGICK_TEMPORARY_PATH", tmp_dir, 1);
+    int files = confine_files(tmp_dir);
+    if (files == 0)
+        fprintf(stderr, "bandpics: decoder: this kernel has no Landlock: it "
+                        "may create files anywhere it may write\n");
+    if (files < 0) {
+        fprintf(stderr, "bandpics: decoder: Landlock failed: %s\n",
+                strerror(errno));
+        _exit(1);
+    }
     if (confine() != 0) {
         fprintf(stderr, "bandpics: decoder: no seccomp filter: %s\n",
                 strerror(errno));
@@ -176,8 +227,8 @@ void bp_image_child_close(struct bp_image_child *child)
 }
 
 /* Forks the decoder process. */
-static enum bp_rc start(struct bp_image_child *child, long memory_bytes,
-                        struct bp_error *err)
+static enum bp_rc start(struct bp_image_child *child, const char *tmp_dir,
+                        long memory_bytes, struct bp_error *err)
 {
     int pair[2];
     if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0)
@@ -196,7 +247,7 @@ static enum bp_rc start(struct bp_image_child *child, long memory_bytes,
         if (dup2(pair[1], DECODER_FD) != DECODER_FD)
             _exit(1);
         close_range(DECODER_FD + 1, ~0U, 0);
-        serve_jobs(memory_bytes);
+        serve_jobs(tmp_dir, memory_bytes);
         _exit(0);
     }
     close(pair[1]);
@@ -287,7 +338,8 @@ bp_image_process_in_child(struct bp_image_child *child, const char *path,
     }
     enum bp_rc rc = BP_OK;
     if (child->pid == 0)
-        rc = start(child, child_limits->memory_bytes, err);
+        rc = start(child, child_limits->tmp_dir, child_limits->memory_bytes,
+                   err);
     if (rc != BP_OK) {
         unlink(fullsize_path);
         unlink(thumb_path);

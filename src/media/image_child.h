@@ -16,6 +16,9 @@
 #include "media/image_proc.h"
 
 struct bp_image_child_limits {
+    /* The one directory the decoder may create files in (its temporary
+     * files, ImageMagick's pixel cache); borrowed. */
+    const char *tmp_dir;
     long memory_bytes; /* RLIMIT_AS above the mapping at start (0: none) */
     long cpu_s;        /* CPU seconds for one image (0: none) */
     long wall_s;       /* the decoder is killed after this long (0: none) */
