@@ -19,6 +19,7 @@
 #include <mongoc/mongoc.h>
 
 #include "api/app.h"
+#include "api/upload.h"
 #include "api/gc.h"
 #include "api/key_admin.h"
 #include "blob/blob.h"
@@ -418,6 +419,14 @@ int main(int argc, char **argv)
                     task_err.detail);
             status = 1;
         } else if (status == 0) {
+            /* Uploads would be refused: say so (the service still runs). */
+            struct bp_error low = {{0}};
+            if (bp_upload_check_free_space(probe.tmp_dir, cfg.min_free_bytes,
+                                           &low) != BP_OK)
+                fprintf(stderr,
+                        "bandpics: warning: %s: uploads are refused "
+                        "(507) until there is room\n",
+                        low.detail);
             bp_app_close(&probe);
         }
         char store_url[512];

@@ -13,7 +13,7 @@ import os
 import signal
 import subprocess
 
-from harness import (Skip, Stack, expect, expect_error, expect_status, main,
+from harness import (BIN, Skip, Stack, expect, expect_error, expect_status, main,
                      wait_until)
 from images import make_image, multipart, padded_jpeg
 
@@ -145,6 +145,11 @@ def test_uploads_refused_under_min_free_bytes():
         expect_error(upload(stack, photo(640, 480)), 507, "min_free_bytes")
         expect(stored(stack) == before, "a refused upload left files")
         expect_error(stack.get("/healthz"), 503, "disk")
+        # --check still passes, and warns.
+        check = subprocess.run([BIN, "--config", stack.config_path, "--check"],
+                               capture_output=True, text=True, timeout=60, env=stack.env())
+        expect(check.returncode == 0 and "uploads are refused" in check.stderr,
+               check.stdout + check.stderr)
         # Reads and JSON writes go on.
         expect_status(stack.post("/image_groups", {"name": "still here"}), 201)
         expect_status(stack.get("/image_groups"), 200)
