@@ -68,6 +68,7 @@ ISSUE13_UPLOADS_PER_WORKER = 5
 # Issue 14: decoding in a child process costs at most this per upload.
 GOAL_CHILD_MS = 5.0
 CHILD = {}
+DECODER_RSS = {}
 
 # Lossless GPS removal: at most twice the time of copying the file.
 GOAL_GPS_VS_COPY = 2.0
@@ -439,12 +440,20 @@ def bench_rss():
             rows.append(("after 24 MP upload #%d (201)" % i, read_status(pid)))
         if one_worker_pid(stack) != pid:
             raise SystemExit("the worker was replaced during the measurement")
+        # The worker's decoder process (decode_in_child), which holds the
+        # pixels.
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            decoders = [int(p) for p in f.read().split()]
+        DECODER_RSS.update(read_status(decoders[0]) if decoders else {})
     finally:
         stack.stop()
         stack.cleanup()
     say("%-40s %12s %12s" % ("worker %d" % pid, "VmHWM", "VmRSS"))
     for label, st in rows:
         say("%-40s %9.1f MB %9.1f MB" % (label, st["VmHWM"] / 1e6, st["VmRSS"] / 1e6))
+    if DECODER_RSS:
+        say("%-40s %9.1f MB %9.1f MB" % ("its decoder process, after both", DECODER_RSS["VmHWM"] / 1e6,
+                                         DECODER_RSS["VmRSS"] / 1e6))
     base, recv, up1, up2 = (st["VmHWM"] for _, st in rows)
     # ImageMagick 6 (Q16) keeps 8 bytes a pixel. While the decoded image is
     # scaled to the fullsize (area averaging, one pass), two images live:
@@ -516,6 +525,9 @@ def summary(throughput, rss):
     recv_ratio = (rss["recv"] - rss["base"]) / rss["body"]
     say(fmt % ("worker peak RSS, 24 MP upload (VmHWM)", "%.0f MB" % (rss["up1"] / 1e6),
                "report", ""))
+    if DECODER_RSS:
+        say(fmt % ("  its decoder process's peak RSS (VmHWM)",
+                   "%.0f MB" % (DECODER_RSS["VmHWM"] / 1e6), "report", ""))
     say(fmt % ("  VmHWM growth receiving 24 MP / upload size", "%.2fx" % recv_ratio,
                "< 1x", verdict(recv_ratio < 1.0)))
     rest = (rss["up1"] - rss["recv"] - rss["pixels"]) / rss["size"]

@@ -747,11 +747,14 @@ enum bp_rc bp_handle_image_update(struct bp_ctx *ctx,
         patch.set_filename = true;
         patch.filename = renamed;
     }
-    if (rc == BP_OK)
+    if (rc == BP_OK) {
+        bp_crash_point("move:before");
         rc = bp_store_image_update(store, id, &patch, bp_time_now_ms(), &image,
                                    err);
+    }
     free(renamed);
     if (rc == BP_OK) {
+        bp_crash_point("move:recorded");
         bp_handler_log_change(ctx, req, "updated", "image", image.id);
         rc =
             bp_handler_send_json(res, 200, bp_image_to_json(&image, req->base));

@@ -1,7 +1,7 @@
 """test_crash_points.py: a worker killed at each step of a write.
 Covered: creating an image, a batch (a group of photos in one request),
-replacing a file, completing a presigned upload, deleting an image and a
-group.
+replacing a file, moving an image to another group, completing a
+presigned upload, deleting an image and a group.
 
 The test build (configure --enable-test-hooks, as ./deploy/dev test
 builds it) has named crash points: BANDPICS_CRASH_AT=<point> in the
@@ -135,6 +135,29 @@ def test_create_killed_before_the_record():
     gc()
     expect(int(stack.get("/images?limit=1").header("x-total-count")) == before)
     check_nothing_left()
+
+
+def test_move_killed_before_and_after_the_record():
+    """Moving an image to another group (PATCH /images/{id} with a group)
+    is one record update: killed before it the image is in its old group,
+    after it in the new one, its files whole either way."""
+    restart_pool(None)
+    old_group = stack.post("/image_groups", {"name": "from"}).json["id"]
+    new_group = stack.post("/image_groups", {"name": "to"}).json["id"]
+    for point, expected in (("move:before", old_group), ("move:recorded", new_group)):
+        restart_pool(None)
+        ctype, body = multipart([("group", old_group)],
+                                [("image", "m.jpg", OLD, "image/jpeg")])
+        image = stack.post("/images", body, headers={"Content-Type": ctype}).json
+        restart_pool(point)
+        expect(stack.patch("/images/" + image["id"], {"group": new_group}).status >= 500,
+               "%s: the worker was not killed" % point)
+        restart_pool(None)
+        gc()
+        record = stack.get("/images/" + image["id"]).json
+        expect(record["group"] == expected, "%s: %r" % (point, record))
+        expect(check_whole(image["id"]) == "old", point)
+        check_nothing_left()
 
 
 def files_of(image_id):
@@ -279,6 +302,7 @@ def test_stop():
 if __name__ == "__main__":
     main([test_start, test_replace_killed_at_each_step, test_create_killed_before_the_record,
           test_batch_killed_after_one_image_stored, test_deletes_killed_after_the_record,
+          test_move_killed_before_and_after_the_record,
           test_direct_upload_completion_killed_at_each_step,
           test_decoder_crash_or_stall_costs_the_request_not_the_worker,
           test_decoder_is_confined, test_stop])
