@@ -55,7 +55,7 @@ static const struct key_spec keys[] = {
     SIZE_KEY(max_field_bytes, "64k", 256, 1L << 30),
     INT_KEY(max_pixels, "100000000", 1, 1L << 40),
     SIZE_KEY(image_memory_bytes, "512M", 16L << 20, 1L << 40),
-    SIZE_KEY(max_decode_bytes, "512M", 0, 1L << 40),
+    SIZE_KEY(max_decode_bytes, "384M", 0, 1L << 40),
     INT_KEY(decode_in_child, "1", 0, 1),
     SIZE_KEY(decode_memory_bytes, "1G", 0, 1L << 40),
     INT_KEY(decode_timeout_s, "60", 0, 3600),

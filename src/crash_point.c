@@ -40,22 +40,19 @@ void bp_sandbox_probe(const char *near_path)
     const char *sock = outcome(fd);
     if (fd >= 0)
         close(fd);
-    /* Beside near_path (in the temporary directory), and one directory
-     * up (the data directory). */
+    /* In ImageMagick's temporary directory (MAGICK_TEMPORARY_PATH, the
+     * decoder's cache), and beside near_path. */
     const char *create[2];
-    for (int up = 0; up < 2; up++) {
+    const char *cache = getenv("MAGICK_TEMPORARY_PATH");
+    for (int k = 0; k < 2; k++) {
         char path[4200];
-        snprintf(path, sizeof(path), "%s", near_path);
-        char *slash = strrchr(path, '/');
-        if (up == 1 && slash != NULL) {
-            *slash = '\0';
-            slash = strrchr(path, '/');
-        }
-        if (slash != NULL)
-            snprintf(slash, sizeof(path) - (size_t)(slash - path), "/probe-%d",
+        if (k == 0)
+            snprintf(path, sizeof(path), "%s/probe-%d", cache ? cache : ".",
                      (int)getpid());
+        else
+            snprintf(path, sizeof(path), "%s.probe", near_path);
         fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
-        create[up] = outcome(fd);
+        create[k] = outcome(fd);
         if (fd >= 0) {
             close(fd);
             unlink(path);
@@ -71,7 +68,7 @@ void bp_sandbox_probe(const char *near_path)
     if (pid > 0)
         waitpid(pid, NULL, 0);
     fprintf(stderr,
-            "sandbox probe: socket=%s create_tmp=%s create_elsewhere=%s "
+            "sandbox probe: socket=%s create_cache=%s create_elsewhere=%s "
             "exec=%s fork=%s\n",
             sock, create[0], create[1], exec, spawned);
 }

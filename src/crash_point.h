@@ -15,11 +15,11 @@ void bp_crash_point(const char *name);
 void bp_stall_point(const char *name);
 /*
  * When BANDPICS_PROBE_SANDBOX is set: tries what a confined decoder must
- * not do (open a TCP socket, create a file one directory above
- * near_path, exec, fork) and what it may (create a file beside
- * near_path), and prints one line "sandbox probe: socket=E create_tmp=E
- * create_elsewhere=E exec=E fork=E" to stderr, each E the errno name of
- * the refusal or "ALLOWED".
+ * not do (open a TCP socket, create a file beside near_path, exec, fork)
+ * and what it may (create a file in MAGICK_TEMPORARY_PATH), and prints
+ * one line "sandbox probe: socket=E create_cache=E create_elsewhere=E
+ * exec=E fork=E" to stderr, each E the errno name of the refusal or
+ * "ALLOWED".
  */
 void bp_sandbox_probe(const char *near_path);
 #else

@@ -38,7 +38,29 @@ static int alive(pid_t pid)
     return kill(pid, 0) == 0 || errno == EPERM;
 }
 
-size_t bp_temp_sweep(const char *dir_path, long max_age_s)
+/* Removes the directory name in dir and the files directly in it. */
+static void remove_dir_at(int dir, const char *name)
+{
+    int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+    DIR *inner = fd >= 0 ? fdopendir(fd) : NULL;
+    if (inner == NULL) {
+        if (fd >= 0)
+            close(fd);
+    } else {
+        for (struct dirent *e; (e = readdir(inner)) != NULL;)
+            if (e->d_name[0] != '.')
+                unlinkat(dirfd(inner), e->d_name, 0);
+        closedir(inner);
+    }
+    unlinkat(dir, name, AT_REMOVEDIR);
+}
+
+void bp_temp_remove_dir(const char *path)
+{
+    remove_dir_at(AT_FDCWD, path);
+}
+
+size_t bp_temp_sweep(const char *dir_path, long max_age_s, bool dry_run)
 {
     DIR *dir = opendir(dir_path);
     if (dir == NULL)
@@ -47,14 +69,18 @@ size_t bp_temp_sweep(const char *dir_path, long max_age_s)
     size_t removed = 0;
     for (struct dirent *entry; (entry = readdir(dir)) != NULL;) {
         struct stat st;
-        if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 ||
-            !S_ISREG(st.st_mode))
+        if (fstatat(dirfd(dir), entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0)
             continue;
         pid_t owner = owner_of(entry->d_name);
         int orphaned = owner != 0 && owner != getpid() && !alive(owner);
-        if ((orphaned || st.st_mtime < cutoff) &&
-            unlinkat(dirfd(dir), entry->d_name, 0) == 0)
+        if (S_ISDIR(st.st_mode) && owner != 0 && orphaned) {
+            if (!dry_run)
+                remove_dir_at(dirfd(dir), entry->d_name);
             removed++;
+        } else if (S_ISREG(st.st_mode) && (orphaned || st.st_mtime < cutoff) &&
+                   (dry_run || unlinkat(dirfd(dir), entry->d_name, 0) == 0)) {
+            removed++;
+        }
     }
     closedir(dir);
     return removed;

@@ -27,7 +27,6 @@
 #include "http/http_error.h"
 #include "http/urldecode.h"
 #include "log.h"
-#include "temp_files.h"
 #include "media/image_proc.h"
 #include "model/timeutil.h"
 
@@ -172,9 +171,7 @@ enum bp_rc bp_app_open(struct bp_ctx *ctx, const struct bp_config *cfg,
         rc = load_upload_secret(ctx, cfg, err);
     if (rc == BP_OK)
         rc = bp_auth_jwt_new(cfg, &ctx->jwt, err);
-    /* What killed workers left behind (no request lives an hour). */
-    if (rc == BP_OK)
-        ctx->temp_files_swept = bp_temp_sweep(ctx->tmp_dir, 3600);
+
     ctx->next_expiry_ms = bp_time_now_ms() + cfg->expire_interval_s * 1000;
     free(files_dir);
     if (rc != BP_OK)

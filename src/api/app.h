@@ -29,8 +29,6 @@ struct bp_ctx {
     unsigned char *upload_secret;   /* owned: signs local upload URLs */
     size_t upload_secret_len;
     int64_t next_expiry_ms; /* when bp_app_maintain next expires uploads */
-    /* Temporary files of gone processes removed when this one started. */
-    size_t temp_files_swept;
     /* The caller of the request being handled (set by bp_app_handle
      * through bp_auth_identify), and whether it sent a credential that
      * was refused (the 401 then says error="invalid_token"). */

@@ -12,6 +12,7 @@
 #include "api/ingest.h"
 #include "api/upload.h"
 #include "model/timeutil.h"
+#include "temp_files.h"
 
 /* Records read per page when checking records against objects. */
 #define PAGE 500
@@ -234,6 +235,10 @@ static bool finish_attempt(struct bp_ctx *ctx, const struct object_set *set,
     return true;
 }
 
+/* Orphans --gc removes when the database has no record at all: what a
+ * crash during a first batch could leave, and not more. */
+#define GC_ORPHANS_WITHOUT_RECORDS 16
+
 /* Removes key unless dry_run, counting a failure in report. */
 static void remove_object(struct bp_ctx *ctx, const char *key, bool dry_run,
                           FILE *log, struct bp_gc_report *report)
@@ -349,6 +354,18 @@ static enum bp_rc sweep_objects(struct bp_ctx *ctx, struct bp_store *store,
                               "image record: is blob_url (or database_url) "
                               "right? Nothing was removed",
                               bp_blob_store_name(ctx->blobs));
+            goto out_free;
+        }
+        /* No record at all, and more objects than a crashed first upload
+         * leaves: more likely an empty or wrong database (a mistyped
+         * SQLite path makes a new one) than a store of orphans. */
+        if (report->orphan_objects > GC_ORPHANS_WITHOUT_RECORDS) {
+            rc = bp_error_set(err, BP_EINVAL,
+                              "the database has no image record but the %s "
+                              "blob store holds %zu image objects: is "
+                              "database_url right? Nothing was removed",
+                              bp_blob_store_name(ctx->blobs),
+                              report->orphan_objects);
             goto out_free;
         }
     }
@@ -519,8 +536,8 @@ enum bp_rc bp_gc_run(struct bp_ctx *ctx, bool dry_run, int64_t grace_ms,
                      struct bp_error *err)
 {
     memset(report, 0, sizeof(*report));
-    /* Swept when ctx was opened: those of killed workers, at any age. */
-    report->temp_files = ctx->temp_files_swept;
+    /* Those of killed workers at any age, any older than an hour. */
+    report->temp_files = bp_temp_sweep(ctx->tmp_dir, 3600, dry_run);
     struct bp_store *store;
     enum bp_rc rc = bp_app_store(ctx, &store, err);
     if (rc != BP_OK)

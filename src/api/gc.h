@@ -28,7 +28,8 @@ struct bp_gc_report {
     size_t images_repaired; /* gallery sizes made again */
     size_t images_dropped;  /* records whose original is missing */
     size_t uploads_expired; /* awaited uploads ended */
-    size_t temp_files;      /* temporary files of gone processes removed */
+    size_t temp_files;      /* temporary files left behind (of gone
+                               processes, or over an hour old) removed */
     size_t failures;        /* actions that failed (see the log) */
 };
 

@@ -17,6 +17,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -26,7 +27,9 @@
 #include <sys/syscall.h>
 
 #include "crash_point.h"
+#include "log.h"
 #include "media/image_child.h"
+#include "temp_files.h"
 
 /* What the worker asks for. */
 struct job {
@@ -50,6 +53,13 @@ static double monotonic_s(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* The decoder pid's ImageMagick cache directory in tmp_dir, into out. */
+static void decoder_cache_dir(const char *tmp_dir, pid_t pid,
+                              char out[PATH_MAX])
+{
+    snprintf(out, PATH_MAX, "%s/p%ld-magick", tmp_dir, (long)pid);
 }
 
 /* The address space mapped now (/proc/self/statm's first field). */
@@ -169,9 +179,16 @@ static void serve_jobs(const char *tmp_dir, long memory_bytes)
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (memory_bytes > 0)
         set_limit(RLIMIT_AS, mapped_bytes() + memory_bytes);
-    /* ImageMagick's temporary files go where the decoder may make them. */
-    setenv("MAGICK_TEMPORARY_PATH", tmp_dir, 1);
-    int files = confine_files(tmp_dir);
+    /* ImageMagick's temporary files (its pixel cache past the memory
+     * policy) go in a directory named by this process, which the worker
+     * removes when it ends the decoder and a sweep removes once this
+     * process is gone; the decoder may create files only there. */
+    char cache_dir[PATH_MAX];
+    decoder_cache_dir(tmp_dir, getpid(), cache_dir);
+    if (mkdir(cache_dir, 0700) != 0 && errno != EEXIST)
+        _exit(1);
+    setenv("MAGICK_TEMPORARY_PATH", cache_dir, 1);
+    int files = confine_files(cache_dir);
     if (files == 0)
         fprintf(stderr, "bandpics: decoder: this kernel has no Landlock: it "
                         "may create files anywhere it may write\n");
@@ -212,6 +229,7 @@ void bp_image_child_init(struct bp_image_child *child)
 {
     child->pid = 0;
     child->fd = -1;
+    child->cache_dir[0] = '\0';
 }
 
 void bp_image_child_close(struct bp_image_child *child)
@@ -222,6 +240,7 @@ void bp_image_child_close(struct bp_image_child *child)
         kill(child->pid, SIGKILL);
         while (waitpid(child->pid, NULL, 0) < 0 && errno == EINTR)
             ;
+        bp_temp_remove_dir(child->cache_dir);
     }
     bp_image_child_init(child);
 }
@@ -253,6 +272,7 @@ static enum bp_rc start(struct bp_image_child *child, const char *tmp_dir,
     close(pair[1]);
     child->pid = pid;
     child->fd = pair[0];
+    decoder_cache_dir(tmp_dir, pid, child->cache_dir);
     return BP_OK;
 }
 
@@ -291,6 +311,13 @@ static enum bp_rc decoder_failed(struct bp_image_child *child,
     while (waitpid(child->pid, &status, 0) < 0 && errno == EINTR)
         ;
     close(child->fd);
+    /* Its ImageMagick cache files (hundreds of MB for a large image). */
+    bp_temp_remove_dir(child->cache_dir);
+    bp_log_warn("image decoder %d %s; a new one starts with the next image",
+                (int)child->pid,
+                overran               ? "overran its time"
+                : WIFSIGNALED(status) ? "was killed"
+                                      : "exited");
     bp_image_child_init(child);
     if (overran)
         return bp_error_set(err, BP_ETOOBIG,
@@ -357,10 +384,12 @@ bp_image_process_in_child(struct bp_image_child *child, const char *path,
         rc = decoder_failed(child, child_limits, overran, err);
     } else if (result.rc == BP_OK) {
         *meta = result.meta;
-    } else if (result.rc == BP_ENOMEM) {
+    } else if (result.rc == BP_ENOMEM || result.rc == BP_EINTERNAL) {
+        /* Out of memory, or ImageMagick failing for want of it: under
+         * decode_memory_bytes nothing else fails that way. */
         rc = bp_error_set(err, BP_ETOOBIG,
-                          "Image is too large to decode (over the decoder's "
-                          "memory limit)");
+                          "Image is too large to decode within the "
+                          "decoder's limits (decode_memory_bytes)");
     } else {
         rc = result.rc;
         *err = result.err;

@@ -11,6 +11,7 @@
 #ifndef BP_IMAGE_CHILD_H
 #define BP_IMAGE_CHILD_H
 
+#include <limits.h>
 #include <sys/types.h>
 
 #include "media/image_proc.h"
@@ -28,6 +29,8 @@ struct bp_image_child_limits {
 struct bp_image_child {
     pid_t pid; /* 0: none running */
     int fd;    /* the worker's end of their socket pair, or -1 */
+    /* Its ImageMagick cache directory, removed with it. */
+    char cache_dir[PATH_MAX];
 };
 
 void bp_image_child_init(struct bp_image_child *child);

@@ -268,6 +268,9 @@ static enum bp_rc read_error(MagickWand *wand, struct bp_error *err)
     case ResourceLimitWarning:
     case ResourceLimitError:
     case ResourceLimitFatalError:
+    case CacheError:
+    case CacheFatalError:
+        /* Cache errors: "cache resources exhausted" past the policy. */
         return bp_error_set(err, BP_ETOOBIG, "Image is too large to decode");
     default:
         return bp_error_set(err, BP_EINVAL, "Image is truncated or corrupt");

@@ -178,7 +178,7 @@ static int run_gc(const struct bp_config *cfg, bool dry_run, long grace_s)
     }
     printf("bandpics: gc%s: %zu objects, %zu orphan, %zu stale, %zu unknown; "
            "%zu images, %zu repaired, %zu dropped; %zu uploads expired; "
-           "%zu temporary files of gone processes removed; %zu failures\n",
+           "%zu temporary files left behind removed; %zu failures\n",
            dry_run ? " (dry run)" : "", r.objects, r.orphan_objects,
            r.stale_objects, r.unknown_objects, r.images, r.images_repaired,
            r.images_dropped, r.uploads_expired, r.temp_files, r.failures);

@@ -31,6 +31,7 @@
 #include "log.h"
 #include "server/transport.h"
 #include "server/worker.h"
+#include "temp_files.h"
 
 static void stop_signals(sigset_t *set)
 {
@@ -274,6 +275,9 @@ int bp_worker_run(const struct bp_config *cfg, int listen_fd, bool supervised)
         close(sfd);
         return 1;
     }
+    /* What killed workers left behind, at any age (no request lives an
+     * hour, which covers a pid taken again). */
+    bp_temp_sweep(ctx.tmp_dir, 3600, false);
     FCGX_Init();
     FCGX_Request request;
     /* Connections are accepted here, never by libfcgi (no listening
