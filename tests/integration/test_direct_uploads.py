@@ -248,6 +248,17 @@ def test_gc_refuses_a_store_that_matches_nothing():
                           env=stack.env({"BANDPICS_BLOB_URL": "file://" + empty}))
     expect(proc.returncode == 1 and "is blob_url" in proc.stderr, proc.stdout + proc.stderr)
     expect(stack.get("/images?limit=1").header("x-total-count") == before)
+    # The other way round: a database with no record at all (a mistyped
+    # SQLite path makes a new one) against a store of many images.
+    files = LocalStorage(stack).keys()
+    expect(len(files) > 16, "too few objects (%d) to show it" % len(files))
+    proc = subprocess.run([BIN, "--config", stack.config_path, "--gc", "--grace", "0"],
+                          capture_output=True, text=True, timeout=120,
+                          env=stack.env({"BANDPICS_DATABASE_URL": "sqlite://" + os.path.join(
+                              stack.dir, "mistyped.db")}))
+    expect(proc.returncode == 1 and "is database_url right" in proc.stderr,
+           proc.stdout + proc.stderr)
+    expect(LocalStorage(stack).keys() == files, "objects were removed")
 
 
 def gc(*args):
