@@ -270,7 +270,7 @@ def test_a_jpeg_smaller_than_it_claims_is_422():
 
 def test_decompression_bombs_are_refused_from_their_header():
     """PNGs of 9000x9000 pixels (81 MP, under max_pixels) in a few hundred
-    KB: decoded they would take 648 MB, over max_decode_bytes (512M), so
+    KB: decoded they would take 648 MB, over max_decode_bytes (384M), so
     they are refused from the header (issue 14), four at once, while
     reads go on; nothing is stored."""
     bomb = png_zero_bomb(9000, 9000)
