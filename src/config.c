@@ -57,6 +57,7 @@ static const struct key_spec keys[] = {
     SIZE_KEY(image_memory_bytes, "512M", 16L << 20, 1L << 40),
     SIZE_KEY(max_decode_bytes, "384M", 0, 1L << 40),
     INT_KEY(decode_in_child, "1", 0, 1),
+    INT_KEY(lambda_allow_local, "0", 0, 1),
     SIZE_KEY(decode_memory_bytes, "1G", 0, 1L << 40),
     INT_KEY(decode_timeout_s, "60", 0, 3600),
     INT_KEY(max_name_length, "200", 1, 1 << 20),

@@ -40,6 +40,8 @@ struct bp_config {
     long max_decode_bytes;       /* non-JPEG images decoding to more are
                                     refused from their header */
     long decode_in_child;        /* 1: images are decoded in a child */
+    long lambda_allow_local;     /* 1: SQLite and local files on Lambda
+                                    (tests) */
     long decode_memory_bytes;    /* address space a decoding child may add */
     long decode_timeout_s;       /* CPU and wall-clock time of that child */
     long max_name_length;        /* group name, in characters */

@@ -25,6 +25,7 @@
 #include "blob/blob.h"
 #include "config.h"
 #include "log.h"
+#include "server/lambda.h"
 #include "server/listen.h"
 #include "server/pool.h"
 #include "server/transport.h"
@@ -245,6 +246,7 @@ int main(int argc, char **argv)
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"pool", no_argument, NULL, 'p'},
+        {"lambda", no_argument, NULL, 'A'},
         {"listen", required_argument, NULL, 'l'},
         {"workers", required_argument, NULL, 'w'},
         {"upload-listen", required_argument, NULL, 'u'},
@@ -266,7 +268,7 @@ int main(int argc, char **argv)
     default_config(config_path, sizeof(config_path), &config_required);
     struct bp_config_source src = {
         .path = config_path, .path_required = config_required, .env = environ};
-    int pool = 0, check = 0, gc = 0, dry_run = 0, key_list = 0, opt;
+    int pool = 0, check = 0, gc = 0, dry_run = 0, key_list = 0, lambda = 0, opt;
     long grace_s = 3600, expires_days = 0;
     const char *key_create = NULL, *role = NULL, *key_revoke = NULL;
     bool has_expires = false;
@@ -279,6 +281,9 @@ int main(int argc, char **argv)
             break;
         case 'p':
             pool = 1;
+            break;
+        case 'A':
+            lambda = 1;
             break;
         case 'l':
             src.listen = optarg;
@@ -372,7 +377,12 @@ int main(int argc, char **argv)
      * modes set up only what their configuration uses (a CGI process
      * reading from SQLite neither). */
     bool with_mongodb = pool || bp_store_url_is_mongodb(cfg.database_url);
-    bool with_curl = pool || uses_curl(&cfg);
+    /* On AWS Lambda (its Runtime API named in the environment). */
+    const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (runtime_api != NULL && runtime_api[0] != '\0' && !check && !gc &&
+        key_create == NULL && !key_list && key_revoke == NULL)
+        lambda = 1;
+    bool with_curl = pool || lambda || uses_curl(&cfg);
     if (with_mongodb)
         mongoc_init();
     if (with_curl && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -435,6 +445,14 @@ int main(int argc, char **argv)
             printf("bandpics: configuration ok (store %s)\n", store_url);
     } else if (gc) {
         status = run_gc(&cfg, dry_run, grace_s);
+    } else if (lambda) {
+        if (runtime_api == NULL || runtime_api[0] == '\0') {
+            fprintf(stderr, "bandpics: --lambda needs AWS_LAMBDA_RUNTIME_API "
+                            "(host:port of the Runtime API)\n");
+            status = 2;
+        } else {
+            status = bp_lambda_run(&cfg, runtime_api);
+        }
     } else if (pool) {
         status = run_pool(&src, &cfg);
     } else if (!FCGX_IsCGI()) {

@@ -231,3 +231,31 @@ int bp_transport_cgi_serve(struct bp_ctx *ctx, char *const *env)
             drain_input(&in, *var + 15, limit);
     return failed;
 }
+
+/* A request body in memory. */
+struct memory_input {
+    const char *data;
+    size_t len, pos;
+};
+
+static ssize_t read_memory(void *source, char *dst, size_t len)
+{
+    struct memory_input *in = source;
+    size_t left = in->len - in->pos;
+    size_t n = len < left ? len : left;
+    memcpy(dst, in->data + in->pos, n);
+    in->pos += n;
+    return (ssize_t)n;
+}
+
+static ssize_t write_buffer(void *sink, const char *data, size_t len)
+{
+    return bp_buf_append(sink, data, len) == BP_OK ? (ssize_t)len : -1;
+}
+
+int bp_transport_buffer_serve(struct bp_ctx *ctx, char *const *params,
+                              const char *body, size_t len, struct bp_buf *out)
+{
+    struct memory_input in = {.data = body, .len = len, .pos = 0};
+    return serve(ctx, params, read_memory, &in, write_buffer, out);
+}

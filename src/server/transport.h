@@ -1,7 +1,8 @@
 /*
  * transport.h: the adapters between a web server's protocol and the
- * transport-free request/response: FastCGI (one accepted connection)
- * and plain CGI (environment and stdin/stdout).
+ * transport-free request/response: FastCGI (one accepted connection),
+ * plain CGI (environment and stdin/stdout), and a request in memory (the
+ * AWS Lambda runtime).
  */
 #ifndef BP_TRANSPORT_H
 #define BP_TRANSPORT_H
@@ -24,5 +25,14 @@ void bp_transport_fcgi_serve(struct bp_ctx *ctx, FCGX_Request *request);
  * Returns 0, or 1 when the response could not be written.
  */
 int bp_transport_cgi_serve(struct bp_ctx *ctx, char *const *env);
+
+/*
+ * Serves one request described by params (CGI variables) whose body is
+ * the len bytes at body, appending the CGI response (Status and header
+ * lines, a blank line, the body) to out. Returns 0, or 1 when out could
+ * not hold it.
+ */
+int bp_transport_buffer_serve(struct bp_ctx *ctx, char *const *params,
+                              const char *body, size_t len, struct bp_buf *out);
 
 #endif

@@ -1,0 +1,201 @@
+"""test_lambda.py: the AWS Lambda custom runtime against a Runtime API
+emulator written here (a loopback HTTP server with the documented routes:
+invocation/next, invocation/{id}/response, invocation/{id}/error,
+init/error), which feeds events of the recorded shapes: API Gateway HTTP
+API / function URL (payload 2.0) and REST (payload 1.0) events, a JSON
+POST, a multipart upload in a base64 body, a thumb answered in base64, a
+body over Lambda's 6 MB, an event of no known shape, and a start-up
+failure (a local store without lambda_allow_local)."""
+import base64
+import http.server
+import json
+import os
+import queue
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import uuid
+
+from harness import BIN, expect, free_port, main, wait_until
+from images import make_image, multipart
+
+BASE = "/2018-06-01/runtime"
+
+
+class Emulator:
+    """The Runtime API on a loopback port: events go in with invoke(),
+    the runtime's answers come out of answers / errors / init_errors."""
+
+    def __init__(self):
+        self.events = queue.Queue()
+        self.answers, self.errors, self.init_errors = {}, {}, []
+        self.done = threading.Condition()
+        emulator = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path != BASE + "/invocation/next":
+                    self.send_error(404)
+                    return
+                request_id, event = emulator.events.get()
+                body = json.dumps(event).encode()
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
+                self.send_header("Lambda-Runtime-Deadline-Ms", "9999999999999")
+                self.send_header("Lambda-Runtime-Trace-Id", "Root=1-test")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                doc = json.loads(self.rfile.read(length) or b"null")
+                parts = self.path[len(BASE) + 1:].split("/")
+                with emulator.done:
+                    if parts == ["init", "error"]:
+                        emulator.init_errors.append(doc)
+                    elif len(parts) == 3 and parts[2] == "response":
+                        emulator.answers[parts[1]] = doc
+                    elif len(parts) == 3 and parts[2] == "error":
+                        emulator.errors[parts[1]] = doc
+                    emulator.done.notify_all()
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.port = free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def invoke(self, event, timeout=60):
+        """Queues event; returns ("response" or "error", document)."""
+        request_id = str(uuid.uuid4())
+        self.events.put((request_id, event))
+        with self.done:
+            self.done.wait_for(lambda: request_id in self.answers or
+                               request_id in self.errors, timeout=timeout)
+        if request_id in self.answers:
+            return "response", self.answers[request_id]
+        if request_id in self.errors:
+            return "error", self.errors[request_id]
+        raise AssertionError("no answer to %r" % event)
+
+    def close(self):
+        self.server.shutdown()
+
+
+def http_v2(method, path, body=None, headers=None, query="", encoded=False):
+    event = {"version": "2.0", "rawPath": path, "rawQueryString": query,
+             "headers": dict(headers or {}),
+             "requestContext": {"http": {"method": method, "path": path}},
+             "isBase64Encoded": encoded}
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+def rest_v1(method, path, params=None):
+    return {"httpMethod": method, "path": path, "queryStringParameters": params,
+            "headers": {"host": "example"}, "isBase64Encoded": False, "body": None}
+
+
+def start_runtime(emulator, config):
+    """The program in Lambda mode with config; (process, directory)."""
+    directory = tempfile.mkdtemp(prefix="bp-it-lambda-")
+    path = os.path.join(directory, "bandpics.conf")
+    with open(path, "w") as f:
+        f.write("data_dir = %s\n" % os.path.join(directory, "data"))
+        for key, value in config.items():
+            f.write("%s = %s\n" % (key, value))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANDPICS_")}
+    env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:%d" % emulator.port
+    log = open(os.path.join(directory, "runtime.log"), "w")
+    proc = subprocess.Popen([BIN, "--config", path], env=env, stdout=log,
+                            stderr=subprocess.STDOUT)
+    log.close()
+    return proc, directory
+
+
+def stop_runtime(proc, directory):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    with open(os.path.join(directory, "runtime.log")) as f:
+        text = f.read()
+    shutil.rmtree(directory, ignore_errors=True)
+    for mark in ("AddressSanitizer", "runtime error:", "LeakSanitizer"):
+        expect(mark not in text, "sanitizer report: " + text[-3000:])
+
+
+def test_start_up_failure_goes_to_init_error():
+    emulator = Emulator()
+    proc, directory = start_runtime(emulator, {"auth_mode": "off"})
+    try:
+        expect(proc.wait(timeout=60) == 1, "the runtime did not stop")
+        expect(emulator.init_errors and
+               "MongoDB" in emulator.init_errors[0]["errorMessage"] and
+               emulator.init_errors[0]["errorType"] == "Runtime.InitError",
+               repr(emulator.init_errors))
+    finally:
+        stop_runtime(proc, directory)
+        emulator.close()
+
+
+def test_http_events_are_served():
+    emulator = Emulator()
+    proc, directory = start_runtime(emulator, {"auth_mode": "off",
+                                               "lambda_allow_local": 1})
+    try:
+        kind, doc = emulator.invoke(http_v2("GET", "/"))
+        expect(kind == "response" and doc["statusCode"] == 200 and
+               json.loads(doc["body"])["service"] == "bandpics", repr(doc))
+        # A JSON POST, then reading it back (payload 2.0).
+        kind, doc = emulator.invoke(http_v2(
+            "POST", "/image_groups", json.dumps({"name": "on lambda"}),
+            {"content-type": "application/json"}))
+        expect(doc["statusCode"] == 201, repr(doc))
+        group = json.loads(doc["body"])
+        kind, doc = emulator.invoke(http_v2("GET", "/image_groups/" + group["id"]))
+        expect(doc["statusCode"] == 200 and
+               json.loads(doc["body"])["name"] == "on lambda", repr(doc))
+        # Payload 1.0 (API Gateway REST) with query parameters.
+        kind, doc = emulator.invoke(rest_v1("GET", "/image_groups", {"limit": "1"}))
+        expect(doc["statusCode"] == 200 and
+               doc["headers"].get("X-Total-Count") == "1", repr(doc))
+        # A multipart upload in a base64 body; its thumb comes back in base64.
+        ctype, body = multipart([], [("image", "l.jpg", make_image(640, 480, "jpg"),
+                                      "image/jpeg")])
+        kind, doc = emulator.invoke(http_v2(
+            "POST", "/images", base64.b64encode(body).decode(),
+            {"content-type": ctype}, encoded=True))
+        expect(doc["statusCode"] == 201, repr(doc)[:500])
+        image = json.loads(doc["body"])
+        kind, doc = emulator.invoke(http_v2("GET", "/images/%s/thumb" % image["id"]))
+        expect(doc["statusCode"] == 200 and doc["isBase64Encoded"] is True and
+               base64.b64decode(doc["body"])[:2] == b"\xff\xd8", repr(doc)[:300])
+        # A body over Lambda's 6 MB: 413 naming presigned uploads.
+        big = base64.b64encode(b"\0" * (5 * 1024 * 1024)).decode()
+        kind, doc = emulator.invoke(http_v2("POST", "/images", big,
+                                            {"content-type": "image/jpeg"}, encoded=True))
+        expect(doc["statusCode"] == 413 and "presigned" in doc["body"], repr(doc)[:300])
+        # An event of no known shape: an invocation error; the loop goes on.
+        kind, doc = emulator.invoke({"hello": "world"})
+        expect(kind == "error" and doc["errorType"] == "Bandpics.UnknownEvent", repr(doc))
+        kind, doc = emulator.invoke(http_v2("GET", "/healthz"))
+        expect(doc["statusCode"] == 200, repr(doc))
+    finally:
+        stop_runtime(proc, directory)
+        emulator.close()
+
+
+if __name__ == "__main__":
+    main([test_start_up_failure_goes_to_init_error, test_http_events_are_served])
