@@ -18,7 +18,7 @@ import tempfile
 import threading
 import uuid
 
-from harness import BIN, expect, free_port, main, wait_until
+from harness import BIN, SRCDIR, expect, free_port, main, wait_until
 from images import make_image, multipart
 
 BASE = "/2018-06-01/runtime"
@@ -197,5 +197,56 @@ def test_http_events_are_served():
         emulator.close()
 
 
+def test_bundle_runs_from_an_empty_directory():
+    """deploy/lambda/bundle packs the program under test; unpacked into an
+    empty directory, its bootstrap runs with a clean environment (no
+    library path, configuration from BANDPICS_* variables) against the
+    emulator, serves a JPEG and a PNG upload (an ImageMagick coder from
+    the bundle), and every shared object it maps comes from the bundle."""
+    work = tempfile.mkdtemp(prefix="bp-it-lambda-zip-")
+    emulator = Emulator()
+    proc = None
+    try:
+        bundle = os.path.join(work, "bandpics-lambda.zip")
+        subprocess.run([os.path.join(SRCDIR, "deploy", "lambda", "bundle"), BIN, bundle],
+                       check=True, capture_output=True, timeout=300)
+        task = os.path.join(work, "task")
+        os.makedirs(task)
+        subprocess.run(["unzip", "-q", bundle, "-d", task], check=True)
+        env = {"PATH": "/usr/bin:/bin",
+               "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % emulator.port,
+               "BANDPICS_DATA_DIR": os.path.join(work, "data"),
+               "BANDPICS_AUTH_MODE": "off", "BANDPICS_LAMBDA_ALLOW_LOCAL": "1",
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
+               "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+        log = open(os.path.join(work, "bootstrap.log"), "w")
+        proc = subprocess.Popen([os.path.join(task, "bootstrap")], cwd=task, env=env,
+                                stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        kind, doc = emulator.invoke(http_v2("GET", "/"))
+        expect(kind == "response" and doc["statusCode"] == 200, repr(doc))
+        for ext, ctype in (("jpg", "image/jpeg"), ("png", "image/png")):
+            data = make_image(320, 240, ext)
+            kind, doc = emulator.invoke(http_v2(
+                "POST", "/images", base64.b64encode(data).decode(),
+                {"content-type": ctype}, query="filename=b." + ext, encoded=True))
+            expect(doc["statusCode"] == 201, "%s: %r" % (ext, doc))
+        mapped = set()
+        with open("/proc/%d/maps" % proc.pid) as f:
+            for line in f:
+                path = line.split()[-1] if len(line.split()) >= 6 else ""
+                if ".so" in os.path.basename(path):
+                    mapped.add(path)
+        outside = sorted(p for p in mapped if not p.startswith(task + "/"))
+        expect(mapped and not outside, "libraries from outside the bundle: %r" % outside)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+        emulator.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
-    main([test_start_up_failure_goes_to_init_error, test_http_events_are_served])
+    main([test_start_up_failure_goes_to_init_error, test_http_events_are_served,
+          test_bundle_runs_from_an_empty_directory])
