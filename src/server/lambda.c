@@ -15,6 +15,7 @@
 #include <json-c/json.h>
 #include <openssl/evp.h>
 
+#include "api/s3_events.h"
 #include "blob/blob.h"
 #include "log.h"
 #include "server/lambda.h"
@@ -405,6 +406,26 @@ static void invoke(struct bp_ctx *ctx, CURL *curl, const char *base,
     struct bp_buf body, out;
     bp_buf_init(&body, (size_t)LAMBDA_PAYLOAD_MAX);
     bp_buf_init(&out, (size_t)LAMBDA_PAYLOAD_MAX * 2);
+    if (event != NULL && bp_s3_event_is(event)) {
+        struct bp_s3_event_report report;
+        struct bp_error err = {{0}};
+        if (bp_s3_event_handle(ctx, event, &report, &err) != BP_OK) {
+            post_error(curl, base, error_path, "Bandpics.StoreUnavailable",
+                       err.detail);
+        } else {
+            char answer[256];
+            snprintf(answer, sizeof(answer),
+                     "{\"records\":%zu,\"completed\":%zu,\"unchanged\":%zu,"
+                     "\"unmatched\":%zu}",
+                     report.records, report.completed, report.unchanged,
+                     report.unmatched);
+            post_json(curl, base, path, answer, NULL);
+        }
+        json_object_put(event);
+        bp_buf_free(&body);
+        bp_buf_free(&out);
+        return;
+    }
     enum bp_rc rc = event == NULL
                         ? BP_EBADREQUEST
                         : event_request(event, inv->request_id, &params, &body);

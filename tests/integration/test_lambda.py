@@ -7,6 +7,7 @@ POST, a multipart upload in a base64 body, a thumb answered in base64, a
 body over Lambda's 6 MB, an event of no known shape, and a start-up
 failure (a local store without lambda_allow_local)."""
 import base64
+import datetime
 import http.server
 import json
 import os
@@ -90,8 +91,10 @@ class Emulator:
 
 
 def http_v2(method, path, body=None, headers=None, query="", encoded=False):
+    # API Gateway always names the host it was called on.
     event = {"version": "2.0", "rawPath": path, "rawQueryString": query,
-             "headers": dict(headers or {}),
+             "headers": dict({"host": "abc123.execute-api.eu-west-1.amazonaws.com"},
+                             **(headers or {})),
              "requestContext": {"http": {"method": method, "path": path}},
              "isBase64Encoded": encoded}
     if body is not None:
@@ -197,6 +200,62 @@ def test_http_events_are_served():
         emulator.close()
 
 
+def s3_event(key):
+    return {"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
+                         "awsRegion": "eu-west-1", "eventName": "ObjectCreated:Put",
+                         "s3": {"bucket": {"name": "bandpics"},
+                                "object": {"key": key, "size": 1}}}]}
+
+
+def test_s3_events_complete_pending_uploads():
+    """S3 object-created events for keys under incoming/ (directly, in an
+    SQS message, in an SNS message in SQS) complete the pending image;
+    the same event again changes nothing; a key of no pending image is
+    counted and left. The uploads are put where the local store keeps
+    them (lambda_allow_local), standing in for the bucket."""
+    emulator = Emulator()
+    proc, directory = start_runtime(emulator, {"auth_mode": "off",
+                                               "lambda_allow_local": 1})
+    try:
+        kind, doc = emulator.invoke(http_v2(
+            "POST", "/image_groups",
+            json.dumps({"name": "direct", "images": ["a.jpg", "b.jpg", "c.jpg"]}),
+            {"content-type": "application/json"}))
+        expect(doc["statusCode"] == 201, repr(doc))
+        items = json.loads(doc["body"])["images"]
+        keys = []
+        for item in items:
+            kind, doc = emulator.invoke(http_v2("GET", "/images/" + item["id"]))
+            image = json.loads(doc["body"])
+            expect(image["status"] == "pending", repr(image))
+            # The bucket key names the upload's expiry in milliseconds.
+            expires = datetime.datetime.fromisoformat(
+                image["upload_expires_at"].replace("Z", "+00:00"))
+            key = "incoming/%s/%d" % (item["id"], round(expires.timestamp() * 1000))
+            path = os.path.join(directory, "data", "files", key)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "wb") as f:
+                f.write(make_image(200, 100, "jpg"))
+            keys.append(key)
+        direct = s3_event("uploads/" + keys[0])
+        sqs = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps(s3_event(keys[1]))}]}
+        sns_in_sqs = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps(
+            {"Type": "Notification", "Message": json.dumps(s3_event(keys[2]))})}]}
+        for event in (direct, sqs, sns_in_sqs):
+            kind, doc = emulator.invoke(event)
+            expect(kind == "response" and doc["completed"] == 1, repr(doc))
+        for item in items:
+            kind, doc = emulator.invoke(http_v2("GET", "/images/" + item["id"]))
+            expect(json.loads(doc["body"])["status"] == "ready", repr(doc))
+        kind, doc = emulator.invoke(direct)
+        expect(doc["completed"] == 0 and doc["unchanged"] == 1, repr(doc))
+        kind, doc = emulator.invoke(s3_event("incoming/%s/1" % ("f" * 24)))
+        expect(doc["completed"] == 0 and doc["unmatched"] == 1, repr(doc))
+    finally:
+        stop_runtime(proc, directory)
+        emulator.close()
+
+
 def test_bundle_runs_from_an_empty_directory():
     """deploy/lambda/bundle packs the program under test; unpacked into an
     empty directory, its bootstrap runs with a clean environment (no
@@ -249,4 +308,4 @@ def test_bundle_runs_from_an_empty_directory():
 
 if __name__ == "__main__":
     main([test_start_up_failure_goes_to_init_error, test_http_events_are_served,
-          test_bundle_runs_from_an_empty_directory])
+          test_s3_events_complete_pending_uploads, test_bundle_runs_from_an_empty_directory])
