@@ -200,6 +200,8 @@ void bp_log_request(const struct bp_log_request *r)
     line_start(&line, BP_LOG_INFO);
     add_text(&line, "type", "request");
     add_text(&line, "request_id", r->request_id);
+    if (r->trace_id != NULL && r->trace_id[0] != '\0')
+        add_text(&line, "trace_id", r->trace_id);
     add_text(&line, "method", r->method);
     add_text(&line, "route", r->route);
     add_number(&line, "status", "%d", r->status);

@@ -47,6 +47,7 @@ void bp_log(enum bp_log_level level, const char *fmt, ...)
 /* One request, as the worker saw it. Strings are borrowed; NULL is "". */
 struct bp_log_request {
     const char *request_id;
+    const char *trace_id; /* X-Amzn-Trace-Id on AWS Lambda, or NULL */
     const char *method;
     const char *route; /* the route's pattern, never the path */
     int status;

@@ -234,7 +234,8 @@ static int base64_decode(const char *text, struct bp_buf *out)
  * Returns BP_EBADREQUEST for an event of neither shape.
  */
 static enum bp_rc event_request(json_object *event, const char *request_id,
-                                struct cgi_params *params, struct bp_buf *body)
+                                const char *trace_id, struct cgi_params *params,
+                                struct bp_buf *body)
 {
     json_object *http = object_at(object_at(event, "requestContext"), "http");
     const char *method = string_at(http, "method");
@@ -276,7 +277,8 @@ static enum bp_rc event_request(json_object *event, const char *request_id,
                  add_param(params, "QUERY_STRING",
                            query.data != NULL ? query.data : "") ||
                  add_param(params, "SERVER_PROTOCOL", "HTTP/1.1") ||
-                 add_param(params, "REQUEST_ID", request_id);
+                 add_param(params, "REQUEST_ID", request_id) ||
+                 add_param(params, "BANDPICS_TRACE_ID", trace_id);
     bp_buf_free(&uri);
     bp_buf_free(&query);
     json_object *headers = object_at(event, "headers");
@@ -428,7 +430,8 @@ static void invoke(struct bp_ctx *ctx, CURL *curl, const char *base,
     }
     enum bp_rc rc = event == NULL
                         ? BP_EBADREQUEST
-                        : event_request(event, inv->request_id, &params, &body);
+                        : event_request(event, inv->request_id, inv->trace_id,
+                                        &params, &body);
     if (rc != BP_OK) {
         post_error(curl, base, error_path, "Bandpics.UnknownEvent",
                    "not an HTTP event of API Gateway or a function URL");

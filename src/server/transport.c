@@ -33,6 +33,7 @@ static void log_request(const struct bp_ctx *ctx, const struct bp_request *req,
 {
     struct bp_log_request line = {
         .request_id = req->request_id,
+        .trace_id = bp_request_param(req, "BANDPICS_TRACE_ID"),
         .method = req->method,
         .route = ctx->route,
         .status = res->status,

@@ -195,6 +195,13 @@ def test_http_events_are_served():
         expect(kind == "error" and doc["errorType"] == "Bandpics.UnknownEvent", repr(doc))
         kind, doc = emulator.invoke(http_v2("GET", "/healthz"))
         expect(doc["statusCode"] == 200, repr(doc))
+        # The request line names the invocation and its X-Ray trace.
+        with open(os.path.join(directory, "runtime.log")) as f:
+            lines = [json.loads(l) for l in f if l.startswith("{")]
+        healthz = [l for l in lines if l.get("type") == "request" and
+                   l.get("route") == "/healthz"]
+        expect(healthz and healthz[-1]["trace_id"] == "Root=1-test" and
+               len(healthz[-1]["request_id"]) == 36, repr(healthz[-1:]))
     finally:
         stop_runtime(proc, directory)
         emulator.close()
