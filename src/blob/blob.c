@@ -219,6 +219,12 @@ out_free:
 
 static const char s3_scheme[] = "s3://";
 
+void bp_blob_set_deadline(struct bp_blob_store *store, int64_t deadline_ms)
+{
+    if (store != NULL)
+        store->deadline_ms = deadline_ms;
+}
+
 bool bp_blob_url_is_s3(const char *url)
 {
     return strncmp(url, s3_scheme, sizeof(s3_scheme) - 1) == 0;

@@ -65,7 +65,13 @@ struct bp_blob_ops {
 /* Every backend's handle starts with this. */
 struct bp_blob_store {
     const struct bp_blob_ops *ops;
+    /* When every call must have ended (epoch ms; 0: no such bound): an
+     * AWS Lambda invocation's deadline, set by bp_blob_set_deadline. */
+    int64_t deadline_ms;
 };
+
+/* Bounds every later call of store by deadline_ms (epoch ms; 0: none). */
+void bp_blob_set_deadline(struct bp_blob_store *store, int64_t deadline_ms);
 
 /*
  * Returns true when key is a valid blob key: 1 to 200 bytes of

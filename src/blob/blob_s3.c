@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,7 +239,24 @@ static CURLcode configure(struct blob_s3 *s, struct request *req,
     } else {
         SET(CURLOPT_TIMEOUT_MS, s->timeout_ms);
     }
-    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms(s->timeout_ms));
+    long connect_ms = connect_timeout_ms(s->timeout_ms);
+    if (s->base.deadline_ms > 0) {
+        /* An invocation's deadline bounds the whole call, a file's
+         * transfer included (at least 1 ms: then it fails at once). */
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        int64_t left = s->base.deadline_ms -
+                       ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+        long cap = left < 1 ? 1L : left > LONG_MAX ? LONG_MAX : (long)left;
+        long whole =
+            req->upload_fd >= 0 || req->download_fd >= 0 || s->timeout_ms > cap
+                ? cap
+                : s->timeout_ms;
+        SET(CURLOPT_TIMEOUT_MS, whole);
+        if (connect_ms > cap)
+            connect_ms = cap;
+    }
+    SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
     SET(CURLOPT_ERRORBUFFER, s->curl_error);
     SET(CURLOPT_AWS_SIGV4, s->sigv4);
     SET(CURLOPT_USERNAME, s->access_key_id);

@@ -395,8 +395,8 @@ static json_object *lambda_answer(const struct bp_buf *cgi)
 }
 
 /* Serves one invocation and posts its answer. */
-static void invoke(struct bp_ctx *ctx, CURL *curl, const char *base,
-                   struct invocation *inv)
+static void serve_invocation(struct bp_ctx *ctx, CURL *curl, const char *base,
+                             struct invocation *inv)
 {
     char path[256];
     snprintf(path, sizeof(path), "/invocation/%s/response", inv->request_id);
@@ -460,6 +460,21 @@ static void invoke(struct bp_ctx *ctx, CURL *curl, const char *base,
     bp_buf_free(&body);
     bp_buf_free(&out);
     json_object_put(event);
+}
+
+/* What is kept back from an invocation's deadline to post its answer. */
+#define DEADLINE_MARGIN_MS 300
+
+/* Serves one invocation and posts its answer; every S3 call it makes
+ * ends before the invocation's deadline (less the margin). */
+static void invoke(struct bp_ctx *ctx, CURL *curl, const char *base,
+                   struct invocation *inv)
+{
+    bp_blob_set_deadline(ctx->blobs, inv->deadline_ms > 0
+                                         ? inv->deadline_ms - DEADLINE_MARGIN_MS
+                                         : 0);
+    serve_invocation(ctx, curl, base, inv);
+    bp_blob_set_deadline(ctx->blobs, 0);
 }
 
 int bp_lambda_run(const struct bp_config *cfg, const char *runtime_api)

@@ -17,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import threading
+import time
 import uuid
 
 from harness import BIN, SRCDIR, expect, free_port, main, wait_until
@@ -32,6 +33,7 @@ class Emulator:
     def __init__(self):
         self.events = queue.Queue()
         self.answers, self.errors, self.init_errors = {}, {}, []
+        self.deadlines, self.answered_at = {}, {}
         self.done = threading.Condition()
         emulator = self
 
@@ -47,7 +49,8 @@ class Emulator:
                 body = json.dumps(event).encode()
                 self.send_response(200)
                 self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
-                self.send_header("Lambda-Runtime-Deadline-Ms", "9999999999999")
+                self.send_header("Lambda-Runtime-Deadline-Ms",
+                                 str(emulator.deadlines.get(request_id, 9999999999999)))
                 self.send_header("Lambda-Runtime-Trace-Id", "Root=1-test")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -62,6 +65,7 @@ class Emulator:
                         emulator.init_errors.append(doc)
                     elif len(parts) == 3 and parts[2] == "response":
                         emulator.answers[parts[1]] = doc
+                        emulator.answered_at[parts[1]] = time.time() * 1000
                     elif len(parts) == 3 and parts[2] == "error":
                         emulator.errors[parts[1]] = doc
                     emulator.done.notify_all()
@@ -73,9 +77,11 @@ class Emulator:
         self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
-    def invoke(self, event, timeout=60):
-        """Queues event; returns ("response" or "error", document)."""
+    def invoke(self, event, timeout=60, deadline_ms=None):
+        """Queues event (with deadline_ms, epoch milliseconds, when given);
+        returns ("response" or "error", document)."""
         request_id = str(uuid.uuid4())
+        self.deadlines[request_id] = deadline_ms or 9999999999999
         self.events.put((request_id, event))
         with self.done:
             self.done.wait_for(lambda: request_id in self.answers or
@@ -263,6 +269,47 @@ def test_s3_events_complete_pending_uploads():
         emulator.close()
 
 
+def test_deadline_bounds_a_stalled_s3_call():
+    """Files in S3 (s3rver behind a fault proxy): with every PUT held for
+    30 s, an upload whose invocation has 3 s left is answered with an
+    error status before its deadline, and the loop serves the next
+    invocation once S3 answers again."""
+    from fault_proxy import FaultProxy
+    from s3rver import S3rver
+    s3 = S3rver("lambda-bucket")
+    proxy = FaultProxy(s3.port)
+    emulator = Emulator()
+    proc, directory = start_runtime(emulator, {
+        "auth_mode": "off", "lambda_allow_local": 1,
+        "blob_url": "s3://lambda-bucket/live",
+        "s3_endpoint": "http://127.0.0.1:%d" % proxy.port,
+        "s3_access_key_id": "S3RVER", "s3_secret_access_key": "S3RVER",
+        "s3_timeout_ms": 20000})
+    try:
+        ctype, body = multipart([], [("image", "s.jpg", make_image(320, 240, "jpg"),
+                                      "image/jpeg")])
+        upload = http_v2("POST", "/images", base64.b64encode(body).decode(),
+                         {"content-type": ctype}, encoded=True)
+        kind, doc = emulator.invoke(upload)
+        expect(doc["statusCode"] == 201, "S3 works: %r" % doc)
+        proxy.delay("PUT", 30)
+        deadline = int(time.time() * 1000) + 3000
+        kind, doc = emulator.invoke(upload, deadline_ms=deadline)
+        request_id = [k for k, v in emulator.deadlines.items() if v == deadline][0]
+        expect(kind == "response" and doc["statusCode"] >= 500, repr(doc))
+        expect(emulator.answered_at[request_id] < deadline,
+               "answered %.0f ms after the deadline"
+               % (emulator.answered_at[request_id] - deadline))
+        proxy.clear()
+        kind, doc = emulator.invoke(http_v2("GET", "/healthz"))
+        expect(doc["statusCode"] == 200, repr(doc))
+    finally:
+        stop_runtime(proc, directory)
+        emulator.close()
+        proxy.close()
+        s3.close()
+
+
 def test_bundle_runs_from_an_empty_directory():
     """deploy/lambda/bundle packs the program under test; unpacked into an
     empty directory, its bootstrap runs with a clean environment (no
@@ -315,4 +362,5 @@ def test_bundle_runs_from_an_empty_directory():
 
 if __name__ == "__main__":
     main([test_start_up_failure_goes_to_init_error, test_http_events_are_served,
-          test_s3_events_complete_pending_uploads, test_bundle_runs_from_an_empty_directory])
+          test_s3_events_complete_pending_uploads, test_deadline_bounds_a_stalled_s3_call,
+          test_bundle_runs_from_an_empty_directory])
