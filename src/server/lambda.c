@@ -1,7 +1,8 @@
 /*
  * lambda.c: the AWS Lambda custom runtime (lambda.h). Each invocation is
  * an HTTP event (API Gateway HTTP API and function URLs, payload 2.0;
- * API Gateway REST, payload 1.0) turned into CGI variables and a body,
+ * API Gateway REST, payload 1.0; ALB target groups) turned into CGI
+ * variables and a body,
  * served in memory (server/transport.c), and answered with statusCode,
  * headers and a body (base64 for bytes). The Runtime API is spoken over
  * one libcurl handle, reused across invocations.
@@ -248,12 +249,20 @@ static enum bp_rc event_request(json_object *event, const char *request_id,
     } else {
         method = string_at(event, "httpMethod");
         path = string_at(event, "path");
+        /* API Gateway decodes the parameters; an ALB passes them as the
+         * client sent them. */
+        bool alb = object_at(object_at(event, "requestContext"), "elb") != NULL;
         json_object *qs = object_at(event, "queryStringParameters");
         if (qs != NULL) {
             json_object_object_foreach(qs, key, val)
             {
                 if (query.len > 0)
                     bp_buf_append_str(&query, "&");
+                if (alb) {
+                    bp_buf_printf(&query, "%s=%s", key,
+                                  json_object_get_string(val));
+                    continue;
+                }
                 bp_buf_append_uri_component(&query, key);
                 bp_buf_append_str(&query, "=");
                 bp_buf_append_uri_component(&query,
@@ -288,6 +297,22 @@ static enum bp_rc event_request(json_object *event, const char *request_id,
             if (json_object_is_type(value, json_type_string))
                 failed |= add_header_param(params, name,
                                            json_object_get_string(value));
+        }
+    }
+    /* Multi-value headers (payload 1.0, an ALB with them on): the last
+     * value of each. */
+    json_object *multi = object_at(event, "multiValueHeaders");
+    if (headers == NULL && multi != NULL) {
+        json_object_object_foreach(multi, name, values)
+        {
+            size_t n = json_object_is_type(values, json_type_array)
+                           ? json_object_array_length(values)
+                           : 0;
+            if (n > 0)
+                failed |= add_header_param(
+                    params, name,
+                    json_object_get_string(
+                        json_object_array_get_idx(values, n - 1)));
         }
     }
     json_object *cookies = NULL;
@@ -329,10 +354,17 @@ static bool is_text(const char *type)
 /*
  * The Lambda answer for a CGI response in cgi ("Status: ..." and header
  * lines, a blank line, the body): statusCode, headers, body (base64 and
- * isBase64Encoded unless it is text). NULL when out of memory.
+ * isBase64Encoded unless it is text), for event's kind (an ALB: also
+ * statusDescription; multiValueHeaders when the event had them). NULL
+ * when out of memory.
  */
-static json_object *lambda_answer(const struct bp_buf *cgi)
+static json_object *lambda_answer(const struct bp_buf *cgi, json_object *event)
 {
+    /* An ALB wants a status line too, and the headers as lists when it
+     * sent them so. */
+    bool alb = object_at(object_at(event, "requestContext"), "elb") != NULL;
+    bool multi = object_at(event, "multiValueHeaders") != NULL &&
+                 object_at(event, "headers") == NULL;
     json_object *answer = json_object_new_object();
     json_object *headers = json_object_new_object();
     int status = 200;
@@ -359,11 +391,19 @@ static json_object *lambda_answer(const struct bp_buf *cgi)
             while (v < p + len && *v == ' ')
                 v++;
             snprintf(value, sizeof(value), "%.*s", (int)(p + len - v), v);
-            if (strcasecmp(name, "Status") == 0)
+            if (strcasecmp(name, "Status") == 0) {
                 status = (int)strtol(value, NULL, 10);
-            else
+                if (alb)
+                    json_object_object_add(answer, "statusDescription",
+                                           json_object_new_string(value));
+            } else if (multi) {
+                json_object *list = json_object_new_array();
+                json_object_array_add(list, json_object_new_string(value));
+                json_object_object_add(headers, name, list);
+            } else {
                 json_object_object_add(headers, name,
                                        json_object_new_string(value));
+            }
             if (strcasecmp(name, "Content-Type") == 0)
                 snprintf(content_type, sizeof(content_type), "%.127s", value);
         }
@@ -371,7 +411,8 @@ static json_object *lambda_answer(const struct bp_buf *cgi)
     }
     size_t body_len = (size_t)(end - p);
     json_object_object_add(answer, "statusCode", json_object_new_int(status));
-    json_object_object_add(answer, "headers", headers);
+    json_object_object_add(answer, multi ? "multiValueHeaders" : "headers",
+                           headers);
     if (is_text(content_type)) {
         json_object_object_add(answer, "body",
                                json_object_new_string_len(p, (int)body_len));
@@ -448,7 +489,7 @@ static void serve_invocation(struct bp_ctx *ctx, CURL *curl, const char *base,
         post_error(curl, base, error_path, "Bandpics.ResponseTooLarge",
                    "the answer is over Lambda's 6 MB");
     } else {
-        json_object *answer = lambda_answer(&out);
+        json_object *answer = lambda_answer(&out, event);
         if (answer == NULL ||
             post_json(curl, base, path, json_object_to_json_string(answer),
                       NULL) != 0)

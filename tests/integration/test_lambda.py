@@ -2,7 +2,7 @@
 emulator written here (a loopback HTTP server with the documented routes:
 invocation/next, invocation/{id}/response, invocation/{id}/error,
 init/error), which feeds events of the recorded shapes: API Gateway HTTP
-API / function URL (payload 2.0) and REST (payload 1.0) events, a JSON
+API / function URL (payload 2.0), REST (payload 1.0) and ALB events, a JSON
 POST, a multipart upload in a base64 body, a thumb answered in base64, a
 body over Lambda's 6 MB, an event of no known shape, and a start-up
 failure (a local store without lambda_allow_local)."""
@@ -180,6 +180,17 @@ def test_http_events_are_served():
         kind, doc = emulator.invoke(rest_v1("GET", "/image_groups", {"limit": "1"}))
         expect(doc["statusCode"] == 200 and
                doc["headers"].get("X-Total-Count") == "1", repr(doc))
+        # An ALB target group event with multi-value headers and its query
+        # as the client sent it: a status line and lists back.
+        alb = {"requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:"
+                                                               "eu-west-1:1:targetgroup/b/1"}},
+               "httpMethod": "GET", "path": "/image_groups",
+               "queryStringParameters": {"limit": "1", "name": "on%20lambda"},
+               "multiValueHeaders": {"host": ["alb.example"], "accept": ["*/*"]},
+               "body": "", "isBase64Encoded": False}
+        kind, doc = emulator.invoke(alb)
+        expect(doc["statusCode"] == 200 and doc["statusDescription"] == "200 OK" and
+               doc["multiValueHeaders"]["X-Total-Count"] == ["1"], repr(doc))
         # A multipart upload in a base64 body; its thumb comes back in base64.
         ctype, body = multipart([], [("image", "l.jpg", make_image(640, 480, "jpg"),
                                       "image/jpeg")])
