@@ -116,6 +116,22 @@ static enum key_kind parse_key(const char *key, char id[BP_ID_LEN + 1])
 }
 
 /*
+ * The files of a replacement attempt under staging/<id>/<attempt>/, in
+ * the order a move into place takes them (the original last, as
+ * api/image_files.c does).
+ */
+static const struct {
+    const char *name;
+    enum bp_image_variant variant;
+} staged[] = {
+    {"public", BP_VARIANT_LOCATIONLESS},
+    {"fullsize.jpg", BP_VARIANT_FULLSIZE},
+    {"thumb.jpg", BP_VARIANT_THUMB},
+    {"original", BP_VARIANT_ORIGINAL},
+};
+#define STAGED_COUNT (sizeof(staged) / sizeof(staged[0]))
+
+/*
  * Returns the image's own key for the staging key of set->items[i]
  * ("staging/<id>/<attempt>/thumb.jpg" → "thumb/<id>.jpg") in own, when
  * that key is missing from the listing and no later attempt staged the
@@ -124,24 +140,14 @@ static enum key_kind parse_key(const char *key, char id[BP_ID_LEN + 1])
 static bool unfinished_move(const struct object_set *set, size_t i,
                             const char *id, char own[BP_IMAGE_KEY_LEN])
 {
-    static const struct {
-        const char *name;
-        enum bp_image_variant variant;
-    } names[] = {
-        {"original", BP_VARIANT_ORIGINAL},
-        {"fullsize.jpg", BP_VARIANT_FULLSIZE},
-        {"thumb.jpg", BP_VARIANT_THUMB},
-        {"public", BP_VARIANT_LOCATIONLESS},
-    };
     const char *key = set->items[i].key;
     const char *name = strrchr(key, '/') + 1;
     size_t n = 0;
-    size_t count = sizeof(names) / sizeof(names[0]);
-    while (n < count && strcmp(name, names[n].name) != 0)
+    while (n < STAGED_COUNT && strcmp(name, staged[n].name) != 0)
         n++;
-    if (n == count)
+    if (n == STAGED_COUNT)
         return false;
-    bp_image_key(id, names[n].variant, own);
+    bp_image_key(id, staged[n].variant, own);
     if (has_object(set, own))
         return false;
     /* The attempts of one image are neighbours in the sorted listing. */
@@ -206,24 +212,15 @@ static bool finish_attempt(struct bp_ctx *ctx, const struct object_set *set,
                            const char *prefix, const char *id, bool dry_run,
                            FILE *log, struct bp_gc_report *report)
 {
-    static const struct {
-        const char *name;
-        enum bp_image_variant variant;
-    } order[] = {
-        {"public", BP_VARIANT_LOCATIONLESS},
-        {"fullsize.jpg", BP_VARIANT_FULLSIZE},
-        {"thumb.jpg", BP_VARIANT_THUMB},
-        {"original", BP_VARIANT_ORIGINAL},
-    };
     fprintf(log, "bandpics: gc: %s the interrupted replacement %s*\n",
             dry_run ? "would finish" : "finishing", prefix);
     report->images_repaired++;
-    for (size_t n = 0; n < sizeof(order) / sizeof(order[0]); n++) {
+    for (size_t n = 0; n < STAGED_COUNT; n++) {
         char from[BP_IMAGE_KEY_LEN + 16], to[BP_IMAGE_KEY_LEN];
-        snprintf(from, sizeof(from), "%s%s", prefix, order[n].name);
+        snprintf(from, sizeof(from), "%s%s", prefix, staged[n].name);
         if (!has_object(set, from))
             continue;
-        bp_image_key(id, order[n].variant, to);
+        bp_image_key(id, staged[n].variant, to);
         struct bp_error why = {{0}};
         if (!dry_run && bp_blob_move(ctx->blobs, from, to, &why) != BP_OK) {
             fprintf(log, "bandpics: gc: cannot move %s: %s\n", from,

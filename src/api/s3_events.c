@@ -8,29 +8,14 @@
 #include "api/direct_upload.h"
 #include "api/image_files.h"
 #include "api/s3_events.h"
+#include "http/json_input.h"
 #include "http/urldecode.h"
 #include "log.h"
 #include "model/ids.h"
 
-static const char *string_at(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
-static json_object *member(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    return obj != NULL && json_object_object_get_ex(obj, key, &v) ? v : NULL;
-}
-
 bool bp_s3_event_is(json_object *event)
 {
-    json_object *records = member(event, "Records");
-    return records != NULL && json_object_is_type(records, json_type_array);
+    return bp_json_member_of_type(event, "Records", json_type_array) != NULL;
 }
 
 /*
@@ -106,18 +91,21 @@ static enum bp_rc s3_records(struct bp_ctx *ctx, struct bp_store *store,
                              struct bp_s3_event_report *report,
                              struct bp_error *err)
 {
-    json_object *records = member(event, "Records");
-    if (records == NULL || !json_object_is_type(records, json_type_array))
+    json_object *records =
+        bp_json_member_of_type(event, "Records", json_type_array);
+    if (records == NULL)
         return BP_OK;
     for (size_t i = 0; i < json_object_array_length(records); i++) {
         json_object *record = json_object_array_get_idx(records, i);
-        const char *source = string_at(record, "eventSource");
-        const char *name = string_at(record, "eventName");
+        const char *source = bp_json_member_string(record, "eventSource");
+        const char *name = bp_json_member_string(record, "eventName");
         if (source != NULL && strcmp(source, "aws:sqs") == 0) {
             /* SQS: the body is an S3 event, or an SNS message of one. */
-            json_object *body = json_tokener_parse(
-                string_at(record, "body") ? string_at(record, "body") : "null");
-            const char *message = string_at(body, "Message");
+            json_object *body =
+                json_tokener_parse(bp_json_member_string(record, "body")
+                                       ? bp_json_member_string(record, "body")
+                                       : "null");
+            const char *message = bp_json_member_string(body, "Message");
             json_object *inner = message != NULL ? json_tokener_parse(message)
                                                  : json_object_get(body);
             enum bp_rc rc = s3_records(ctx, store, inner, report, err);
@@ -127,9 +115,10 @@ static enum bp_rc s3_records(struct bp_ctx *ctx, struct bp_store *store,
                 return rc;
             continue;
         }
-        json_object *sns = member(record, "Sns");
+        json_object *sns =
+            bp_json_member_of_type(record, "Sns", json_type_object);
         if (sns != NULL) {
-            const char *message = string_at(sns, "Message");
+            const char *message = bp_json_member_string(sns, "Message");
             json_object *inner =
                 json_tokener_parse(message != NULL ? message : "null");
             enum bp_rc rc = s3_records(ctx, store, inner, report, err);
@@ -142,8 +131,11 @@ static enum bp_rc s3_records(struct bp_ctx *ctx, struct bp_store *store,
             strncmp(name, "ObjectCreated:", 14) != 0)
             continue;
         report->records++;
-        const char *key =
-            string_at(member(member(record, "s3"), "object"), "key");
+        const char *key = bp_json_member_string(
+            bp_json_member_of_type(
+                bp_json_member_of_type(record, "s3", json_type_object),
+                "object", json_type_object),
+            "key");
         if (key == NULL) {
             report->unmatched++;
             continue;

@@ -96,10 +96,21 @@ enum bp_rc bp_json_string_field(struct json_object *value, const char *field,
     return BP_OK;
 }
 
+struct json_object *bp_json_member_of_type(struct json_object *obj,
+                                           const char *name,
+                                           enum json_type type)
+{
+    struct json_object *value = NULL;
+    if (obj == NULL || !json_object_object_get_ex(obj, name, &value) ||
+        !json_object_is_type(value, type))
+        return NULL;
+    return value;
+}
+
 const char *bp_json_member_string(struct json_object *obj, const char *name)
 {
     struct json_object *value = NULL;
-    if (!json_object_object_get_ex(obj, name, &value) ||
+    if (obj == NULL || !json_object_object_get_ex(obj, name, &value) ||
         !json_object_is_type(value, json_type_string))
         return NULL;
     const char *text = json_object_get_string(value);

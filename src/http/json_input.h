@@ -35,4 +35,12 @@ enum bp_rc bp_json_string_field(struct json_object *value, const char *field,
  */
 const char *bp_json_member_string(struct json_object *obj, const char *name);
 
+/*
+ * Returns the member name of obj when it is of type, else NULL (obj may
+ * be NULL: chains of lookups need no checks between). Borrowed from obj.
+ */
+struct json_object *bp_json_member_of_type(struct json_object *obj,
+                                           const char *name,
+                                           enum json_type type);
+
 #endif

@@ -18,6 +18,7 @@
 
 #include "api/s3_events.h"
 #include "blob/blob.h"
+#include "http/json_input.h"
 #include "log.h"
 #include "server/lambda.h"
 #include "server/transport.h"
@@ -186,22 +187,10 @@ static int add_header_param(struct cgi_params *p, const char *name,
     return add_param(p, var, value);
 }
 
-static const char *string_at(json_object *obj, const char *key)
-{
-    json_object *v = NULL;
-    if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
-        !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
-
+/* The member key of obj when it is an object, else NULL. */
 static json_object *object_at(json_object *obj, const char *key)
 {
-    json_object *v = NULL;
-    if (obj == NULL || !json_object_object_get_ex(obj, key, &v) ||
-        !json_object_is_type(v, json_type_object))
-        return NULL;
-    return v;
+    return bp_json_member_of_type(obj, key, json_type_object);
 }
 
 /* Decodes base64 text into out (replacing it); -1 when it is not. */
@@ -239,16 +228,16 @@ static enum bp_rc event_request(json_object *event, const char *request_id,
                                 struct bp_buf *body)
 {
     json_object *http = object_at(object_at(event, "requestContext"), "http");
-    const char *method = string_at(http, "method");
-    const char *path = string_at(event, "rawPath");
+    const char *method = bp_json_member_string(http, "method");
+    const char *path = bp_json_member_string(event, "rawPath");
     struct bp_buf query;
     bp_buf_init(&query, 1 << 16);
     if (method != NULL && path != NULL) {
-        const char *raw = string_at(event, "rawQueryString");
+        const char *raw = bp_json_member_string(event, "rawQueryString");
         bp_buf_append_str(&query, raw != NULL ? raw : "");
     } else {
-        method = string_at(event, "httpMethod");
-        path = string_at(event, "path");
+        method = bp_json_member_string(event, "httpMethod");
+        path = bp_json_member_string(event, "path");
         /* API Gateway decodes the parameters; an ALB passes them as the
          * client sent them. */
         bool alb = object_at(object_at(event, "requestContext"), "elb") != NULL;
@@ -328,7 +317,7 @@ static enum bp_rc event_request(json_object *event, const char *request_id,
             failed |= add_param(params, "HTTP_COOKIE", joined.data);
         bp_buf_free(&joined);
     }
-    const char *text = string_at(event, "body");
+    const char *text = bp_json_member_string(event, "body");
     json_object *b64 = NULL;
     bool encoded = json_object_object_get_ex(event, "isBase64Encoded", &b64) &&
                    json_object_get_boolean(b64);
@@ -435,55 +424,41 @@ static json_object *lambda_answer(const struct bp_buf *cgi, json_object *event)
     return answer;
 }
 
-/* Serves one invocation and posts its answer. */
-static void serve_invocation(struct bp_ctx *ctx, CURL *curl, const char *base,
-                             struct invocation *inv)
+/* Answers an S3 (or SQS, SNS) event with what its records did. */
+static void answer_s3_event(struct bp_ctx *ctx, CURL *curl, const char *base,
+                            const char *path, const char *error_path,
+                            json_object *event)
 {
-    char path[256];
-    snprintf(path, sizeof(path), "/invocation/%s/response", inv->request_id);
-    char error_path[256];
-    snprintf(error_path, sizeof(error_path), "/invocation/%s/error",
-             inv->request_id);
-    json_object *event = json_tokener_parse(inv->event.data);
+    struct bp_s3_event_report report;
+    struct bp_error err = {{0}};
+    if (bp_s3_event_handle(ctx, event, &report, &err) != BP_OK) {
+        post_error(curl, base, error_path, "Bandpics.StoreUnavailable",
+                   err.detail);
+        return;
+    }
+    char answer[256];
+    snprintf(answer, sizeof(answer),
+             "{\"records\":%zu,\"completed\":%zu,\"unchanged\":%zu,"
+             "\"unmatched\":%zu}",
+             report.records, report.completed, report.unchanged,
+             report.unmatched);
+    post_json(curl, base, path, answer, NULL);
+}
+
+/* Serves an HTTP event and posts the answer. */
+static void answer_http_event(struct bp_ctx *ctx, CURL *curl, const char *base,
+                              const char *path, const char *error_path,
+                              const struct invocation *inv, json_object *event)
+{
     struct cgi_params params = {0};
     struct bp_buf body, out;
     bp_buf_init(&body, (size_t)LAMBDA_PAYLOAD_MAX);
     bp_buf_init(&out, (size_t)LAMBDA_PAYLOAD_MAX * 2);
-    if (event != NULL && bp_s3_event_is(event)) {
-        struct bp_s3_event_report report;
-        struct bp_error err = {{0}};
-        if (bp_s3_event_handle(ctx, event, &report, &err) != BP_OK) {
-            post_error(curl, base, error_path, "Bandpics.StoreUnavailable",
-                       err.detail);
-        } else {
-            char answer[256];
-            snprintf(answer, sizeof(answer),
-                     "{\"records\":%zu,\"completed\":%zu,\"unchanged\":%zu,"
-                     "\"unmatched\":%zu}",
-                     report.records, report.completed, report.unchanged,
-                     report.unmatched);
-            post_json(curl, base, path, answer, NULL);
-        }
-        json_object_put(event);
-        bp_buf_free(&body);
-        bp_buf_free(&out);
-        return;
-    }
-    enum bp_rc rc = event == NULL
-                        ? BP_EBADREQUEST
-                        : event_request(event, inv->request_id, inv->trace_id,
-                                        &params, &body);
-    if (rc != BP_OK) {
+    if (event_request(event, inv->request_id, inv->trace_id, &params, &body) !=
+        BP_OK) {
         post_error(curl, base, error_path, "Bandpics.UnknownEvent",
-                   "not an HTTP event of API Gateway or a function URL");
-    } else if (inv->event.len > (size_t)LAMBDA_PAYLOAD_MAX) {
-        post_json(curl, base, path,
-                  "{\"statusCode\":413,\"headers\":{\"Content-Type\":"
-                  "\"application/json\"},\"body\":\"{\\\"detail\\\":"
-                  "\\\"Request too large for AWS Lambda (6 MB): upload "
-                  "files with a presigned URL (POST /image_groups with "
-                  "images)\\\"}\",\"isBase64Encoded\":false}",
-                  NULL);
+                   "not an HTTP event of API Gateway, a function URL or an "
+                   "ALB");
     } else if (bp_transport_buffer_serve(ctx, params.vars, body.data, body.len,
                                          &out) != 0) {
         post_error(curl, base, error_path, "Bandpics.ResponseTooLarge",
@@ -500,6 +475,37 @@ static void serve_invocation(struct bp_ctx *ctx, CURL *curl, const char *base,
     free_params(&params);
     bp_buf_free(&body);
     bp_buf_free(&out);
+}
+
+/* Serves one invocation and posts its answer. */
+static void serve_invocation(struct bp_ctx *ctx, CURL *curl, const char *base,
+                             struct invocation *inv)
+{
+    char path[256];
+    snprintf(path, sizeof(path), "/invocation/%s/response", inv->request_id);
+    char error_path[256];
+    snprintf(error_path, sizeof(error_path), "/invocation/%s/error",
+             inv->request_id);
+    /* Over Lambda's payload limit: answered before anything is parsed or
+     * decoded. */
+    if (inv->event.len > (size_t)LAMBDA_PAYLOAD_MAX) {
+        post_json(curl, base, path,
+                  "{\"statusCode\":413,\"headers\":{\"Content-Type\":"
+                  "\"application/json\"},\"body\":\"{\\\"detail\\\":"
+                  "\\\"Request too large for AWS Lambda (6 MB): upload "
+                  "files with a presigned URL (POST /image_groups with "
+                  "images)\\\"}\",\"isBase64Encoded\":false}",
+                  NULL);
+        return;
+    }
+    json_object *event = json_tokener_parse(inv->event.data);
+    if (event != NULL && bp_s3_event_is(event))
+        answer_s3_event(ctx, curl, base, path, error_path, event);
+    else if (event != NULL)
+        answer_http_event(ctx, curl, base, path, error_path, inv, event);
+    else
+        post_error(curl, base, error_path, "Bandpics.UnknownEvent",
+                   "the event is not JSON");
     json_object_put(event);
 }
 
