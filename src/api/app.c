@@ -237,9 +237,17 @@ enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
         enum bp_rc rc = bp_store_open(ctx->config, &ctx->store, err);
         if (rc != BP_OK)
             return rc == BP_EINVAL ? BP_EUNAVAILABLE : rc;
+        bp_store_set_deadline(ctx->store, ctx->deadline_ms);
     }
     *out = ctx->store;
     return BP_OK;
+}
+
+void bp_app_set_deadline(struct bp_ctx *ctx, int64_t deadline_ms)
+{
+    ctx->deadline_ms = deadline_ms;
+    bp_store_set_deadline(ctx->store, deadline_ms);
+    bp_blob_set_deadline(ctx->blobs, deadline_ms);
 }
 
 /*

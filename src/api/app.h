@@ -29,6 +29,7 @@ struct bp_ctx {
     unsigned char *upload_secret;   /* owned: signs local upload URLs */
     size_t upload_secret_len;
     int64_t next_expiry_ms; /* when bp_app_maintain next expires uploads */
+    int64_t deadline_ms;    /* bp_app_set_deadline's (epoch ms; 0: none) */
     /* The caller of the request being handled (set by bp_app_handle
      * through bp_auth_identify), and whether it sent a credential that
      * was refused (the 401 then says error="invalid_token"). */
@@ -75,6 +76,13 @@ void bp_app_imaging_setup(struct bp_ctx *ctx);
  */
 enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
                         struct bp_error *err);
+
+/*
+ * Bounds every later store and blob call by deadline_ms (epoch ms; 0:
+ * none), the store's too when it is opened later: an AWS Lambda
+ * invocation's deadline.
+ */
+void bp_app_set_deadline(struct bp_ctx *ctx, int64_t deadline_ms);
 
 /*
  * Does the periodic work of a worker between requests: every

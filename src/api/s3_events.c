@@ -76,13 +76,34 @@ static enum bp_rc object_created(struct bp_ctx *ctx, struct bp_store *store,
         bp_image_clear(&image);
         return BP_OK;
     }
-    rc = bp_direct_upload_settle(ctx, store, &image, err);
-    if (rc == BP_OK && !bp_image_upload_awaited(&image))
-        report->completed++;
-    else if (rc == BP_OK)
-        report->unmatched++;
+    struct bp_image done;
+    struct bp_error why = {{0}};
+    rc = bp_direct_upload_complete(ctx, store, &image, &done, &why);
     bp_image_clear(&image);
-    return rc == BP_ENOTFOUND ? BP_OK : rc;
+    switch (rc) {
+    case BP_OK:
+        bp_image_clear(&done);
+        report->completed++;
+        return BP_OK;
+    case BP_ECONFLICT: /* completed meanwhile, or the object is gone */
+    case BP_ENOTFOUND: /* the upload expired and its image with it */
+        bp_log_warn("S3 event: %s: %s", key, why.detail);
+        report->unmatched++;
+        return BP_OK;
+    case BP_EUNAVAILABLE:
+    case BP_ENOSPACE:
+    case BP_ENOMEM:
+    case BP_EIO:
+    case BP_EINTERNAL:
+        /* Worth retrying: the event is answered as an error. */
+        return bp_error_set(err, rc, "%s", why.detail);
+    default:
+        /* Not an acceptable image: removed, the image stays pending
+         * until its upload expires (the client may upload again). */
+        bp_log_warn("S3 event: %s refused: %s", key, why.detail);
+        report->refused++;
+        return BP_OK;
+    }
 }
 
 /* The records of one S3 event (an object), handled. */

@@ -18,6 +18,7 @@ struct bp_s3_event_report {
     size_t completed; /* pending images now ready */
     size_t unchanged; /* records for images already ready (repeats) */
     size_t unmatched; /* keys that match no pending image (left for --gc) */
+    size_t refused;   /* uploads that are no acceptable image (removed) */
 };
 
 /* Whether event holds Records (an S3, SQS or SNS event). */
@@ -26,8 +27,10 @@ bool bp_s3_event_is(json_object *event);
 /*
  * Handles every S3 object-created record of event (directly, or in the
  * body of SQS records or the Message of SNS records). BP_EUNAVAILABLE
- * when the store fails (the event should be retried); records that
- * match nothing are logged and counted, not errors.
+ * (or BP_ENOSPACE, BP_EIO...) when the store or the bucket fails: the
+ * event should be retried, and the records done before are then
+ * unchanged. Records that match nothing, and uploads that are no
+ * acceptable image, are logged and counted, not errors.
  */
 enum bp_rc bp_s3_event_handle(struct bp_ctx *ctx, json_object *event,
                               struct bp_s3_event_report *report,

@@ -431,17 +431,23 @@ static void answer_s3_event(struct bp_ctx *ctx, CURL *curl, const char *base,
 {
     struct bp_s3_event_report report;
     struct bp_error err = {{0}};
-    if (bp_s3_event_handle(ctx, event, &report, &err) != BP_OK) {
-        post_error(curl, base, error_path, "Bandpics.StoreUnavailable",
-                   err.detail);
+    enum bp_rc rc = bp_s3_event_handle(ctx, event, &report, &err);
+    if (rc != BP_OK) {
+        /* An error makes Lambda retry the event (or SQS redeliver it):
+         * the records done so far are then unchanged. */
+        post_error(curl, base, error_path,
+                   rc == BP_EUNAVAILABLE ? "Bandpics.Unavailable"
+                   : rc == BP_ENOSPACE   ? "Bandpics.NoSpace"
+                                         : "Bandpics.EventFailed",
+                   err.detail[0] != '\0' ? err.detail : bp_rc_name(rc));
         return;
     }
     char answer[256];
     snprintf(answer, sizeof(answer),
              "{\"records\":%zu,\"completed\":%zu,\"unchanged\":%zu,"
-             "\"unmatched\":%zu}",
+             "\"unmatched\":%zu,\"refused\":%zu}",
              report.records, report.completed, report.unchanged,
-             report.unmatched);
+             report.unmatched, report.refused);
     post_json(curl, base, path, answer, NULL);
 }
 
@@ -512,16 +518,15 @@ static void serve_invocation(struct bp_ctx *ctx, CURL *curl, const char *base,
 /* What is kept back from an invocation's deadline to post its answer. */
 #define DEADLINE_MARGIN_MS 300
 
-/* Serves one invocation and posts its answer; every S3 call it makes
- * ends before the invocation's deadline (less the margin). */
+/* Serves one invocation and posts its answer; every store and S3 call
+ * it makes ends before the invocation's deadline (less the margin). */
 static void invoke(struct bp_ctx *ctx, CURL *curl, const char *base,
                    struct invocation *inv)
 {
-    bp_blob_set_deadline(ctx->blobs, inv->deadline_ms > 0
-                                         ? inv->deadline_ms - DEADLINE_MARGIN_MS
-                                         : 0);
+    bp_app_set_deadline(
+        ctx, inv->deadline_ms > 0 ? inv->deadline_ms - DEADLINE_MARGIN_MS : 0);
     serve_invocation(ctx, curl, base, inv);
-    bp_blob_set_deadline(ctx->blobs, 0);
+    bp_app_set_deadline(ctx, 0);
 }
 
 int bp_lambda_run(const struct bp_config *cfg, const char *runtime_api)

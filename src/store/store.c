@@ -43,6 +43,12 @@ void bp_store_close(struct bp_store *store)
         store->ops->close(store);
 }
 
+void bp_store_set_deadline(struct bp_store *store, int64_t deadline_ms)
+{
+    if (store != NULL)
+        store->deadline_ms = deadline_ms;
+}
+
 const char *bp_store_name(const struct bp_store *store)
 {
     return store->ops->name;

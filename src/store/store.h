@@ -121,7 +121,18 @@ struct bp_store_ops {
 /* Every backend's handle starts with this. */
 struct bp_store {
     const struct bp_store_ops *ops;
+    /* When every call must have ended (epoch ms; 0: no such bound): an
+     * AWS Lambda invocation's deadline, set by bp_store_set_deadline. */
+    int64_t deadline_ms;
 };
+
+/*
+ * Bounds every later call of store by deadline_ms (epoch ms; 0: none).
+ * The MongoDB backend sizes each command's socket timeout to it and
+ * sends nothing once it has passed (BP_EUNAVAILABLE); SQLite's calls
+ * are local and ignore it.
+ */
+void bp_store_set_deadline(struct bp_store *store, int64_t deadline_ms);
 
 /* Returns true when url (a database_url) names the MongoDB backend. */
 bool bp_store_url_is_mongodb(const char *url);

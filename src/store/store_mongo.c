@@ -18,10 +18,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mongoc/mongoc.h>
 
 #include "log.h"
+#include "store/mongo_deadline_stream.h"
 #include "store/mongo_docs.h"
 #include "store/store.h"
 #include "store/store_mongo.h"
@@ -30,11 +32,13 @@
 
 struct store_mongo {
     struct bp_store base;
+    mongoc_uri_t *uri; /* owned: what the client is made from */
     mongoc_client_t *client;
     char *database;
     mongoc_collection_t *groups;
     mongoc_collection_t *images;
     mongoc_collection_t *keys;
+    struct bp_mongo_deadline_source deadline_source;
 };
 
 static struct store_mongo *from_base(struct bp_store *store)
@@ -93,7 +97,12 @@ static enum bp_rc mongo_fail(const bson_error_t *error, const char *what,
         error->domain == MONGOC_ERROR_PROTOCOL ||
         error->domain == MONGOC_ERROR_WRITE_CONCERN ||
         (error->domain == MONGOC_ERROR_CLIENT &&
-         error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE) ||
+         (error->code == MONGOC_ERROR_CLIENT_AUTHENTICATE ||
+          /* a connection's handshake that failed or timed out */
+          error->code == MONGOC_ERROR_STREAM_NAME_RESOLUTION ||
+          error->code == MONGOC_ERROR_STREAM_SOCKET ||
+          error->code == MONGOC_ERROR_STREAM_CONNECT ||
+          error->code == MONGOC_ERROR_STREAM_NOT_ESTABLISHED)) ||
         (server && is_unavailable_code(error->code)))
         return bp_error_set(err, BP_EUNAVAILABLE,
                             "database unavailable: mongodb %s failed", what);
@@ -120,17 +129,91 @@ static enum bp_rc image_not_found(struct bp_error *err)
 }
 
 /*
- * Finds the first document filter selects in coll into *doc (the
- * caller's, freed with bson_destroy, when *found is true).
+ * Makes s->client (and its collections) from s->uri, its connections
+ * keeping to s->base.deadline_ms; false with error set when the URI
+ * cannot make one. Nothing connects before the first command.
  */
-static enum bp_rc find_one(mongoc_collection_t *coll, const bson_t *filter,
-                           const char *what, bson_t *doc, bool *found,
-                           struct bp_error *err)
+static bool connect_client(struct store_mongo *s, bson_error_t *error)
 {
+    s->client = mongoc_client_new_from_uri_with_error(s->uri, error);
+    if (s->client == NULL)
+        return false;
+    mongoc_client_set_error_api(s->client, MONGOC_ERROR_API_VERSION_2);
+    bp_mongo_deadline_streams(&s->deadline_source, s->client,
+                              &s->base.deadline_ms);
+    s->groups =
+        mongoc_client_get_collection(s->client, s->database, BP_MONGO_GROUPS);
+    s->images =
+        mongoc_client_get_collection(s->client, s->database, BP_MONGO_IMAGES);
+    s->keys =
+        mongoc_client_get_collection(s->client, s->database, BP_MONGO_KEYS);
+    return true;
+}
+
+/* Frees what connect_client made (any of it may be NULL). */
+static void disconnect_client(struct store_mongo *s)
+{
+    mongoc_collection_destroy(s->keys);
+    mongoc_collection_destroy(s->images);
+    mongoc_collection_destroy(s->groups);
+    mongoc_client_destroy(s->client);
+    s->keys = s->images = s->groups = NULL;
+    s->client = NULL;
+}
+
+/*
+ * Sends nothing once the deadline set with bp_store_set_deadline (an
+ * AWS Lambda invocation's) has passed: BP_EUNAVAILABLE. A command sent
+ * before it waits for its answer until the deadline at most (each
+ * connection keeps to it: mongo_deadline_stream.h).
+ */
+static enum bp_rc fit_deadline(struct store_mongo *s, const char *what,
+                               struct bp_error *err)
+{
+    if (s->base.deadline_ms > 0) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        if ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 >=
+            s->base.deadline_ms)
+            return bp_error_set(err, BP_EUNAVAILABLE,
+                                "mongodb %s: no time was left before the "
+                                "invocation's deadline",
+                                what);
+    }
+    if (s->deadline_source.refused) {
+        /* A connection cut short by a deadline puts the server in the
+         * driver's 5 s cooldown (single-threaded clients): the commands
+         * after it start on a new client. */
+        bson_error_t error;
+        disconnect_client(s);
+        if (!connect_client(s, &error)) {
+            disconnect_client(s);
+            return mongo_fail(&error, what, err); /* tried again next */
+        }
+        s->deadline_source.refused = false;
+    }
+    return BP_OK;
+}
+
+/*
+ * Finds the first document filter selects in *coll into *doc (the
+ * caller's, freed with bson_destroy, when *found is true). coll points
+ * at one of s's collections, which fit_deadline may make anew: these
+ * helpers read it after that.
+ */
+static enum bp_rc find_one(struct store_mongo *s,
+                           mongoc_collection_t *const *coll,
+                           const bson_t *filter, const char *what, bson_t *doc,
+                           bool *found, struct bp_error *err)
+{
+    *found = false;
+    enum bp_rc fit = fit_deadline(s, what, err);
+    if (fit != BP_OK)
+        return fit;
     bson_t opts = BSON_INITIALIZER;
     BSON_APPEND_INT64(&opts, "limit", 1);
     mongoc_cursor_t *cursor =
-        mongoc_collection_find_with_opts(coll, filter, &opts, NULL);
+        mongoc_collection_find_with_opts(*coll, filter, &opts, NULL);
     const bson_t *next;
     *found = mongoc_cursor_next(cursor, &next);
     if (*found)
@@ -150,13 +233,17 @@ static enum bp_rc find_one(mongoc_collection_t *coll, const bson_t *filter,
  * (returning the old one). *doc is the caller's (freed with
  * bson_destroy) when *found.
  */
-static enum bp_rc find_and_modify_where(mongoc_collection_t *coll,
+static enum bp_rc find_and_modify_where(struct store_mongo *s,
+                                        mongoc_collection_t *const *coll,
                                         const bson_t *filter,
                                         const bson_t *update, const char *what,
                                         bson_t *doc, bool *found,
                                         struct bp_error *err)
 {
     *found = false;
+    enum bp_rc fit = fit_deadline(s, what, err);
+    if (fit != BP_OK)
+        return fit;
     mongoc_find_and_modify_opts_t *opts = mongoc_find_and_modify_opts_new();
     if (update != NULL) {
         mongoc_find_and_modify_opts_set_update(opts, update);
@@ -169,8 +256,8 @@ static enum bp_rc find_and_modify_where(mongoc_collection_t *coll,
     bson_t reply;
     bson_error_t error;
     enum bp_rc rc = BP_OK;
-    if (!mongoc_collection_find_and_modify_with_opts(coll, filter, opts, &reply,
-                                                     &error)) {
+    if (!mongoc_collection_find_and_modify_with_opts(*coll, filter, opts,
+                                                     &reply, &error)) {
         rc = mongo_fail(&error, what, err);
         goto out_free_reply;
     }
@@ -196,30 +283,34 @@ out_free_reply:
 }
 
 /* find_and_modify_where on the document with _id id. */
-static enum bp_rc find_and_modify(mongoc_collection_t *coll, const char *id,
-                                  const bson_t *update, const char *what,
-                                  bson_t *doc, bool *found,
+static enum bp_rc find_and_modify(struct store_mongo *s,
+                                  mongoc_collection_t *const *coll,
+                                  const char *id, const bson_t *update,
+                                  const char *what, bson_t *doc, bool *found,
                                   struct bp_error *err)
 {
     *found = false;
     bson_t filter;
     enum bp_rc rc = bp_mongo_id_filter(id, &filter);
     if (rc == BP_OK)
-        rc =
-            find_and_modify_where(coll, &filter, update, what, doc, found, err);
+        rc = find_and_modify_where(s, coll, &filter, update, what, doc, found,
+                                   err);
     else if (rc == BP_EINVAL)
         rc = BP_OK; /* a malformed id names nothing */
     bson_destroy(&filter);
     return rc;
 }
 
-/* Counts the documents of coll that filter selects into *total. */
-static enum bp_rc count(mongoc_collection_t *coll, const bson_t *filter,
-                        const char *what, long long *total,
-                        struct bp_error *err)
+/* Counts the documents of *coll that filter selects into *total. */
+static enum bp_rc count(struct store_mongo *s, mongoc_collection_t *const *coll,
+                        const bson_t *filter, const char *what,
+                        long long *total, struct bp_error *err)
 {
+    enum bp_rc fit = fit_deadline(s, what, err);
+    if (fit != BP_OK)
+        return fit;
     bson_error_t error;
-    int64_t n = mongoc_collection_count_documents(coll, filter, NULL, NULL,
+    int64_t n = mongoc_collection_count_documents(*coll, filter, NULL, NULL,
                                                   NULL, &error);
     if (n < 0)
         return mongo_fail(&error, what, err);
@@ -252,6 +343,9 @@ static enum bp_rc find_images(struct store_mongo *s, const bson_t *filter,
                               const bson_t *opts, const char *what,
                               struct bp_image_list *out, struct bp_error *err)
 {
+    enum bp_rc fit = fit_deadline(s, what, err);
+    if (fit != BP_OK)
+        return fit;
     mongoc_cursor_t *cursor =
         mongoc_collection_find_with_opts(s->images, filter, opts, NULL);
     enum bp_rc rc = collect_images(cursor, what, out, err);
@@ -262,6 +356,9 @@ static enum bp_rc find_images(struct store_mongo *s, const bson_t *filter,
 static enum bp_rc mongo_ping(struct bp_store *store, struct bp_error *err)
 {
     struct store_mongo *s = from_base(store);
+    enum bp_rc fit = fit_deadline(s, "ping", err);
+    if (fit != BP_OK)
+        return fit;
     bson_t cmd = BSON_INITIALIZER;
     BSON_APPEND_INT32(&cmd, "ping", 1);
     bson_t reply;
@@ -284,6 +381,9 @@ static enum bp_rc mongo_group_insert(struct bp_store *store,
         rc = build_fail(rc, "insert group", err);
         goto out_free_doc;
     }
+    rc = fit_deadline(s, "insert group", err);
+    if (rc != BP_OK)
+        goto out_free_doc;
     bson_error_t error;
     if (!mongoc_collection_insert_one(s->groups, &doc, NULL, NULL, &error))
         rc = mongo_fail(&error, "insert group", err);
@@ -304,7 +404,7 @@ static enum bp_rc mongo_group_get(struct bp_store *store, const char *id,
     }
     bson_t doc;
     bool found;
-    rc = find_one(s->groups, &filter, "get group", &doc, &found, err);
+    rc = find_one(s, &s->groups, &filter, "get group", &doc, &found, err);
     bson_destroy(&filter);
     if (rc != BP_OK)
         return rc;
@@ -356,8 +456,10 @@ static enum bp_rc mongo_group_list(struct bp_store *store,
     if (rc == BP_OK)
         rc = opts_rc;
     if (rc == BP_OK)
-        rc = count(s->groups, &filter, "count groups", &out->total, err);
+        rc = count(s, &s->groups, &filter, "count groups", &out->total, err);
     /* LIMIT 0 is an empty page in SQLite, but "no limit" to MongoDB. */
+    if (rc == BP_OK && query->limit != 0 && out->total > query->offset)
+        rc = fit_deadline(s, "list groups", err);
     if (rc == BP_OK && query->limit != 0 && out->total > query->offset) {
         mongoc_cursor_t *cursor =
             mongoc_collection_find_with_opts(s->groups, &filter, &opts, NULL);
@@ -397,7 +499,7 @@ static enum bp_rc mongo_group_update(struct bp_store *store, const char *id,
     if (rc != BP_OK)
         rc = build_fail(rc, "update group", err);
     else
-        rc = find_and_modify(s->groups, id, &update, "update group", &doc,
+        rc = find_and_modify(s, &s->groups, id, &update, "update group", &doc,
                              &found, err);
     bson_destroy(&update);
     return group_result(rc, found, &doc, "update group", out, err);
@@ -428,6 +530,8 @@ static enum bp_rc delete_group_images(struct store_mongo *s,
         bson_t ids;
         rc = bp_mongo_ids_filter(out->items[done].id, sizeof(out->items[0]),
                                  out->count - done, &ids);
+        if (rc == BP_OK)
+            rc = fit_deadline(s, "delete group images", err);
         bson_error_t error;
         if (rc == BP_OK &&
             !mongoc_collection_delete_many(s->images, &ids, NULL, NULL, &error))
@@ -464,8 +568,8 @@ static enum bp_rc mongo_group_delete(struct bp_store *store, const char *id,
         goto out_free;
     bson_t doc;
     bool found;
-    rc =
-        find_and_modify(s->groups, id, NULL, "delete group", &doc, &found, err);
+    rc = find_and_modify(s, &s->groups, id, NULL, "delete group", &doc, &found,
+                         err);
     if (rc != BP_OK)
         goto out_free;
     if (found) {
@@ -534,7 +638,7 @@ static enum bp_rc check_groups(struct store_mongo *s, const char *new_id,
         rc = BP_ENOMEM;
     long long found = 0;
     if (rc == BP_OK && distinct > 0)
-        rc = count(s->groups, &filter, "insert images", &found, err);
+        rc = count(s, &s->groups, &filter, "insert images", &found, err);
     if (rc == BP_OK && found != (long long)distinct)
         rc = group_not_found(err);
     bson_destroy(&filter);
@@ -552,6 +656,11 @@ static enum bp_rc check_groups(struct store_mongo *s, const char *new_id,
 static void undo_insert(struct store_mongo *s, const struct bp_group *new_group,
                         const struct bp_image *images, size_t inserted)
 {
+    struct bp_error late = {{0}};
+    if (fit_deadline(s, "undo an insert", &late) != BP_OK) {
+        bp_log_error("%s", late.detail);
+        return;
+    }
     bson_error_t error;
     if (inserted > 0) {
         bson_t ids;
@@ -631,6 +740,11 @@ static enum bp_rc mongo_images_insert(struct bp_store *store,
             goto out_free_docs;
     }
     if (n > 0) {
+        rc = fit_deadline(s, "insert image", err);
+        if (rc != BP_OK) {
+            undo_insert(s, new_group, images, 0);
+            goto out_free_docs;
+        }
         bson_t reply;
         bson_error_t error;
         if (!mongoc_collection_insert_many(s->images, ptrs, n, NULL, &reply,
@@ -670,7 +784,7 @@ static enum bp_rc mongo_image_get(struct bp_store *store, const char *id,
     bool found = false;
     enum bp_rc rc = bp_mongo_id_filter(id, &filter);
     if (rc == BP_OK)
-        rc = find_one(s->images, &filter, "get image", &doc, &found, err);
+        rc = find_one(s, &s->images, &filter, "get image", &doc, &found, err);
     else if (rc == BP_EINVAL)
         rc = BP_OK; /* a malformed id names no image */
     bson_destroy(&filter);
@@ -697,6 +811,8 @@ static enum bp_rc hidden_group_ids(struct store_mongo *s, const char *viewer,
               bson_append_document_end(&opts, &projection);
     if (rc == BP_OK && !ok)
         rc = BP_ENOMEM;
+    if (rc == BP_OK)
+        rc = fit_deadline(s, "list hidden groups", err);
     mongoc_cursor_t *cursor =
         rc == BP_OK
             ? mongoc_collection_find_with_opts(s->groups, &filter, &opts, NULL)
@@ -749,7 +865,7 @@ static enum bp_rc mongo_image_list(struct bp_store *store,
         rc = opts_rc;
     bool paged = query->limit > 0 || query->offset > 0;
     if (rc == BP_OK && paged)
-        rc = count(s->images, &filter, "count images", &out->total, err);
+        rc = count(s, &s->images, &filter, "count images", &out->total, err);
     if (rc == BP_OK && (!paged || out->total > query->offset))
         rc = find_images(s, &filter, &opts, "list images", out, err);
     if (rc == BP_OK && !paged)
@@ -772,7 +888,7 @@ static enum bp_rc group_exists(struct store_mongo *s, const char *id,
     long long n = 0;
     enum bp_rc rc = bp_mongo_id_filter(id, &filter);
     if (rc == BP_OK)
-        rc = count(s->groups, &filter, "update image", &n, err);
+        rc = count(s, &s->groups, &filter, "update image", &n, err);
     else if (rc == BP_EINVAL)
         rc = BP_OK;
     bson_destroy(&filter);
@@ -828,8 +944,8 @@ static enum bp_rc modify_image(struct store_mongo *s, enum bp_rc filter_rc,
         return filter_rc;
     bson_t doc;
     bool found = false;
-    enum bp_rc rc = find_and_modify_where(s->images, filter, update, what, &doc,
-                                          &found, err);
+    enum bp_rc rc = find_and_modify_where(s, &s->images, filter, update, what,
+                                          &doc, &found, err);
     if (rc == BP_OK && !found && cond != NULL)
         return explain_unchanged(s, cond, err);
     return image_result(rc, found, &doc, what, out, err);
@@ -936,8 +1052,8 @@ static enum bp_rc mongo_image_delete(struct bp_store *store, const char *id,
     struct store_mongo *s = from_base(store);
     bson_t doc;
     bool found = false;
-    enum bp_rc rc =
-        find_and_modify(s->images, id, NULL, "delete image", &doc, &found, err);
+    enum bp_rc rc = find_and_modify(s, &s->images, id, NULL, "delete image",
+                                    &doc, &found, err);
     return image_result(rc, found, &doc, "delete image", out, err);
 }
 
@@ -954,7 +1070,7 @@ static enum bp_rc mongo_groups_detach_event(struct bp_store *store,
         rc = BP_OK; /* a malformed id names no event */
     else if (rc != BP_OK)
         rc = build_fail(rc, "detach event", err);
-    else {
+    else if ((rc = fit_deadline(s, "detach event", err)) == BP_OK) {
         bson_error_t error;
         if (!mongoc_collection_update_many(s->groups, &filter, &update, NULL,
                                            &reply, &error))
@@ -987,6 +1103,9 @@ static enum bp_rc mongo_key_insert(struct bp_store *store,
         rc = build_fail(rc, "insert key", err);
         goto out_free_doc;
     }
+    rc = fit_deadline(s, "insert key", err);
+    if (rc != BP_OK)
+        goto out_free_doc;
     bson_error_t error;
     if (!mongoc_collection_insert_one(s->keys, &doc, NULL, NULL, &error))
         rc = mongo_fail(&error, "insert key", err);
@@ -1017,7 +1136,7 @@ static enum bp_rc mongo_key_get(struct bp_store *store, const char *id,
     bool found = false;
     enum bp_rc rc = bp_mongo_id_filter(id, &filter);
     if (rc == BP_OK)
-        rc = find_one(s->keys, &filter, "get key", &doc, &found, err);
+        rc = find_one(s, &s->keys, &filter, "get key", &doc, &found, err);
     else if (rc == BP_EINVAL)
         rc = BP_OK; /* a malformed id names nothing */
     bson_destroy(&filter);
@@ -1036,9 +1155,12 @@ static enum bp_rc mongo_key_list(struct bp_store *store,
               BSON_APPEND_INT32(&sort, "_id", 1) &&
               bson_append_document_end(&opts, &sort);
     enum bp_rc rc = ok ? BP_OK : BP_ENOMEM;
+    if (rc == BP_OK)
+        rc = fit_deadline(s, "list keys", err);
     mongoc_cursor_t *cursor =
-        ok ? mongoc_collection_find_with_opts(s->keys, &filter, &opts, NULL)
-           : NULL;
+        rc == BP_OK
+            ? mongoc_collection_find_with_opts(s->keys, &filter, &opts, NULL)
+            : NULL;
     const bson_t *next;
     while (rc == BP_OK && cursor != NULL && mongoc_cursor_next(cursor, &next)) {
         struct bp_api_key *key = bp_api_key_list_add(out);
@@ -1078,7 +1200,7 @@ static enum bp_rc mongo_key_revoke(struct bp_store *store, const char *id,
     if (rc == BP_OK && !ok)
         rc = BP_ENOMEM;
     if (rc == BP_OK)
-        rc = find_and_modify_where(s->keys, &filter, &update, "revoke key",
+        rc = find_and_modify_where(s, &s->keys, &filter, &update, "revoke key",
                                    &doc, &found, err);
     bson_destroy(&filter);
     bson_destroy(&update);
@@ -1090,10 +1212,8 @@ static enum bp_rc mongo_key_revoke(struct bp_store *store, const char *id,
 static void mongo_close(struct bp_store *store)
 {
     struct store_mongo *s = from_base(store);
-    mongoc_collection_destroy(s->keys);
-    mongoc_collection_destroy(s->images);
-    mongoc_collection_destroy(s->groups);
-    mongoc_client_destroy(s->client);
+    disconnect_client(s);
+    mongoc_uri_destroy(s->uri);
     free(s->database);
     free(s);
 }
@@ -1195,8 +1315,9 @@ enum bp_rc bp_store_mongo_open(const char *uri_text,
         rc = BP_ENOMEM;
         goto out_free_store;
     }
-    s->client = mongoc_client_new_from_uri_with_error(uri, &error);
-    if (s->client == NULL) {
+    s->uri = uri;
+    uri = NULL;
+    if (!connect_client(s, &error)) {
         /* mongodb+srv: a failed DNS lookup is an outage, not a bad URI. */
         if (error.domain == MONGOC_ERROR_STREAM)
             rc = mongo_fail(&error, "open", err);
@@ -1204,26 +1325,18 @@ enum bp_rc bp_store_mongo_open(const char *uri_text,
             rc = bp_error_set(err, BP_EINVAL,
                               "database_url: not a usable MongoDB URI");
         bp_log_error("database_url: %s", error.message);
-        goto out_free_store;
+        goto out_close;
     }
-    mongoc_client_set_error_api(s->client, MONGOC_ERROR_API_VERSION_2);
-    s->groups =
-        mongoc_client_get_collection(s->client, s->database, BP_MONGO_GROUPS);
-    s->images =
-        mongoc_client_get_collection(s->client, s->database, BP_MONGO_IMAGES);
-    s->keys =
-        mongoc_client_get_collection(s->client, s->database, BP_MONGO_KEYS);
     rc = create_indexes(s, BP_MONGO_GROUPS, err);
     if (rc == BP_OK)
         rc = create_indexes(s, BP_MONGO_IMAGES, err);
     if (rc != BP_OK)
         goto out_close;
-    mongoc_uri_destroy(uri);
     *out = &s->base;
     return BP_OK;
 out_close:
     mongo_close(&s->base);
-    goto out_free_uri;
+    return rc;
 out_free_store:
     free(s->database);
     free(s);

@@ -5,7 +5,10 @@ init/error), which feeds events of the recorded shapes: API Gateway HTTP
 API / function URL (payload 2.0), REST (payload 1.0) and ALB events, a JSON
 POST, a multipart upload in a base64 body, a thumb answered in base64, a
 body over Lambda's 6 MB, an event of no known shape, and a start-up
-failure (a local store without lambda_allow_local)."""
+failure (a local store without lambda_allow_local); S3 events completing
+uploads PUT to s3rver; deadlines that cut a stalled S3 call (s3rver
+behind a fault proxy) and a stalled MongoDB command (a scripted peer);
+and the deployable bundle run from an empty directory."""
 import base64
 import datetime
 import http.server
@@ -18,10 +21,18 @@ import subprocess
 import tempfile
 import threading
 import time
+import urllib.parse
 import uuid
 
-from harness import BIN, SRCDIR, expect, free_port, main, wait_until
-from images import make_image, multipart
+from mongo_peer import ensure_mockupdb
+
+ensure_mockupdb()  # may re-execute under /usr/bin/python3: before any output
+
+from bson import ObjectId  # noqa: E402  (mockupdb's bson, importable now)
+
+from harness import BIN, SRCDIR, expect, free_port, main, wait_until  # noqa: E402
+from images import make_image, multipart  # noqa: E402
+from mongo_peer import MongoPeer, background, cursor_reply  # noqa: E402
 
 BASE = "/2018-06-01/runtime"
 
@@ -232,52 +243,74 @@ def s3_event(key):
 
 
 def test_s3_events_complete_pending_uploads():
-    """S3 object-created events for keys under incoming/ (directly, in an
-    SQS message, in an SNS message in SQS) complete the pending image;
-    the same event again changes nothing; a key of no pending image is
-    counted and left. The uploads are put where the local store keeps
-    them (lambda_allow_local), standing in for the bucket."""
+    """Files in S3 (s3rver): the uploads of a new group go to their
+    presigned URLs; S3 object-created events for them (directly, in an
+    SQS message, in an SNS message in SQS) complete each pending image,
+    whose thumb is then a redirect to the bucket; with the bucket out of
+    reach the event is an invocation error (Lambda retries it); an upload
+    that is no image is refused; the same event again changes nothing; a
+    key of no pending image is counted and left."""
+    from direct_uploads import http_request, put_file
+    from s3rver import S3rver
+    s3 = S3rver("lambda-events")
     emulator = Emulator()
-    proc, directory = start_runtime(emulator, {"auth_mode": "off",
-                                               "lambda_allow_local": 1})
+    proc, directory = start_runtime(emulator, {
+        "auth_mode": "off", "lambda_allow_local": 1,
+        "blob_url": "s3://lambda-events/live", "s3_endpoint": s3.endpoint,
+        "s3_access_key_id": "S3RVER", "s3_secret_access_key": "S3RVER"})
     try:
         kind, doc = emulator.invoke(http_v2(
             "POST", "/image_groups",
-            json.dumps({"name": "direct", "images": ["a.jpg", "b.jpg", "c.jpg"]}),
+            json.dumps({"name": "direct", "images": ["a.jpg", "b.jpg", "c.jpg", "d.jpg"]}),
             {"content-type": "application/json"}))
         expect(doc["statusCode"] == 201, repr(doc))
         items = json.loads(doc["body"])["images"]
         keys = []
-        for item in items:
+        for n, item in enumerate(items):
             kind, doc = emulator.invoke(http_v2("GET", "/images/" + item["id"]))
-            image = json.loads(doc["body"])
-            expect(image["status"] == "pending", repr(image))
-            # The bucket key names the upload's expiry in milliseconds.
-            expires = datetime.datetime.fromisoformat(
-                image["upload_expires_at"].replace("Z", "+00:00"))
-            key = "incoming/%s/%d" % (item["id"], round(expires.timestamp() * 1000))
-            path = os.path.join(directory, "data", "files", key)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
-            with open(path, "wb") as f:
-                f.write(make_image(200, 100, "jpg"))
-            keys.append(key)
-        direct = s3_event("uploads/" + keys[0])
+            expect(json.loads(doc["body"])["status"] == "pending", repr(doc))
+            # (A read after the PUT would complete it: the event must.)
+            data = make_image(200 + n, 100, "jpg") if n < 3 else b"not an image" * 100
+            status, body = put_file(item, data)
+            expect(status == 200, "PUT to the bucket: %d %r" % (status, body[:200]))
+            # The object's key, as S3 names it in the event (URL-encoded).
+            path = urllib.parse.urlsplit(item["presigned_url"]).path
+            keys.append(urllib.parse.quote(path[len("/lambda-events/"):]))
+        direct = s3_event(keys[0])
         sqs = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps(s3_event(keys[1]))}]}
         sns_in_sqs = {"Records": [{"eventSource": "aws:sqs", "body": json.dumps(
             {"Type": "Notification", "Message": json.dumps(s3_event(keys[2]))})}]}
+        # The bucket out of reach: an invocation error, which makes Lambda
+        # retry the event (or SQS deliver it again); then it completes.
+        s3.stop()
+        kind, doc = emulator.invoke(direct)
+        expect(kind == "error" and doc["errorType"] == "Bandpics.Unavailable", repr(doc))
+        s3.start()
         for event in (direct, sqs, sns_in_sqs):
             kind, doc = emulator.invoke(event)
             expect(kind == "response" and doc["completed"] == 1, repr(doc))
-        for item in items:
+        for n, item in enumerate(items[:3]):
             kind, doc = emulator.invoke(http_v2("GET", "/images/" + item["id"]))
-            expect(json.loads(doc["body"])["status"] == "ready", repr(doc))
+            image = json.loads(doc["body"])
+            expect(image["status"] == "ready" and image["width"] == 200 + n, repr(image))
+        # An upload that is no image: refused and removed; still pending.
+        kind, doc = emulator.invoke(s3_event(keys[3]))
+        expect(doc["refused"] == 1 and doc["completed"] == 0, repr(doc))
+        kind, doc = emulator.invoke(http_v2("GET", "/images/" + items[3]["id"]))
+        expect(json.loads(doc["body"])["status"] == "pending", repr(doc))
+        # No nginx to send files: the thumb is a redirect to the bucket.
+        kind, doc = emulator.invoke(http_v2("GET", "/images/%s/thumb" % items[0]["id"]))
+        expect(doc["statusCode"] == 302, repr(doc)[:300])
+        status, _, body = http_request(doc["headers"]["Location"])
+        expect(status == 200 and body[:2] == b"\xff\xd8", "thumb from the bucket: %d" % status)
         kind, doc = emulator.invoke(direct)
         expect(doc["completed"] == 0 and doc["unchanged"] == 1, repr(doc))
-        kind, doc = emulator.invoke(s3_event("incoming/%s/1" % ("f" * 24)))
+        kind, doc = emulator.invoke(s3_event("live/incoming/%s/1" % ("f" * 24)))
         expect(doc["completed"] == 0 and doc["unmatched"] == 1, repr(doc))
     finally:
         stop_runtime(proc, directory)
         emulator.close()
+        s3.close()
 
 
 def test_deadline_bounds_a_stalled_s3_call():
@@ -321,12 +354,58 @@ def test_deadline_bounds_a_stalled_s3_call():
         s3.close()
 
 
+def test_deadline_bounds_a_stalled_mongodb_call():
+    """The store is a scripted MongoDB peer: a find it takes and never
+    answers, in an invocation with 3 s left (mongo_timeout_ms 10 s, so
+    the driver alone would wait 50 s), is answered 503 before the
+    deadline; the connection is opened again and the next invocation is
+    served from the peer."""
+    peer = MongoPeer(server_selection_timeout_ms=10000).start()
+    emulator = Emulator()
+    proc, directory = start_runtime(emulator, dict(
+        peer.config(), auth_mode="off", lambda_allow_local=1))
+    try:
+        gid = ObjectId()
+        deadline = int(time.time() * 1000) + 3000
+        pending = background(emulator.invoke, http_v2("GET", "/image_groups/%s" % gid),
+                             deadline_ms=deadline)
+        stalled = peer.receive("find", "image_groups", filter={"_id": gid}, timeout=30)
+        kind, doc = pending.result(timeout=60)
+        request_id = [k for k, v in emulator.deadlines.items() if v == deadline][0]
+        expect(kind == "response" and doc["statusCode"] == 503 and
+               "mongodb" in json.loads(doc["body"])["detail"], repr(doc))
+        expect(emulator.answered_at[request_id] < deadline,
+               "answered %.0f ms after the deadline"
+               % (emulator.answered_at[request_id] - deadline))
+        try:
+            stalled.hangup()
+        except Exception:  # the driver closed it already
+            pass
+        pending = background(emulator.invoke, http_v2("GET", "/image_groups/%s" % gid))
+        peer.expect("find", "image_groups", filter={"_id": gid}, timeout=30,
+                    reply=cursor_reply([{"_id": gid, "name": "Roxy", "description": None,
+                                         "event": None,
+                                         "created_at": datetime.datetime(2024, 5, 1),
+                                         "updated_at": datetime.datetime(2024, 5, 1)}],
+                                       "image_groups"))
+        peer.expect("find", "images", filter={"group": gid}, timeout=30,
+                    reply=cursor_reply([], "images"))
+        kind, doc = pending.result(timeout=60)
+        expect(doc["statusCode"] == 200 and json.loads(doc["body"])["name"] == "Roxy",
+               repr(doc))
+    finally:
+        stop_runtime(proc, directory)
+        emulator.close()
+        peer.stop()
+
+
 def test_bundle_runs_from_an_empty_directory():
     """deploy/lambda/bundle packs the program under test; unpacked into an
     empty directory, its bootstrap runs with a clean environment (no
-    library path, configuration from BANDPICS_* variables) against the
-    emulator, serves a JPEG and a PNG upload (an ImageMagick coder from
-    the bundle), and every shared object it maps comes from the bundle."""
+    library path, configuration from BANDPICS_* variables, the data
+    directory under TMPDIR as Lambda's /tmp) against the emulator, serves
+    a JPEG and a PNG upload (an ImageMagick coder from the bundle), and
+    every shared object it maps comes from the bundle."""
     work = tempfile.mkdtemp(prefix="bp-it-lambda-zip-")
     emulator = Emulator()
     proc = None
@@ -339,7 +418,7 @@ def test_bundle_runs_from_an_empty_directory():
         subprocess.run(["unzip", "-q", bundle, "-d", task], check=True)
         env = {"PATH": "/usr/bin:/bin",
                "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % emulator.port,
-               "BANDPICS_DATA_DIR": os.path.join(work, "data"),
+               "TMPDIR": work,  # stands for Lambda's /tmp
                "BANDPICS_AUTH_MODE": "off", "BANDPICS_LAMBDA_ALLOW_LOCAL": "1",
                "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
                "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
@@ -363,6 +442,9 @@ def test_bundle_runs_from_an_empty_directory():
                     mapped.add(path)
         outside = sorted(p for p in mapped if not p.startswith(task + "/"))
         expect(mapped and not outside, "libraries from outside the bundle: %r" % outside)
+        expect(os.path.isdir(os.path.join(work, "bandpics", "tmp")) and
+               os.path.isfile(os.path.join(work, "bandpics", "bandpics.db")),
+               "the data directory is not under TMPDIR: %r" % os.listdir(work))
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
@@ -374,4 +456,4 @@ def test_bundle_runs_from_an_empty_directory():
 if __name__ == "__main__":
     main([test_start_up_failure_goes_to_init_error, test_http_events_are_served,
           test_s3_events_complete_pending_uploads, test_deadline_bounds_a_stalled_s3_call,
-          test_bundle_runs_from_an_empty_directory])
+          test_deadline_bounds_a_stalled_mongodb_call, test_bundle_runs_from_an_empty_directory])
