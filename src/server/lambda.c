@@ -217,6 +217,22 @@ static int base64_decode(const char *text, struct bp_buf *out)
     return rc;
 }
 
+/* Appends key=value to query ('&' between pairs), percent-encoding both
+ * when encode (values API Gateway decoded), else as they came. */
+static void append_query_pair(struct bp_buf *query, const char *key,
+                              const char *value, bool encode)
+{
+    if (query->len > 0)
+        bp_buf_append_str(query, "&");
+    if (!encode) {
+        bp_buf_printf(query, "%s=%s", key, value != NULL ? value : "");
+        return;
+    }
+    bp_buf_append_uri_component(query, key);
+    bp_buf_append_str(query, "=");
+    bp_buf_append_uri_component(query, value != NULL ? value : "");
+}
+
 /*
  * The request of an HTTP event: its CGI variables and body. Payload 2.0
  * (requestContext.http.method, rawPath, rawQueryString, headers,
@@ -239,23 +255,29 @@ static enum bp_rc event_request(json_object *event, const char *request_id,
         method = bp_json_member_string(event, "httpMethod");
         path = bp_json_member_string(event, "path");
         /* API Gateway decodes the parameters; an ALB passes them as the
-         * client sent them. */
+         * client sent them. Every value of a repeated one is in the
+         * multi-value form (REST sends both forms; an ALB one of them). */
         bool alb = object_at(object_at(event, "requestContext"), "elb") != NULL;
-        json_object *qs = object_at(event, "queryStringParameters");
-        if (qs != NULL) {
-            json_object_object_foreach(qs, key, val)
+        json_object *multi =
+            object_at(event, "multiValueQueryStringParameters");
+        json_object *single = object_at(event, "queryStringParameters");
+        if (multi != NULL) {
+            json_object_object_foreach(multi, key, values)
             {
-                if (query.len > 0)
-                    bp_buf_append_str(&query, "&");
-                if (alb) {
-                    bp_buf_printf(&query, "%s=%s", key,
-                                  json_object_get_string(val));
-                    continue;
-                }
-                bp_buf_append_uri_component(&query, key);
-                bp_buf_append_str(&query, "=");
-                bp_buf_append_uri_component(&query,
-                                            json_object_get_string(val));
+                size_t n = json_object_is_type(values, json_type_array)
+                               ? json_object_array_length(values)
+                               : 0;
+                for (size_t i = 0; i < n; i++)
+                    append_query_pair(&query, key,
+                                      json_object_get_string(
+                                          json_object_array_get_idx(values, i)),
+                                      !alb);
+            }
+        } else if (single != NULL) {
+            json_object_object_foreach(single, key, value)
+            {
+                append_query_pair(&query, key, json_object_get_string(value),
+                                  !alb);
             }
         }
     }
@@ -288,8 +310,8 @@ static enum bp_rc event_request(json_object *event, const char *request_id,
                                            json_object_get_string(value));
         }
     }
-    /* Multi-value headers (payload 1.0, an ALB with them on): the last
-     * value of each. */
+    /* Multi-value headers (an ALB with them on sends only these): the
+     * values of each joined as one field ("; " between cookies). */
     json_object *multi = object_at(event, "multiValueHeaders");
     if (headers == NULL && multi != NULL) {
         json_object_object_foreach(multi, name, values)
@@ -297,11 +319,16 @@ static enum bp_rc event_request(json_object *event, const char *request_id,
             size_t n = json_object_is_type(values, json_type_array)
                            ? json_object_array_length(values)
                            : 0;
-            if (n > 0)
-                failed |= add_header_param(
-                    params, name,
-                    json_object_get_string(
-                        json_object_array_get_idx(values, n - 1)));
+            const char *between = strcasecmp(name, "cookie") == 0 ? "; " : ", ";
+            struct bp_buf joined;
+            bp_buf_init(&joined, 1 << 16);
+            for (size_t i = 0; i < n; i++)
+                bp_buf_printf(&joined, "%s%s", i > 0 ? between : "",
+                              json_object_get_string(
+                                  json_object_array_get_idx(values, i)));
+            if (joined.len > 0)
+                failed |= add_header_param(params, name, joined.data);
+            bp_buf_free(&joined);
         }
     }
     json_object *cookies = NULL;

@@ -120,8 +120,12 @@ def http_v2(method, path, body=None, headers=None, query="", encoded=False):
 
 
 def rest_v1(method, path, params=None):
+    # API Gateway REST sends each parameter and header in both forms.
     return {"httpMethod": method, "path": path, "queryStringParameters": params,
-            "headers": {"host": "example"}, "isBase64Encoded": False, "body": None}
+            "multiValueQueryStringParameters":
+                {k: [v] for k, v in params.items()} if params else None,
+            "headers": {"host": "example"}, "multiValueHeaders": {"host": ["example"]},
+            "isBase64Encoded": False, "body": None}
 
 
 def start_runtime(emulator, config):
@@ -187,21 +191,36 @@ def test_http_events_are_served():
         kind, doc = emulator.invoke(http_v2("GET", "/image_groups/" + group["id"]))
         expect(doc["statusCode"] == 200 and
                json.loads(doc["body"])["name"] == "on lambda", repr(doc))
+        kind, doc = emulator.invoke(http_v2(
+            "POST", "/image_groups", json.dumps({"name": "second"}),
+            {"content-type": "application/json"}))
+        expect(doc["statusCode"] == 201, repr(doc))
         # Payload 1.0 (API Gateway REST) with query parameters.
         kind, doc = emulator.invoke(rest_v1("GET", "/image_groups", {"limit": "1"}))
-        expect(doc["statusCode"] == 200 and
-               doc["headers"].get("X-Total-Count") == "1", repr(doc))
-        # An ALB target group event with multi-value headers and its query
-        # as the client sent it: a status line and lists back.
-        alb = {"requestContext": {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:"
-                                                               "eu-west-1:1:targetgroup/b/1"}},
-               "httpMethod": "GET", "path": "/image_groups",
-               "queryStringParameters": {"limit": "1", "name": "on%20lambda"},
-               "multiValueHeaders": {"host": ["alb.example"], "accept": ["*/*"]},
-               "body": "", "isBase64Encoded": False}
-        kind, doc = emulator.invoke(alb)
+        expect(doc["statusCode"] == 200 and len(json.loads(doc["body"])) == 1 and
+               doc["headers"].get("X-Total-Count") == "2", repr(doc))
+        # ALB target group events: with multi-value headers on, only the
+        # multi-value forms come (the query as the client sent it), and
+        # lists go back; without, single values. A status line both ways.
+        elb = {"elb": {"targetGroupArn": "arn:aws:elasticloadbalancing:"
+                                         "eu-west-1:1:targetgroup/b/1"}}
+        alb_multi = {"requestContext": elb, "httpMethod": "GET", "path": "/image_groups",
+                     "multiValueQueryStringParameters": {"limit": ["1"], "offset": ["1"]},
+                     "multiValueHeaders": {"host": ["alb.example"],
+                                           "accept": ["text/html", "*/*"]},
+                     "body": "", "isBase64Encoded": False}
+        kind, doc = emulator.invoke(alb_multi)
+        groups = json.loads(doc["body"])
         expect(doc["statusCode"] == 200 and doc["statusDescription"] == "200 OK" and
-               doc["multiValueHeaders"]["X-Total-Count"] == ["1"], repr(doc))
+               doc["multiValueHeaders"]["X-Total-Count"] == ["2"] and len(groups) == 1 and
+               groups[0]["name"] == "on lambda", repr(doc))
+        alb_single = {"requestContext": elb, "httpMethod": "GET", "path": "/image_groups",
+                      "queryStringParameters": {"limit": "1"},
+                      "headers": {"host": "alb.example"}, "body": "",
+                      "isBase64Encoded": False}
+        kind, doc = emulator.invoke(alb_single)
+        expect(doc["statusCode"] == 200 and doc["statusDescription"] == "200 OK" and
+               len(json.loads(doc["body"])) == 1, repr(doc))
         # A multipart upload in a base64 body; its thumb comes back in base64.
         ctype, body = multipart([], [("image", "l.jpg", make_image(640, 480, "jpg"),
                                       "image/jpeg")])
