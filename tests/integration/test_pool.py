@@ -9,6 +9,7 @@ and a clean stop.
 import concurrent.futures
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -250,8 +251,11 @@ def test_killed_workers_leave_no_temporary_files(stack):
     plant("p%d-bp-s3-get-MnOpQr" % dead_pid())
     proc = subprocess.run([BIN, "--config", stack.config_path, "--gc"],
                           capture_output=True, text=True, timeout=120, env=stack.env())
-    expect(proc.returncode == 0 and
-           "1 temporary files left behind removed" in proc.stdout, proc.stdout + proc.stderr)
+    # At least that one: the killed worker's decoder, if it outlived the
+    # replacement's sweep, leaves its cache directory to --gc as well.
+    removed = re.search(r"(\d+) temporary files left behind removed", proc.stdout)
+    expect(proc.returncode == 0 and removed and int(removed.group(1)) >= 1,
+           proc.stdout + proc.stderr)
     expect(names() == {"p%d-upload-GhIjKl" % os.getpid(), "upload-young"},
            "after --gc: %r" % sorted(names()))
     expect_status(stack.post("/images", body, headers={"Content-Type": ctype}, timeout=120), 201)
