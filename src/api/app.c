@@ -234,10 +234,10 @@ enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
                         struct bp_error *err)
 {
     if (ctx->store == NULL) {
-        enum bp_rc rc = bp_store_open(ctx->config, &ctx->store, err);
+        enum bp_rc rc =
+            bp_store_open_by(ctx->config, ctx->deadline_ms, &ctx->store, err);
         if (rc != BP_OK)
             return rc == BP_EINVAL ? BP_EUNAVAILABLE : rc;
-        bp_store_set_deadline(ctx->store, ctx->deadline_ms);
     }
     *out = ctx->store;
     return BP_OK;

@@ -90,19 +90,19 @@ static enum bp_rc object_created(struct bp_ctx *ctx, struct bp_store *store,
         bp_log_warn("S3 event: %s: %s", key, why.detail);
         report->unmatched++;
         return BP_OK;
-    case BP_EUNAVAILABLE:
-    case BP_ENOSPACE:
-    case BP_ENOMEM:
-    case BP_EIO:
-    case BP_EINTERNAL:
-        /* Worth retrying: the event is answered as an error. */
-        return bp_error_set(err, rc, "%s", why.detail);
-    default:
+    case BP_EINVAL:
+    case BP_EBADREQUEST:
+    case BP_ETOOBIG:
+    case BP_EUNSUPPORTED:
         /* Not an acceptable image: removed, the image stays pending
          * until its upload expires (the client may upload again). */
         bp_log_warn("S3 event: %s refused: %s", key, why.detail);
         report->refused++;
         return BP_OK;
+    default:
+        /* The store or the bucket failed: the event is answered as an
+         * error, so that it comes again. */
+        return bp_error_set(err, rc, "%s", why.detail);
     }
 }
 

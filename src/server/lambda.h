@@ -17,4 +17,11 @@
  */
 int bp_lambda_run(const struct bp_config *cfg, const char *runtime_api);
 
+/*
+ * Posts message to the init/error of the Runtime API at runtime_api: a
+ * start-up failure before bp_lambda_run (an invalid configuration).
+ * Needs libcurl's global state set up.
+ */
+void bp_lambda_report_init_error(const char *runtime_api, const char *message);
+
 #endif

@@ -365,10 +365,23 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    /* On AWS Lambda (its Runtime API named in the environment). */
+    const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (runtime_api != NULL && runtime_api[0] != '\0' && !check && !gc &&
+        key_create == NULL && !key_list && key_revoke == NULL)
+        lambda = 1;
     struct bp_config cfg;
     struct bp_error err = {{0}};
     if (bp_config_load(&cfg, &src, &err) != BP_OK) {
         fprintf(stderr, "bandpics: invalid configuration: %s\n", err.detail);
+        if (lambda && runtime_api != NULL && runtime_api[0] != '\0' &&
+            curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
+            char message[sizeof(err.detail) + 32];
+            snprintf(message, sizeof(message), "invalid configuration: %s",
+                     err.detail);
+            bp_lambda_report_init_error(runtime_api, message);
+            curl_global_cleanup();
+        }
         return 1;
     }
     /* The MongoDB driver's and libcurl's process-wide state, before any
@@ -377,11 +390,6 @@ int main(int argc, char **argv)
      * modes set up only what their configuration uses (a CGI process
      * reading from SQLite neither). */
     bool with_mongodb = pool || bp_store_url_is_mongodb(cfg.database_url);
-    /* On AWS Lambda (its Runtime API named in the environment). */
-    const char *runtime_api = getenv("AWS_LAMBDA_RUNTIME_API");
-    if (runtime_api != NULL && runtime_api[0] != '\0' && !check && !gc &&
-        key_create == NULL && !key_list && key_revoke == NULL)
-        lambda = 1;
     bool with_curl = pool || lambda || uses_curl(&cfg);
     if (with_mongodb)
         mongoc_init();

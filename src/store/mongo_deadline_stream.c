@@ -19,6 +19,9 @@ mongoc_client_default_stream_initiator(const mongoc_uri_t *uri,
                                        const mongoc_host_list_t *host,
                                        void *user_data, bson_error_t *error);
 
+/* libmongoc's connectTimeoutMS when the URI sets none. */
+#define DRIVER_CONNECT_TIMEOUT_MS 10000
+
 /* Not one of libmongoc's stream types ("BP"). */
 #define DEADLINE_STREAM_TYPE 0x4250
 
@@ -42,36 +45,35 @@ static int64_t now_ms(void)
 }
 
 /*
- * The wait a call may have: the driver's timeout_msec (negative: no
- * limit) cut to the time left before the deadline. -2 when the deadline
- * has passed (the call is then refused).
+ * Cuts *timeout_msec, the driver's wait for a call (negative: no limit),
+ * to the time left before the deadline. false, with the call to be
+ * refused, when the deadline has passed.
  */
-static int32_t bounded_wait(struct deadline_stream *s, int32_t timeout_msec)
+static bool bound_wait(struct deadline_stream *s, int32_t *timeout_msec)
 {
     s->deadline_hit = false;
     int64_t deadline = *s->source->deadline_ms;
     if (deadline <= 0)
-        return timeout_msec;
+        return true;
     int64_t left = deadline - now_ms();
     if (left <= 0) {
         s->deadline_hit = true;
         s->source->refused = true;
         errno = ETIMEDOUT;
-        return -2;
+        return false;
     }
-    if (timeout_msec < 0 || left < timeout_msec)
-        return left > INT32_MAX ? INT32_MAX : (int32_t)left;
-    return timeout_msec;
+    if (*timeout_msec < 0 || left < *timeout_msec)
+        *timeout_msec = left > INT32_MAX ? INT32_MAX : (int32_t)left;
+    return true;
 }
 
 static ssize_t deadline_writev(mongoc_stream_t *stream, mongoc_iovec_t *iov,
                                size_t iovcnt, int32_t timeout_msec)
 {
     struct deadline_stream *s = from_stream(stream);
-    int32_t wait = bounded_wait(s, timeout_msec);
-    if (wait == -2)
+    if (!bound_wait(s, &timeout_msec))
         return -1;
-    return mongoc_stream_writev(s->inner, iov, iovcnt, wait);
+    return mongoc_stream_writev(s->inner, iov, iovcnt, timeout_msec);
 }
 
 static ssize_t deadline_readv(mongoc_stream_t *stream, mongoc_iovec_t *iov,
@@ -79,10 +81,9 @@ static ssize_t deadline_readv(mongoc_stream_t *stream, mongoc_iovec_t *iov,
                               int32_t timeout_msec)
 {
     struct deadline_stream *s = from_stream(stream);
-    int32_t wait = bounded_wait(s, timeout_msec);
-    if (wait == -2)
+    if (!bound_wait(s, &timeout_msec))
         return -1;
-    return mongoc_stream_readv(s->inner, iov, iovcnt, min_bytes, wait);
+    return mongoc_stream_readv(s->inner, iov, iovcnt, min_bytes, timeout_msec);
 }
 
 static void deadline_destroy(mongoc_stream_t *stream)
@@ -165,8 +166,31 @@ static mongoc_stream_t *open_deadline_stream(const mongoc_uri_t *uri,
                                              bson_error_t *error)
 {
     struct bp_mongo_deadline_source *source = user_data;
+    /* Connecting (TCP, then TLS) waits connectTimeoutMS at most: cut to
+     * the time left, in a copy of the URI the driver reads it from. */
+    mongoc_uri_t *bounded = NULL;
+    int64_t deadline = *source->deadline_ms;
+    if (deadline > 0) {
+        int64_t left = deadline - now_ms();
+        if (left <= 0) {
+            source->refused = true;
+            bson_set_error(error, MONGOC_ERROR_STREAM,
+                           MONGOC_ERROR_STREAM_CONNECT,
+                           "no time was left to connect before the deadline");
+            return NULL;
+        }
+        int32_t configured = mongoc_uri_get_option_as_int32(
+            uri, MONGOC_URI_CONNECTTIMEOUTMS, DRIVER_CONNECT_TIMEOUT_MS);
+        if (left < configured) {
+            bounded = mongoc_uri_copy(uri);
+            if (bounded != NULL)
+                mongoc_uri_set_option_as_int32(
+                    bounded, MONGOC_URI_CONNECTTIMEOUTMS, (int32_t)left);
+        }
+    }
     mongoc_stream_t *inner = mongoc_client_default_stream_initiator(
-        uri, host, source->client, error);
+        bounded != NULL ? bounded : uri, host, source->client, error);
+    mongoc_uri_destroy(bounded);
     if (inner == NULL)
         return NULL;
     struct deadline_stream *s = calloc(1, sizeof(*s));

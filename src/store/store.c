@@ -17,13 +17,20 @@ bool bp_store_url_is_mongodb(const char *url)
 enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
                          struct bp_error *err)
 {
+    return bp_store_open_by(cfg, 0, out, err);
+}
+
+enum bp_rc bp_store_open_by(const struct bp_config *cfg, int64_t deadline_ms,
+                            struct bp_store **out, struct bp_error *err)
+{
     static const char sqlite_scheme[] = "sqlite://";
     const char *url = cfg->database_url;
     if (strncmp(url, sqlite_scheme, sizeof(sqlite_scheme) - 1) == 0)
         return bp_store_sqlite_open(url + sizeof(sqlite_scheme) - 1, cfg, out,
                                     err);
     if (bp_store_url_is_mongodb(url))
-        return bp_store_mongo_open(url, cfg, cfg->mongo_timeout_ms, out, err);
+        return bp_store_mongo_open(url, cfg->mongo_timeout_ms, deadline_ms, out,
+                                   err);
     return bp_error_set(err, BP_EINVAL,
                         "database_url: no backend for this URL (sqlite:// or "
                         "mongodb://)");

@@ -146,6 +146,11 @@ bool bp_store_url_is_mongodb(const char *url);
 enum bp_rc bp_store_open(const struct bp_config *cfg, struct bp_store **out,
                          struct bp_error *err);
 
+/* bp_store_open with every call (the schema's included) bounded by
+ * deadline_ms, as bp_store_set_deadline bounds them later. */
+enum bp_rc bp_store_open_by(const struct bp_config *cfg, int64_t deadline_ms,
+                            struct bp_store **out, struct bp_error *err);
+
 /*
  * Opens and closes the store of cfg once, so that a configuration is
  * proven before workers use it. Returns BP_OK, BP_EUNAVAILABLE when the

@@ -30,6 +30,11 @@
 
 #define DEFAULT_DATABASE "bandpics"
 
+/* How far past the deadline undoing a cut insert may go: less than the
+ * 300 ms the Lambda runtime keeps from each deadline to post an answer
+ * (server/lambda.c). */
+#define UNDO_GRACE_MS 200
+
 struct store_mongo {
     struct bp_store base;
     mongoc_uri_t *uri; /* owned: what the client is made from */
@@ -656,9 +661,15 @@ static enum bp_rc check_groups(struct store_mongo *s, const char *new_id,
 static void undo_insert(struct store_mongo *s, const struct bp_group *new_group,
                         const struct bp_image *images, size_t inserted)
 {
+    /* An insert cut short by a deadline is undone all the same, in part
+     * of the margin the Lambda runtime keeps to post its answer. */
+    int64_t deadline = s->base.deadline_ms;
+    if (deadline > 0)
+        s->base.deadline_ms = deadline + UNDO_GRACE_MS;
     struct bp_error late = {{0}};
     if (fit_deadline(s, "undo an insert", &late) != BP_OK) {
         bp_log_error("%s", late.detail);
+        s->base.deadline_ms = deadline;
         return;
     }
     bson_error_t error;
@@ -680,6 +691,7 @@ static void undo_insert(struct store_mongo *s, const struct bp_group *new_group,
                          error.message);
         bson_destroy(&filter);
     }
+    s->base.deadline_ms = deadline;
 }
 
 /*
@@ -1251,6 +1263,11 @@ static enum bp_rc create_indexes(struct store_mongo *s, const char *collection,
         bson_destroy(&cmd);
         return build_fail(rc, "create indexes", err);
     }
+    rc = fit_deadline(s, "create indexes", err);
+    if (rc != BP_OK) {
+        bson_destroy(&cmd);
+        return rc;
+    }
     bson_error_t error;
     if (!mongoc_client_write_command_with_opts(s->client, s->database, &cmd,
                                                NULL, &reply, &error))
@@ -1285,11 +1302,10 @@ static void set_timeouts(mongoc_uri_t *uri, long timeout_ms)
         mongoc_uri_set_option_as_int32(uri, MONGOC_URI_SOCKETTIMEOUTMS, t * 5);
 }
 
-enum bp_rc bp_store_mongo_open(const char *uri_text,
-                               const struct bp_config *cfg, long timeout_ms,
-                               struct bp_store **out, struct bp_error *err)
+enum bp_rc bp_store_mongo_open(const char *uri_text, long timeout_ms,
+                               int64_t deadline_ms, struct bp_store **out,
+                               struct bp_error *err)
 {
-    (void)cfg; /* the timeout comes as timeout_ms until config has it */
     bson_error_t error;
     enum bp_rc rc = BP_OK;
     /* The URI may hold credentials: never echo it. */
@@ -1308,6 +1324,7 @@ enum bp_rc bp_store_mongo_open(const char *uri_text,
         goto out_free_uri;
     }
     s->base.ops = &mongo_ops;
+    s->base.deadline_ms = deadline_ms;
     const char *database = mongoc_uri_get_database(uri);
     s->database = strdup(
         database != NULL && database[0] != '\0' ? database : DEFAULT_DATABASE);

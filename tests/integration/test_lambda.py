@@ -161,17 +161,34 @@ def stop_runtime(proc, directory):
 
 
 def test_start_up_failure_goes_to_init_error():
+    """A local store without lambda_allow_local, and a configuration that
+    does not load, are posted to init/error; a Runtime API that does not
+    answer ends the runtime with status 1 and says so."""
+    for config, says in (({"auth_mode": "off"}, "MongoDB"),
+                         ({"lambda_allow_local": 1, "max_body_bytes": "lots"},
+                          "max_body_bytes: not a valid size")):
+        emulator = Emulator()
+        proc, directory = start_runtime(emulator, config)
+        try:
+            expect(proc.wait(timeout=60) == 1, "the runtime did not stop")
+            expect(emulator.init_errors and
+                   says in emulator.init_errors[0]["errorMessage"] and
+                   emulator.init_errors[0]["errorType"] == "Runtime.InitError",
+                   repr(emulator.init_errors))
+        finally:
+            stop_runtime(proc, directory)
+            emulator.close()
     emulator = Emulator()
-    proc, directory = start_runtime(emulator, {"auth_mode": "off"})
+    emulator.close()  # its port, now with nothing behind it
+    emulator.server.server_close()
+    proc, directory = start_runtime(emulator, {"lambda_allow_local": 1, "auth_mode": "off"})
     try:
         expect(proc.wait(timeout=60) == 1, "the runtime did not stop")
-        expect(emulator.init_errors and
-               "MongoDB" in emulator.init_errors[0]["errorMessage"] and
-               emulator.init_errors[0]["errorType"] == "Runtime.InitError",
-               repr(emulator.init_errors))
+        with open(os.path.join(directory, "runtime.log")) as f:
+            log = f.read()
+        expect("no invocation from the Runtime API" in log, log[-2000:])
     finally:
         stop_runtime(proc, directory)
-        emulator.close()
 
 
 def test_http_events_are_served():
@@ -232,11 +249,30 @@ def test_http_events_are_served():
         kind, doc = emulator.invoke(http_v2("GET", "/images/%s/thumb" % image["id"]))
         expect(doc["statusCode"] == 200 and doc["isBase64Encoded"] is True and
                base64.b64decode(doc["body"])[:2] == b"\xff\xd8", repr(doc)[:300])
-        # A body over Lambda's 6 MB: 413 naming presigned uploads.
+        # A body over Lambda's 6 MB: 413 naming presigned uploads; a body
+        # that is not the base64 it claims: 400. Both with the headers
+        # every answer has.
         big = base64.b64encode(b"\0" * (5 * 1024 * 1024)).decode()
-        kind, doc = emulator.invoke(http_v2("POST", "/images", big,
-                                            {"content-type": "image/jpeg"}, encoded=True))
-        expect(doc["statusCode"] == 413 and "presigned" in doc["body"], repr(doc)[:300])
+        for body, status, says in ((big, 413, "presigned"), ("!!not base64!!", 400, "base64")):
+            kind, doc = emulator.invoke(http_v2("POST", "/images", body,
+                                                {"content-type": "image/jpeg"},
+                                                encoded=True))
+            expect(kind == "response" and doc["statusCode"] == status and
+                   says in json.loads(doc["body"])["detail"] and
+                   len(doc["headers"]["X-Request-Id"]) == 36 and
+                   doc["headers"]["X-Content-Type-Options"] == "nosniff", repr(doc)[:300])
+        # A named stage of an HTTP API is in front of the path.
+        staged = http_v2("GET", "/prod/image_groups", query="limit=1")
+        staged["requestContext"]["stage"] = "prod"
+        kind, doc = emulator.invoke(staged)
+        expect(doc["statusCode"] == 200 and len(json.loads(doc["body"])) == 1, repr(doc))
+        # Upload URLs use the scheme and port the client used.
+        kind, doc = emulator.invoke(http_v2(
+            "POST", "/image_groups", json.dumps({"name": "urls", "images": ["u.jpg"]}),
+            {"content-type": "application/json", "x-forwarded-proto": "https",
+             "x-forwarded-port": "443"}))
+        url = json.loads(doc["body"])["images"][0]["presigned_url"]
+        expect(url.startswith("https://abc123.execute-api.eu-west-1.amazonaws.com/"), url)
         # An event of no known shape: an invocation error; the loop goes on.
         kind, doc = emulator.invoke({"hello": "world"})
         expect(kind == "error" and doc["errorType"] == "Bandpics.UnknownEvent", repr(doc))
@@ -378,7 +414,8 @@ def test_deadline_bounds_a_stalled_mongodb_call():
     answers, in an invocation with 3 s left (mongo_timeout_ms 10 s, so
     the driver alone would wait 50 s), is answered 503 before the
     deadline; the connection is opened again and the next invocation is
-    served from the peer."""
+    served from the peer. An insert of images cut at the deadline is
+    undone (images, then the new group) before the answer."""
     peer = MongoPeer(server_selection_timeout_ms=10000).start()
     emulator = Emulator()
     proc, directory = start_runtime(emulator, dict(
@@ -412,6 +449,32 @@ def test_deadline_bounds_a_stalled_mongodb_call():
         kind, doc = pending.result(timeout=60)
         expect(doc["statusCode"] == 200 and json.loads(doc["body"])["name"] == "Roxy",
                repr(doc))
+        # A new group with an upload: its images' insert is cut at the
+        # deadline, and the group and the images are deleted again before
+        # the answer, so that nothing half made is left.
+        deadline = int(time.time() * 1000) + 3000
+        pending = background(emulator.invoke, http_v2(
+            "POST", "/image_groups", json.dumps({"name": "cut", "images": ["a.jpg"]}),
+            {"content-type": "application/json"}), deadline_ms=deadline)
+        # (The name is made unique among the group's images first.)
+        peer.expect("find", "images", timeout=30, reply=cursor_reply([], "images"))
+        group = peer.receive("insert", "image_groups", timeout=30)
+        group.answer({"n": 1})
+        stalled = peer.receive("insert", "images", timeout=30)
+        image_id = stalled["documents"][0]["_id"]
+        peer.expect("delete", "images", timeout=30, reply={"n": 1},
+                    deletes=[{"q": {"_id": {"$in": [image_id]}}, "limit": 0}])
+        peer.expect("delete", "image_groups", timeout=30, reply={"n": 1},
+                    deletes=[{"q": {"_id": group["documents"][0]["_id"]}, "limit": 1}])
+        kind, doc = pending.result(timeout=60)
+        request_id = [k for k, v in emulator.deadlines.items() if v == deadline][0]
+        expect(doc["statusCode"] == 503 and emulator.answered_at[request_id] < deadline,
+               "%r, %.0f ms before the deadline"
+               % (doc, deadline - emulator.answered_at[request_id]))
+        try:
+            stalled.hangup()
+        except Exception:
+            pass
     finally:
         stop_runtime(proc, directory)
         emulator.close()

@@ -1,0 +1,413 @@
+/*
+ * lambda_http.c: HTTP events of AWS Lambda as CGI requests, and CGI
+ * answers as the events' responses (lambda_http.h).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "http/json_input.h"
+#include "server/lambda_http.h"
+
+static int add_param(struct bp_cgi_params *p, const char *name,
+                     const char *value)
+{
+    if (p->count + 2 > p->cap) {
+        size_t cap = p->cap == 0 ? 32 : p->cap * 2;
+        char **grown = realloc(p->vars, cap * sizeof(*grown));
+        if (grown == NULL)
+            return -1;
+        p->vars = grown;
+        p->cap = cap;
+    }
+    size_t len = strlen(name) + strlen(value) + 2;
+    char *var = malloc(len);
+    if (var == NULL)
+        return -1;
+    snprintf(var, len, "%s=%s", name, value);
+    p->vars[p->count++] = var;
+    p->vars[p->count] = NULL;
+    return 0;
+}
+
+void bp_cgi_params_free(struct bp_cgi_params *p)
+{
+    for (size_t i = 0; i < p->count; i++)
+        free(p->vars[i]);
+    free(p->vars);
+    memset(p, 0, sizeof(*p));
+}
+
+/* A header name as a CGI variable: HTTP_ and upper case, - to _. */
+static int add_header_param(struct bp_cgi_params *p, const char *name,
+                            const char *value)
+{
+    char var[256];
+    if (strcasecmp(name, "content-type") == 0)
+        return add_param(p, "CONTENT_TYPE", value);
+    if (strcasecmp(name, "content-length") == 0)
+        return 0; /* the decoded body's length is set instead */
+    int n = snprintf(var, sizeof(var), "HTTP_%s", name);
+    if (n < 0 || (size_t)n >= sizeof(var))
+        return 0;
+    for (char *c = var + 5; *c != '\0'; c++)
+        *c = *c == '-' ? '_' : (char)(*c >= 'a' && *c <= 'z' ? *c - 32 : *c);
+    return add_param(p, var, value);
+}
+
+/* The member key of obj when it is an object, else NULL. */
+static json_object *object_at(json_object *obj, const char *key)
+{
+    return bp_json_member_of_type(obj, key, json_type_object);
+}
+
+/* Decodes base64 text into out (replacing it); -1 when it is not. */
+static int base64_decode(const char *text, struct bp_buf *out)
+{
+    size_t len = strlen(text);
+    bp_buf_reset(out);
+    if (len == 0)
+        return 0;
+    if (len % 4 != 0)
+        return -1;
+    unsigned char *raw = malloc(len / 4 * 3 + 1);
+    if (raw == NULL)
+        return -1;
+    int n = EVP_DecodeBlock(raw, (const unsigned char *)text, (int)len);
+    if (n >= 0) {
+        if (len >= 1 && text[len - 1] == '=')
+            n--;
+        if (len >= 2 && text[len - 2] == '=')
+            n--;
+    }
+    int rc = n < 0 || bp_buf_append(out, raw, (size_t)n) != BP_OK ? -1 : 0;
+    free(raw);
+    return rc;
+}
+
+/* Appends key=value to query ('&' between pairs), percent-encoding both
+ * when encode (values API Gateway decoded), else as they came. */
+static void append_query_pair(struct bp_buf *query, const char *key,
+                              const char *value, bool encode)
+{
+    if (query->len > 0)
+        bp_buf_append_str(query, "&");
+    if (!encode) {
+        bp_buf_printf(query, "%s=%s", key, value != NULL ? value : "");
+        return;
+    }
+    bp_buf_append_uri_component(query, key);
+    bp_buf_append_str(query, "=");
+    bp_buf_append_uri_component(query, value != NULL ? value : "");
+}
+
+/*
+ * The method, path and query of event into *method (borrowed from event),
+ * path and query. Payload 2.0: the raw path and query (less a named
+ * stage, which API Gateway puts in front of the path); 1.0 and ALB: the
+ * path and the parameters. false when event has neither shape.
+ */
+static bool request_target(json_object *event, const char **method,
+                           struct bp_buf *path, struct bp_buf *query)
+{
+    json_object *context = object_at(event, "requestContext");
+    const char *raw_path = bp_json_member_string(event, "rawPath");
+    *method = bp_json_member_string(object_at(context, "http"), "method");
+    if (*method != NULL && raw_path != NULL) {
+        const char *stage = bp_json_member_string(context, "stage");
+        size_t stage_len = stage != NULL ? strlen(stage) : 0;
+        if (stage_len > 0 && strcmp(stage, "$default") != 0 &&
+            raw_path[0] == '/' &&
+            strncmp(raw_path + 1, stage, stage_len) == 0 &&
+            (raw_path[1 + stage_len] == '/' || raw_path[1 + stage_len] == '\0'))
+            raw_path += 1 + stage_len;
+        bp_buf_append_str(path, raw_path[0] != '\0' ? raw_path : "/");
+        const char *raw = bp_json_member_string(event, "rawQueryString");
+        bp_buf_append_str(query, raw != NULL ? raw : "");
+        return true;
+    }
+    *method = bp_json_member_string(event, "httpMethod");
+    const char *plain = bp_json_member_string(event, "path");
+    if (*method == NULL || plain == NULL)
+        return false;
+    bp_buf_append_str(path, plain);
+    /* API Gateway decodes the parameters; an ALB passes them as the
+     * client sent them. Every value of a repeated one is in the
+     * multi-value form (REST sends both forms; an ALB one of them). */
+    bool alb = object_at(context, "elb") != NULL;
+    json_object *multi = object_at(event, "multiValueQueryStringParameters");
+    json_object *single = object_at(event, "queryStringParameters");
+    if (multi != NULL) {
+        json_object_object_foreach(multi, key, values)
+        {
+            size_t n = json_object_is_type(values, json_type_array)
+                           ? json_object_array_length(values)
+                           : 0;
+            for (size_t i = 0; i < n; i++)
+                append_query_pair(query, key,
+                                  json_object_get_string(
+                                      json_object_array_get_idx(values, i)),
+                                  !alb);
+        }
+    } else if (single != NULL) {
+        json_object_object_foreach(single, key, value)
+        {
+            append_query_pair(query, key, json_object_get_string(value), !alb);
+        }
+    }
+    return true;
+}
+
+/* The values of a JSON array of strings joined by between into out. */
+static void join_strings(json_object *list, const char *between,
+                         struct bp_buf *out)
+{
+    size_t n = json_object_is_type(list, json_type_array)
+                   ? json_object_array_length(list)
+                   : 0;
+    for (size_t i = 0; i < n; i++)
+        bp_buf_printf(
+            out, "%s%s", i > 0 ? between : "",
+            json_object_get_string(json_object_array_get_idx(list, i)));
+}
+
+/*
+ * The headers of event as CGI variables: "multiValueHeaders" when there
+ * (payload 1.0 sends both forms, an ALB one), the values of a repeated
+ * one joined ("; " between cookies), else "headers"; payload 2.0's
+ * "cookies" as one Cookie. Non-zero when out of memory.
+ */
+static int add_headers(json_object *event, struct bp_cgi_params *params)
+{
+    int failed = 0;
+    json_object *headers = object_at(event, "headers");
+    json_object *multi = object_at(event, "multiValueHeaders");
+    if (multi == NULL && headers != NULL) {
+        json_object_object_foreach(headers, name, value)
+        {
+            if (json_object_is_type(value, json_type_string))
+                failed |= add_header_param(params, name,
+                                           json_object_get_string(value));
+        }
+    } else if (multi != NULL) {
+        json_object_object_foreach(multi, name, values)
+        {
+            struct bp_buf joined;
+            bp_buf_init(&joined, 1 << 16);
+            join_strings(values, strcasecmp(name, "cookie") == 0 ? "; " : ", ",
+                         &joined);
+            if (joined.len > 0)
+                failed |= add_header_param(params, name, joined.data);
+            bp_buf_free(&joined);
+        }
+    }
+    json_object *cookies = NULL;
+    if (json_object_object_get_ex(event, "cookies", &cookies)) {
+        struct bp_buf joined;
+        bp_buf_init(&joined, 1 << 16);
+        join_strings(cookies, "; ", &joined);
+        if (joined.len > 0)
+            failed |= add_param(params, "HTTP_COOKIE", joined.data);
+        bp_buf_free(&joined);
+    }
+    return failed;
+}
+
+/* The first value of the header name (lower case, as API Gateway and
+ * ALBs send names) in event, or NULL. */
+static const char *header_of(json_object *event, const char *name)
+{
+    const char *value =
+        bp_json_member_string(object_at(event, "headers"), name);
+    if (value != NULL)
+        return value;
+    json_object *list = bp_json_member_of_type(
+        object_at(event, "multiValueHeaders"), name, json_type_array);
+    return list != NULL && json_object_array_length(list) > 0
+               ? json_object_get_string(json_object_array_get_idx(list, 0))
+               : NULL;
+}
+
+/*
+ * The scheme and port the client used, as API Gateway, function URLs and
+ * ALBs (the only ways to an invocation) name them in X-Forwarded-Proto
+ * and X-Forwarded-Port: the URLs the API forms (upload URLs) use them.
+ */
+static int add_forwarded(json_object *event, struct bp_cgi_params *params)
+{
+    const char *proto = header_of(event, "x-forwarded-proto");
+    const char *port = header_of(event, "x-forwarded-port");
+    int failed = 0;
+    if (proto != NULL &&
+        (strcmp(proto, "https") == 0 || strcmp(proto, "http") == 0))
+        failed |= add_param(params, "REQUEST_SCHEME", proto);
+    if (port != NULL && port[0] != '\0' &&
+        strspn(port, "0123456789") == strlen(port) && strlen(port) <= 5)
+        failed |= add_param(params, "SERVER_PORT", port);
+    return failed;
+}
+
+enum bp_rc bp_lambda_http_request(json_object *event, const char *request_id,
+                                  const char *trace_id,
+                                  struct bp_cgi_params *params,
+                                  struct bp_buf *body, struct bp_error *err)
+{
+    const char *method;
+    struct bp_buf path, query, uri;
+    bp_buf_init(&path, 1 << 16);
+    bp_buf_init(&query, 1 << 16);
+    bp_buf_init(&uri, 1 << 17);
+    if (!request_target(event, &method, &path, &query)) {
+        bp_buf_free(&path);
+        bp_buf_free(&query);
+        bp_buf_free(&uri);
+        return bp_error_set(err, BP_EBADREQUEST,
+                            "not an HTTP event of API Gateway, a function "
+                            "URL or an ALB");
+    }
+    const char *path_text = path.data != NULL ? path.data : "/";
+    bp_buf_printf(&uri, "%s%s%s", path_text, query.len > 0 ? "?" : "",
+                  query.len > 0 ? query.data : "");
+    int failed =
+        add_param(params, "REQUEST_METHOD", method) ||
+        add_param(params, "REQUEST_URI", uri.data != NULL ? uri.data : "") ||
+        add_param(params, "DOCUMENT_URI", path_text) ||
+        add_param(params, "SCRIPT_NAME", "") ||
+        add_param(params, "QUERY_STRING",
+                  query.data != NULL ? query.data : "") ||
+        add_param(params, "SERVER_PROTOCOL", "HTTP/1.1") ||
+        add_param(params, "REQUEST_ID", request_id) ||
+        add_param(params, "BANDPICS_TRACE_ID", trace_id) ||
+        add_headers(event, params) || add_forwarded(event, params);
+    bp_buf_free(&path);
+    bp_buf_free(&query);
+    bp_buf_free(&uri);
+    const char *text = bp_json_member_string(event, "body");
+    json_object *b64 = NULL;
+    bool encoded = json_object_object_get_ex(event, "isBase64Encoded", &b64) &&
+                   json_object_get_boolean(b64);
+    bp_buf_reset(body);
+    if (text != NULL && encoded && base64_decode(text, body) != 0)
+        return bp_error_set(err, BP_EINVAL,
+                            "The body is not valid base64 (the event says "
+                            "isBase64Encoded)");
+    if (text != NULL && !encoded && bp_buf_append_str(body, text) != BP_OK)
+        failed = 1;
+    char length[32];
+    snprintf(length, sizeof(length), "%zu", body->len);
+    failed |= add_param(params, "CONTENT_LENGTH", length);
+    return failed ? BP_ENOMEM : BP_OK;
+}
+
+/* Whether a content type is text the response can carry as is. */
+static bool is_text(const char *type)
+{
+    return strncmp(type, "application/json", 16) == 0 ||
+           strncmp(type, "text/", 5) == 0;
+}
+
+json_object *bp_lambda_http_answer(const struct bp_buf *cgi, json_object *event)
+{
+    /* An ALB wants a status line too, and the headers as lists when it
+     * sent them so. */
+    bool alb = object_at(object_at(event, "requestContext"), "elb") != NULL;
+    bool multi = object_at(event, "multiValueHeaders") != NULL &&
+                 object_at(event, "headers") == NULL;
+    json_object *answer = json_object_new_object();
+    json_object *headers = json_object_new_object();
+    int status = 200;
+    const char *p = cgi->data != NULL ? cgi->data : "";
+    const char *end = p + cgi->len;
+    char content_type[128] = "application/octet-stream";
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (eol == NULL)
+            eol = end;
+        size_t len = (size_t)(eol - p);
+        if (len > 0 && p[len - 1] == '\r')
+            len--;
+        const char *next = eol < end ? eol + 1 : end;
+        if (len == 0) {
+            p = next;
+            break;
+        }
+        const char *colon = memchr(p, ':', len);
+        if (colon != NULL) {
+            char name[128], value[8192];
+            snprintf(name, sizeof(name), "%.*s", (int)(colon - p), p);
+            const char *v = colon + 1;
+            while (v < p + len && *v == ' ')
+                v++;
+            snprintf(value, sizeof(value), "%.*s", (int)(p + len - v), v);
+            if (strcasecmp(name, "Status") == 0) {
+                status = (int)strtol(value, NULL, 10);
+                if (alb)
+                    json_object_object_add(answer, "statusDescription",
+                                           json_object_new_string(value));
+            } else if (multi) {
+                json_object *list = json_object_new_array();
+                json_object_array_add(list, json_object_new_string(value));
+                json_object_object_add(headers, name, list);
+            } else {
+                json_object_object_add(headers, name,
+                                       json_object_new_string(value));
+            }
+            if (strcasecmp(name, "Content-Type") == 0)
+                snprintf(content_type, sizeof(content_type), "%.127s", value);
+        }
+        p = next;
+    }
+    size_t body_len = (size_t)(end - p);
+    json_object_object_add(answer, "statusCode", json_object_new_int(status));
+    json_object_object_add(answer, multi ? "multiValueHeaders" : "headers",
+                           headers);
+    if (is_text(content_type)) {
+        json_object_object_add(answer, "body",
+                               json_object_new_string_len(p, (int)body_len));
+        json_object_object_add(answer, "isBase64Encoded",
+                               json_object_new_boolean(0));
+    } else {
+        size_t out_len = 4 * ((body_len + 2) / 3) + 1;
+        unsigned char *text = malloc(out_len);
+        if (text != NULL) {
+            int n =
+                EVP_EncodeBlock(text, (const unsigned char *)p, (int)body_len);
+            json_object_object_add(
+                answer, "body",
+                json_object_new_string_len((const char *)text, n));
+            free(text);
+        }
+        json_object_object_add(answer, "isBase64Encoded",
+                               json_object_new_boolean(1));
+    }
+    return answer;
+}
+
+json_object *bp_lambda_http_refusal(int status, const char *detail,
+                                    const char *request_id)
+{
+    json_object *body = json_object_new_object();
+    json_object_object_add(body, "detail", json_object_new_string(detail));
+    json_object *headers = json_object_new_object();
+    json_object_object_add(headers, "Content-Type",
+                           json_object_new_string("application/json"));
+    json_object_object_add(headers, "X-Content-Type-Options",
+                           json_object_new_string("nosniff"));
+    json_object_object_add(headers, "X-Request-Id",
+                           json_object_new_string(request_id));
+    json_object *answer = json_object_new_object();
+    json_object_object_add(answer, "statusCode", json_object_new_int(status));
+    json_object_object_add(answer, "headers", headers);
+    json_object_object_add(
+        answer, "body",
+        json_object_new_string(
+            json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)));
+    json_object_object_add(answer, "isBase64Encoded",
+                           json_object_new_boolean(0));
+    json_object_put(body);
+    return answer;
+}
