@@ -487,10 +487,88 @@ def test_urls_carry_the_mount_point():
         stack.cleanup()
 
 
+def dev_run(data_dir, port, log_path):
+    """./deploy/dev run as the quick start gives it, in its own session
+    (so that Ctrl-C can be sent to its process group), with data_dir and
+    port; output to log_path."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("MAKE") and not k.startswith("BANDPICS_")}
+    env.update(BANDPICS_DATA_DIR=data_dir, BANDPICS_PORT=str(port))
+    log = open(log_path, "w")
+    proc = subprocess.Popen(["./deploy/dev", "run"], cwd=SRCDIR, env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    return proc
+
+
+def test_dev_run_quick_start():
+    """The README's quick start: ./deploy/dev run builds, starts nginx and
+    the pool, says where once /healthz answers and prints the admin key,
+    which writes with; Ctrl-C stops everything with status 0. A second
+    run on the same data directory, or a run whose port is taken, stops
+    with status 1 and says why, leaving the first one serving."""
+    import http.client
+    work = tempfile.mkdtemp(prefix="bp-it-dev-run-")
+    data, port = os.path.join(work, "var"), free_port()
+    def read(name):
+        with open(os.path.join(work, name)) as f:
+            return f.read()
+    def request(method, path, body=None, headers=None):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
+    first = dev_run(data, port, os.path.join(work, "first.log"))
+    try:
+        wait_until(lambda: "Bandpics on http://127.0.0.1:%d/" % port in read("first.log")
+                   or first.poll() is not None, timeout=1800, what="deploy/dev run to serve")
+        expect(first.poll() is None, read("first.log")[-3000:])
+        with open(os.path.join(data, "admin.key")) as f:
+            key = f.read().strip()
+        expect(key in read("first.log"), "the admin key is not printed")
+        status, body = request("POST", "/image_groups", json.dumps({"name": "quick"}),
+                               {"Content-Type": "application/json",
+                                "Authorization": "Bearer " + key})
+        expect(status == 201, "%d %r" % (status, body[:300]))
+        # The same data directory again: refused, the first untouched.
+        second = dev_run(data, free_port(), os.path.join(work, "second.log"))
+        expect(second.wait(timeout=600) == 1, read("second.log")[-2000:])
+        expect("in use by another ./deploy/dev run" in read("second.log"),
+               read("second.log")[-2000:])
+        # The port taken (by the first run): status 1, and why.
+        third = dev_run(os.path.join(work, "other"), port, os.path.join(work, "third.log"))
+        expect(third.wait(timeout=600) == 1, read("third.log")[-2000:])
+        expect("port %d is in use" % port in read("third.log"), read("third.log")[-2000:])
+        expect(request("GET", "/healthz")[0] == 200, "the first run stopped serving")
+        # Ctrl-C: SIGINT to the foreground process group.
+        os.killpg(first.pid, signal.SIGINT)
+        expect(first.wait(timeout=120) == 0, read("first.log")[-2000:])
+        def group_gone():
+            try:
+                os.killpg(first.pid, 0)
+                return False
+            except ProcessLookupError:
+                return True
+        wait_until(group_gone, timeout=60, what="nginx and the pool to stop")
+    finally:
+        for proc in (first,):
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        try:
+            os.killpg(first.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        shutil.rmtree(work, ignore_errors=True)
+
+
 if __name__ == "__main__":
     main([test_cgi_mode_answers_from_environment_and_stdin, test_cgi_finds_its_configuration,
           test_start_up_failure_is_json_503_and_check_fails,
           test_cgi_get_sets_up_only_what_it_needs,
           test_spawn_fcgi_launch_behind_nginx, test_build_and_install_as_the_readme_says,
           test_debian_package_installs_and_removes, test_production_nginx_site_is_accepted,
-          test_urls_carry_the_mount_point])
+          test_urls_carry_the_mount_point, test_dev_run_quick_start])
