@@ -38,7 +38,8 @@ static void log_request(const struct bp_ctx *ctx, const struct bp_request *req,
         .route = ctx->route,
         .status = res->status,
         .principal = ctx->principal.id,
-        .bytes_in = (int64_t)req->body.length,
+        /* No Content-Length (a GET): no body. */
+        .bytes_in = req->body.length > 0 ? (int64_t)req->body.length : 0,
         .bytes_out = res->body_fd >= 0 ? (int64_t)res->body_length
                                        : (int64_t)res->body.len,
         .ms = now_ms() - started_ms,

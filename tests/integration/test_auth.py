@@ -557,6 +557,8 @@ def test_requests_and_changes_are_logged_as_json():
            changes[0]["principal"] == owner_ids["owner"], repr(changes))
     routes = {l.get("route") for l in lines if l.get("type") == "request"}
     expect("/uploads/{token}" in routes, repr(routes))
+    gets = [l for l in lines if l.get("type") == "request" and l.get("method") == "GET"]
+    expect(gets and all(l["bytes_in"] == 0 for l in gets), "GET bytes_in: %r" % gets[-1:])
     expect(all(token not in json.dumps(l) for l in lines), "an upload token is in the pool log")
     access = json_lines(os.path.join(stack.dir, "nginx-access.log"))
     mine = [l for l in access if l["request_id"] == request_id]
