@@ -62,9 +62,11 @@ static void test_payload_2_0_with_stage_cookies_and_forwarding(void **state)
               &t);
     assert_int_equal(t.rc, BP_OK);
     assert_string_equal(var(&t, "REQUEST_METHOD"), "POST");
-    assert_string_equal(var(&t, "DOCUMENT_URI"), "/image_groups");
+    /* The stage is the mount point: the API's path is PATH_INFO. */
+    assert_string_equal(var(&t, "PATH_INFO"), "/image_groups");
+    assert_string_equal(var(&t, "SCRIPT_NAME"), "/prod");
     assert_string_equal(var(&t, "REQUEST_URI"),
-                        "/image_groups?limit=2&name=a%20b");
+                        "/prod/image_groups?limit=2&name=a%20b");
     assert_string_equal(var(&t, "QUERY_STRING"), "limit=2&name=a%20b");
     assert_string_equal(var(&t, "HTTP_COOKIE"), "a=1; b=2");
     assert_string_equal(var(&t, "HTTP_HOST"), "h.example");
@@ -88,17 +90,41 @@ static void test_default_stage_and_stage_like_paths_are_kept(void **state)
               "\"GET\"}}}",
               &t);
     assert_int_equal(t.rc, BP_OK);
-    assert_string_equal(var(&t, "DOCUMENT_URI"), "/production/x");
+    assert_string_equal(var(&t, "PATH_INFO"), "/production/x");
+    assert_string_equal(var(&t, "SCRIPT_NAME"), "");
     release(&t);
     translate("{\"rawPath\":\"/$default/x\",\"requestContext\":{\"stage\":"
               "\"$default\",\"http\":{\"method\":\"GET\"}}}",
               &t);
-    assert_string_equal(var(&t, "DOCUMENT_URI"), "/$default/x");
+    assert_string_equal(var(&t, "PATH_INFO"), "/$default/x");
     release(&t);
     translate("{\"rawPath\":\"/prod\",\"requestContext\":{\"stage\":"
               "\"prod\",\"http\":{\"method\":\"GET\"}}}",
               &t);
-    assert_string_equal(var(&t, "DOCUMENT_URI"), "/");
+    assert_string_equal(var(&t, "PATH_INFO"), "/");
+    assert_string_equal(var(&t, "SCRIPT_NAME"), "/prod");
+    release(&t);
+    /* The path is percent-decoded, as CGI's PATH_INFO is. */
+    translate("{\"rawPath\":\"/a%20b\",\"requestContext\":{\"http\":{"
+              "\"method\":\"GET\"}}}",
+              &t);
+    assert_string_equal(var(&t, "PATH_INFO"), "/a b");
+    assert_string_equal(var(&t, "REQUEST_URI"), "/a%20b");
+    release(&t);
+}
+
+static void test_rest_stage_is_the_mount(void **state)
+{
+    (void)state;
+    struct translated t;
+    translate("{\"httpMethod\":\"GET\",\"path\":\"/images/1\","
+              "\"requestContext\":{\"stage\":\"prod\",\"path\":"
+              "\"/prod/images/1\"}}",
+              &t);
+    assert_int_equal(t.rc, BP_OK);
+    assert_string_equal(var(&t, "PATH_INFO"), "/images/1");
+    assert_string_equal(var(&t, "SCRIPT_NAME"), "/prod");
+    assert_string_equal(var(&t, "REQUEST_URI"), "/prod/images/1");
     release(&t);
 }
 
@@ -243,6 +269,9 @@ static void test_refusals_have_the_common_headers(void **state)
     assert_string_equal(member(headers, "X-Request-Id"), "req-9");
     assert_string_equal(member(headers, "X-Content-Type-Options"), "nosniff");
     assert_string_equal(member(headers, "Content-Type"), "application/json");
+    char length[16];
+    snprintf(length, sizeof(length), "%zu", strlen(member(doc, "body")));
+    assert_string_equal(member(headers, "Content-Length"), length);
     json_object_put(doc);
 }
 
@@ -251,6 +280,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_payload_2_0_with_stage_cookies_and_forwarding),
         cmocka_unit_test(test_default_stage_and_stage_like_paths_are_kept),
+        cmocka_unit_test(test_rest_stage_is_the_mount),
         cmocka_unit_test(test_payload_1_0_multi_values_are_encoded),
         cmocka_unit_test(test_alb_query_is_passed_as_sent),
         cmocka_unit_test(test_base64_bodies),

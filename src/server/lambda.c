@@ -122,10 +122,12 @@ static int post_json(CURL *curl, const char *base, const char *path,
     return rc == 0 && status >= 200 && status < 300 ? 0 : -1;
 }
 
-/* Posts an error document {"errorMessage", "errorType"} to path. */
+/* Posts an error document {"errorMessage", "errorType"} to path, and
+ * logs it. */
 static void post_error(CURL *curl, const char *base, const char *path,
                        const char *type, const char *message)
 {
+    bp_log_warn("lambda: %s: %s", type, message);
     json_object *doc = json_object_new_object();
     json_object_object_add(doc, "errorMessage",
                            json_object_new_string(message));
@@ -143,6 +145,24 @@ static void post_answer(CURL *curl, const char *base, const char *path,
             0)
         bp_log_error("lambda: could not post the answer of %s", request_id);
     json_object_put(answer);
+}
+
+/* Answers with a refusal of the runtime's own (status, detail), logged
+ * as a request. */
+static void post_refusal(CURL *curl, const char *base, const char *path,
+                         const struct invocation *inv, int status,
+                         const char *detail)
+{
+    struct bp_log_request line = {
+        .request_id = inv->request_id,
+        .trace_id = inv->trace_id,
+        .status = status,
+        .bytes_in = (int64_t)inv->event.len,
+    };
+    bp_log_request(&line);
+    bp_log_info("lambda: answered %d: %s", status, detail);
+    post_answer(curl, base, path, inv->request_id,
+                bp_lambda_http_refusal(status, detail, inv->request_id));
 }
 
 /* Answers an S3 (or SQS, SNS) event with what its records did. */
@@ -190,8 +210,7 @@ static void answer_http_event(struct bp_ctx *ctx, CURL *curl, const char *base,
                                    : "Bandpics.UnknownEvent",
                    rc == BP_ENOMEM ? "out of memory" : err.detail);
     } else if (rc != BP_OK) {
-        post_answer(curl, base, path, inv->request_id,
-                    bp_lambda_http_refusal(400, err.detail, inv->request_id));
+        post_refusal(curl, base, path, inv, 400, err.detail);
     } else if (bp_transport_buffer_serve(ctx, params.vars, body.data, body.len,
                                          &out) != 0) {
         post_error(curl, base, error_path, "Bandpics.ResponseTooLarge",
@@ -217,13 +236,9 @@ static void serve_invocation(struct bp_ctx *ctx, CURL *curl, const char *base,
     /* Over Lambda's payload limit: answered before anything is parsed or
      * decoded. */
     if (inv->event.len > (size_t)LAMBDA_PAYLOAD_MAX) {
-        post_answer(curl, base, path, inv->request_id,
-                    bp_lambda_http_refusal(
-                        413,
-                        "Request too large for AWS Lambda (6 MB): upload "
-                        "files with a presigned URL (POST /image_groups "
-                        "with images)",
-                        inv->request_id));
+        post_refusal(curl, base, path, inv, 413,
+                     "Request too large for AWS Lambda (6 MB): upload files "
+                     "with a presigned URL (POST /image_groups with images)");
         return;
     }
     json_object *event = json_tokener_parse(inv->event.data);
@@ -265,7 +280,7 @@ int bp_lambda_run(const struct bp_config *cfg, const char *runtime_api)
     if (local && !cfg->lambda_allow_local) {
         post_error(curl, base, "/init/error", "Runtime.InitError",
                    "on AWS Lambda, database_url must be MongoDB and blob_url "
-                   "S3 (lambda_allow_local = 1 for tests)");
+                   "S3 (lambda_allow_local = 1 to try it without them)");
         curl_easy_cleanup(curl);
         return 1;
     }
@@ -274,6 +289,11 @@ int bp_lambda_run(const struct bp_config *cfg, const char *runtime_api)
         curl_easy_cleanup(curl);
         return 1;
     }
+    char store_url[512];
+    bp_config_redact_url(cfg->database_url, store_url, sizeof(store_url));
+    bp_log_info("lambda: serving the invocations of the Runtime API at %s "
+                "(store %s, files %s)",
+                runtime_api, store_url, cfg->blob_url);
     struct invocation inv;
     bp_buf_init(&inv.event, (size_t)LAMBDA_PAYLOAD_MAX * 2);
     while (next_invocation(curl, base, &inv) == 0)

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "http/json_input.h"
+#include "http/urldecode.h"
 #include "server/lambda_http.h"
 
 static int add_param(struct bp_cgi_params *p, const char *name,
@@ -105,40 +106,70 @@ static void append_query_pair(struct bp_buf *query, const char *key,
     bp_buf_append_uri_component(query, value != NULL ? value : "");
 }
 
+/* Where an HTTP event asks to go. */
+struct target {
+    const char *method;  /* borrowed from the event */
+    struct bp_buf mount; /* what the client's path has before the API's
+                            ("/prod" for a named stage), or empty */
+    struct bp_buf path;  /* the API's path, percent-decoded */
+    struct bp_buf sent;  /* the whole path as the client sent it */
+    struct bp_buf query;
+};
+
+/* Sets t->path to text, percent-decoded when decode (and decodable). */
+static void set_path(struct target *t, const char *text, bool decode)
+{
+    bp_buf_reset(&t->path);
+    if (decode && bp_url_decode(text, strlen(text), false, &t->path) == BP_OK)
+        return;
+    bp_buf_reset(&t->path);
+    bp_buf_append_str(&t->path, text);
+}
+
 /*
- * The method, path and query of event into *method (borrowed from event),
- * path and query. Payload 2.0: the raw path and query (less a named
- * stage, which API Gateway puts in front of the path); 1.0 and ALB: the
- * path and the parameters. false when event has neither shape.
+ * Payload 2.0: the raw path and query; a named stage of an HTTP API,
+ * which API Gateway puts in front of the path, is the mount.
  */
-static bool request_target(json_object *event, const char **method,
-                           struct bp_buf *path, struct bp_buf *query)
+static void target_v2(json_object *event, const char *raw_path,
+                      struct target *t)
+{
+    const char *stage =
+        bp_json_member_string(object_at(event, "requestContext"), "stage");
+    size_t stage_len = stage != NULL ? strlen(stage) : 0;
+    const char *rest = raw_path;
+    if (stage_len > 0 && strcmp(stage, "$default") != 0 && raw_path[0] == '/' &&
+        strncmp(raw_path + 1, stage, stage_len) == 0 &&
+        (raw_path[1 + stage_len] == '/' || raw_path[1 + stage_len] == '\0')) {
+        rest = raw_path + 1 + stage_len;
+        bp_buf_append(&t->mount, raw_path, 1 + stage_len);
+    }
+    set_path(t, rest[0] != '\0' ? rest : "/", true);
+    bp_buf_append_str(&t->sent, raw_path);
+    const char *raw = bp_json_member_string(event, "rawQueryString");
+    bp_buf_append_str(&t->query, raw != NULL ? raw : "");
+}
+
+/*
+ * Payload 1.0 and ALB: the path and the parameters. API Gateway REST
+ * gives the path the client sent (its stage in front) in
+ * requestContext.path: what is before the path is the mount. API
+ * Gateway decodes the parameters; an ALB passes them (and the path) as
+ * the client sent them. Every value of a repeated parameter is in the
+ * multi-value form (REST sends both forms; an ALB one of them).
+ */
+static void target_v1(json_object *event, const char *path, struct target *t)
 {
     json_object *context = object_at(event, "requestContext");
-    const char *raw_path = bp_json_member_string(event, "rawPath");
-    *method = bp_json_member_string(object_at(context, "http"), "method");
-    if (*method != NULL && raw_path != NULL) {
-        const char *stage = bp_json_member_string(context, "stage");
-        size_t stage_len = stage != NULL ? strlen(stage) : 0;
-        if (stage_len > 0 && strcmp(stage, "$default") != 0 &&
-            raw_path[0] == '/' &&
-            strncmp(raw_path + 1, stage, stage_len) == 0 &&
-            (raw_path[1 + stage_len] == '/' || raw_path[1 + stage_len] == '\0'))
-            raw_path += 1 + stage_len;
-        bp_buf_append_str(path, raw_path[0] != '\0' ? raw_path : "/");
-        const char *raw = bp_json_member_string(event, "rawQueryString");
-        bp_buf_append_str(query, raw != NULL ? raw : "");
-        return true;
-    }
-    *method = bp_json_member_string(event, "httpMethod");
-    const char *plain = bp_json_member_string(event, "path");
-    if (*method == NULL || plain == NULL)
-        return false;
-    bp_buf_append_str(path, plain);
-    /* API Gateway decodes the parameters; an ALB passes them as the
-     * client sent them. Every value of a repeated one is in the
-     * multi-value form (REST sends both forms; an ALB one of them). */
     bool alb = object_at(context, "elb") != NULL;
+    const char *sent = bp_json_member_string(context, "path");
+    size_t sent_len = sent != NULL ? strlen(sent) : 0;
+    size_t path_len = strlen(path);
+    if (!alb && sent_len > path_len &&
+        strcmp(sent + sent_len - path_len, path) == 0)
+        bp_buf_append(&t->mount, sent, sent_len - path_len);
+    set_path(t, path, alb);
+    bp_buf_printf(&t->sent, "%s%s", t->mount.len > 0 ? t->mount.data : "",
+                  path);
     json_object *multi = object_at(event, "multiValueQueryStringParameters");
     json_object *single = object_at(event, "queryStringParameters");
     if (multi != NULL) {
@@ -148,7 +179,7 @@ static bool request_target(json_object *event, const char **method,
                            ? json_object_array_length(values)
                            : 0;
             for (size_t i = 0; i < n; i++)
-                append_query_pair(query, key,
+                append_query_pair(&t->query, key,
                                   json_object_get_string(
                                       json_object_array_get_idx(values, i)),
                                   !alb);
@@ -156,9 +187,28 @@ static bool request_target(json_object *event, const char **method,
     } else if (single != NULL) {
         json_object_object_foreach(single, key, value)
         {
-            append_query_pair(query, key, json_object_get_string(value), !alb);
+            append_query_pair(&t->query, key, json_object_get_string(value),
+                              !alb);
         }
     }
+}
+
+/* Where event asks to go, into t (initialized); false when event is no
+ * HTTP event. */
+static bool request_target(json_object *event, struct target *t)
+{
+    const char *raw_path = bp_json_member_string(event, "rawPath");
+    t->method = bp_json_member_string(
+        object_at(object_at(event, "requestContext"), "http"), "method");
+    if (t->method != NULL && raw_path != NULL) {
+        target_v2(event, raw_path, t);
+        return true;
+    }
+    t->method = bp_json_member_string(event, "httpMethod");
+    const char *path = bp_json_member_string(event, "path");
+    if (t->method == NULL || path == NULL)
+        return false;
+    target_v1(event, path, t);
     return true;
 }
 
@@ -256,36 +306,46 @@ enum bp_rc bp_lambda_http_request(json_object *event, const char *request_id,
                                   struct bp_cgi_params *params,
                                   struct bp_buf *body, struct bp_error *err)
 {
-    const char *method;
-    struct bp_buf path, query, uri;
-    bp_buf_init(&path, 1 << 16);
-    bp_buf_init(&query, 1 << 16);
+    struct target t;
+    bp_buf_init(&t.mount, 1 << 10);
+    bp_buf_init(&t.path, 1 << 16);
+    bp_buf_init(&t.sent, 1 << 16);
+    bp_buf_init(&t.query, 1 << 16);
+    struct bp_buf uri;
     bp_buf_init(&uri, 1 << 17);
-    if (!request_target(event, &method, &path, &query)) {
-        bp_buf_free(&path);
-        bp_buf_free(&query);
-        bp_buf_free(&uri);
-        return bp_error_set(err, BP_EBADREQUEST,
-                            "not an HTTP event of API Gateway, a function "
-                            "URL or an ALB");
+    int failed = 0;
+    enum bp_rc rc = BP_OK;
+    if (!request_target(event, &t)) {
+        rc = bp_error_set(err, BP_EBADREQUEST,
+                          "neither an HTTP event (API Gateway, a function URL, "
+                          "an ALB) nor an S3, SQS or SNS event");
+        goto out_free;
     }
-    const char *path_text = path.data != NULL ? path.data : "/";
-    bp_buf_printf(&uri, "%s%s%s", path_text, query.len > 0 ? "?" : "",
-                  query.len > 0 ? query.data : "");
-    int failed =
-        add_param(params, "REQUEST_METHOD", method) ||
+    const char *path = t.path.data != NULL ? t.path.data : "/";
+    bp_buf_printf(&uri, "%s%s%s", t.sent.data != NULL ? t.sent.data : path,
+                  t.query.len > 0 ? "?" : "",
+                  t.query.len > 0 ? t.query.data : "");
+    /* As a CGI script mounted at the mount: PATH_INFO is the API's. */
+    failed =
+        add_param(params, "REQUEST_METHOD", t.method) ||
         add_param(params, "REQUEST_URI", uri.data != NULL ? uri.data : "") ||
-        add_param(params, "DOCUMENT_URI", path_text) ||
-        add_param(params, "SCRIPT_NAME", "") ||
+        add_param(params, "PATH_INFO", path) ||
+        add_param(params, "SCRIPT_NAME",
+                  t.mount.data != NULL ? t.mount.data : "") ||
         add_param(params, "QUERY_STRING",
-                  query.data != NULL ? query.data : "") ||
+                  t.query.data != NULL ? t.query.data : "") ||
         add_param(params, "SERVER_PROTOCOL", "HTTP/1.1") ||
         add_param(params, "REQUEST_ID", request_id) ||
         add_param(params, "BANDPICS_TRACE_ID", trace_id) ||
         add_headers(event, params) || add_forwarded(event, params);
-    bp_buf_free(&path);
-    bp_buf_free(&query);
+out_free:
+    bp_buf_free(&t.mount);
+    bp_buf_free(&t.path);
+    bp_buf_free(&t.sent);
+    bp_buf_free(&t.query);
     bp_buf_free(&uri);
+    if (rc != BP_OK)
+        return rc;
     const char *text = bp_json_member_string(event, "body");
     json_object *b64 = NULL;
     bool encoded = json_object_object_get_ex(event, "isBase64Encoded", &b64) &&
@@ -399,13 +459,16 @@ json_object *bp_lambda_http_refusal(int status, const char *detail,
                            json_object_new_string("nosniff"));
     json_object_object_add(headers, "X-Request-Id",
                            json_object_new_string(request_id));
+    const char *text =
+        json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN);
+    char length[32];
+    snprintf(length, sizeof(length), "%zu", strlen(text));
+    json_object_object_add(headers, "Content-Length",
+                           json_object_new_string(length));
     json_object *answer = json_object_new_object();
     json_object_object_add(answer, "statusCode", json_object_new_int(status));
     json_object_object_add(answer, "headers", headers);
-    json_object_object_add(
-        answer, "body",
-        json_object_new_string(
-            json_object_to_json_string_ext(body, JSON_C_TO_STRING_PLAIN)));
+    json_object_object_add(answer, "body", json_object_new_string(text));
     json_object_object_add(answer, "isBase64Encoded",
                            json_object_new_boolean(0));
     json_object_put(body);

@@ -266,13 +266,18 @@ def test_http_events_are_served():
         staged["requestContext"]["stage"] = "prod"
         kind, doc = emulator.invoke(staged)
         expect(doc["statusCode"] == 200 and len(json.loads(doc["body"])) == 1, repr(doc))
-        # Upload URLs use the scheme and port the client used.
-        kind, doc = emulator.invoke(http_v2(
-            "POST", "/image_groups", json.dumps({"name": "urls", "images": ["u.jpg"]}),
+        # URLs the API forms keep the stage, and the scheme and port the
+        # client used.
+        staged = http_v2(
+            "POST", "/prod/image_groups", json.dumps({"name": "urls", "images": ["u.jpg"]}),
             {"content-type": "application/json", "x-forwarded-proto": "https",
-             "x-forwarded-port": "443"}))
+             "x-forwarded-port": "443"})
+        staged["requestContext"]["stage"] = "prod"
+        kind, doc = emulator.invoke(staged)
         url = json.loads(doc["body"])["images"][0]["presigned_url"]
-        expect(url.startswith("https://abc123.execute-api.eu-west-1.amazonaws.com/"), url)
+        expect(url.startswith("https://abc123.execute-api.eu-west-1.amazonaws.com/prod/uploads/"),
+               url)
+        expect(doc["headers"]["Location"].startswith("/prod/image_groups/"), repr(doc))
         # An event of no known shape: an invocation error; the loop goes on.
         kind, doc = emulator.invoke({"hello": "world"})
         expect(kind == "error" and doc["errorType"] == "Bandpics.UnknownEvent", repr(doc))
@@ -285,6 +290,11 @@ def test_http_events_are_served():
                    l.get("route") == "/healthz"]
         expect(healthz and healthz[-1]["trace_id"] == "Root=1-test" and
                len(healthz[-1]["request_id"]) == 36, repr(healthz[-1:]))
+        # So do the runtime's own refusals; invocation errors are logged.
+        statuses = {l.get("status") for l in lines if l.get("type") == "request"}
+        expect({400, 413} <= statuses, repr(statuses))
+        expect(any("Bandpics.UnknownEvent" in l.get("msg", "") for l in lines),
+               "the unknown event is not logged")
     finally:
         stop_runtime(proc, directory)
         emulator.close()
@@ -486,8 +496,9 @@ def test_bundle_runs_from_an_empty_directory():
     empty directory, its bootstrap runs with a clean environment (no
     library path, configuration from BANDPICS_* variables, the data
     directory under TMPDIR as Lambda's /tmp) against the emulator, serves
-    a JPEG and a PNG upload (an ImageMagick coder from the bundle), and
-    every shared object it maps comes from the bundle."""
+    a JPEG and a PNG upload (an ImageMagick coder from the bundle) with an
+    API key made by `bootstrap --key-create`, and every shared object it
+    maps comes from the bundle."""
     work = tempfile.mkdtemp(prefix="bp-it-lambda-zip-")
     emulator = Emulator()
     proc = None
@@ -500,10 +511,18 @@ def test_bundle_runs_from_an_empty_directory():
         subprocess.run(["unzip", "-q", bundle, "-d", task], check=True)
         env = {"PATH": "/usr/bin:/bin",
                "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:%d" % emulator.port,
-               "TMPDIR": work,  # stands for Lambda's /tmp
-               "BANDPICS_AUTH_MODE": "off", "BANDPICS_LAMBDA_ALLOW_LOCAL": "1",
+               "TMPDIR": os.path.join(work, "tmp"),  # stands for Lambda's /tmp
+               "BANDPICS_LAMBDA_ALLOW_LOCAL": "1",
                "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", ""),
                "UBSAN_OPTIONS": os.environ.get("UBSAN_OPTIONS", "")}
+        os.makedirs(env["TMPDIR"])
+        # An API key in the local store, as deploy/lambda/README.md says.
+        made = subprocess.run([os.path.join(task, "bootstrap"), "--key-create", "trial",
+                               "--role", "admin"], cwd=task, env=env,
+                              capture_output=True, text=True, timeout=60)
+        expect(made.returncode == 0 and made.stdout.startswith("bpk_"),
+               made.stdout + made.stderr)
+        key = made.stdout.strip()
         log = open(os.path.join(work, "bootstrap.log"), "w")
         proc = subprocess.Popen([os.path.join(task, "bootstrap")], cwd=task, env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
@@ -514,7 +533,8 @@ def test_bundle_runs_from_an_empty_directory():
             data = make_image(320, 240, ext)
             kind, doc = emulator.invoke(http_v2(
                 "POST", "/images", base64.b64encode(data).decode(),
-                {"content-type": ctype}, query="filename=b." + ext, encoded=True))
+                {"content-type": ctype, "authorization": "Bearer " + key},
+                query="filename=b." + ext, encoded=True))
             expect(doc["statusCode"] == 201, "%s: %r" % (ext, doc))
         mapped = set()
         with open("/proc/%d/maps" % proc.pid) as f:
@@ -524,9 +544,10 @@ def test_bundle_runs_from_an_empty_directory():
                     mapped.add(path)
         outside = sorted(p for p in mapped if not p.startswith(task + "/"))
         expect(mapped and not outside, "libraries from outside the bundle: %r" % outside)
-        expect(os.path.isdir(os.path.join(work, "bandpics", "tmp")) and
-               os.path.isfile(os.path.join(work, "bandpics", "bandpics.db")),
-               "the data directory is not under TMPDIR: %r" % os.listdir(work))
+        data_dir = os.path.join(env["TMPDIR"], "bandpics")
+        expect(os.path.isdir(os.path.join(data_dir, "tmp")) and
+               os.path.isfile(os.path.join(data_dir, "bandpics.db")),
+               "the data directory is not under TMPDIR: %r" % os.listdir(env["TMPDIR"]))
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
