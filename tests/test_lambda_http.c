@@ -57,8 +57,10 @@ static void test_payload_2_0_with_stage_cookies_and_forwarding(void **state)
               "\"headers\":{\"host\":\"h.example\",\"content-type\":"
               "\"application/json\",\"x-forwarded-proto\":\"https\","
               "\"x-forwarded-port\":\"443\",\"content-length\":\"99\"},"
-              "\"requestContext\":{\"stage\":\"prod\",\"http\":{\"method\":"
-              "\"POST\"}},\"body\":\"{}\",\"isBase64Encoded\":false}",
+              "\"requestContext\":{\"stage\":\"prod\",\"domainName\":"
+              "\"a.execute-api.eu-west-1.amazonaws.com\",\"http\":{"
+              "\"method\":\"POST\"}},\"body\":\"{}\","
+              "\"isBase64Encoded\":false}",
               &t);
     assert_int_equal(t.rc, BP_OK);
     assert_string_equal(var(&t, "REQUEST_METHOD"), "POST");
@@ -86,8 +88,8 @@ static void test_default_stage_and_stage_like_paths_are_kept(void **state)
     (void)state;
     struct translated t;
     translate("{\"rawPath\":\"/production/x\",\"rawQueryString\":\"\","
-              "\"requestContext\":{\"stage\":\"prod\",\"http\":{\"method\":"
-              "\"GET\"}}}",
+              "\"requestContext\":{\"stage\":\"prod\",\"domainName\":"
+              "\"a.execute-api.x\",\"http\":{\"method\":\"GET\"}}}",
               &t);
     assert_int_equal(t.rc, BP_OK);
     assert_string_equal(var(&t, "PATH_INFO"), "/production/x");
@@ -99,17 +101,90 @@ static void test_default_stage_and_stage_like_paths_are_kept(void **state)
     assert_string_equal(var(&t, "PATH_INFO"), "/$default/x");
     release(&t);
     translate("{\"rawPath\":\"/prod\",\"requestContext\":{\"stage\":"
-              "\"prod\",\"http\":{\"method\":\"GET\"}}}",
+              "\"prod\",\"domainName\":\"a.execute-api.x\",\"http\":{"
+              "\"method\":\"GET\"}}}",
               &t);
     assert_string_equal(var(&t, "PATH_INFO"), "/");
     assert_string_equal(var(&t, "SCRIPT_NAME"), "/prod");
     release(&t);
-    /* The path is percent-decoded, as CGI's PATH_INFO is. */
-    translate("{\"rawPath\":\"/a%20b\",\"requestContext\":{\"http\":{"
-              "\"method\":\"GET\"}}}",
+    /* On a custom domain the path has no stage: a stage named like a
+     * route stays in it. */
+    translate("{\"rawPath\":\"/images/abc\",\"requestContext\":{"
+              "\"stage\":\"images\",\"domainName\":\"api.example.com\","
+              "\"http\":{\"method\":\"GET\"}}}",
+              &t);
+    assert_string_equal(var(&t, "PATH_INFO"), "/images/abc");
+    assert_string_equal(var(&t, "SCRIPT_NAME"), "");
+    release(&t);
+}
+
+static void test_paths_are_decoded_where_they_come_encoded(void **state)
+{
+    (void)state;
+    struct translated t;
+    /* A function URL passes the path as sent: decoded here, as CGI's
+     * PATH_INFO is. */
+    translate("{\"rawPath\":\"/a%20b\",\"requestContext\":{\"domainName\":"
+              "\"x.lambda-url.eu-west-1.on.aws\",\"http\":{\"method\":"
+              "\"GET\"}}}",
               &t);
     assert_string_equal(var(&t, "PATH_INFO"), "/a b");
     assert_string_equal(var(&t, "REQUEST_URI"), "/a%20b");
+    release(&t);
+    /* An HTTP API passes it decoded: not decoded twice. */
+    translate("{\"rawPath\":\"/a%2541\",\"requestContext\":{\"domainName\":"
+              "\"x.execute-api.eu-west-1.amazonaws.com\",\"http\":{"
+              "\"method\":\"GET\"}}}",
+              &t);
+    assert_string_equal(var(&t, "PATH_INFO"), "/a%2541");
+    release(&t);
+    /* REST and ALB paths come as sent. */
+    translate("{\"httpMethod\":\"GET\",\"path\":\"/my%20photo.jpg\"}", &t);
+    assert_string_equal(var(&t, "PATH_INFO"), "/my photo.jpg");
+    release(&t);
+}
+
+static void test_over_long_targets_and_odd_bodies_are_refused(void **state)
+{
+    (void)state;
+    static char event[200 * 1024];
+    char path[100 * 1024];
+    memset(path, 'a', sizeof(path) - 1);
+    path[0] = '/';
+    path[sizeof(path) - 1] = '\0';
+    snprintf(event, sizeof(event),
+             "{\"rawPath\":\"%s\",\"requestContext\":{\"http\":{"
+             "\"method\":\"GET\"}}}",
+             path);
+    struct translated t;
+    translate(event, &t);
+    assert_int_equal(t.rc, BP_ETOOBIG);
+    release(&t);
+    snprintf(event, sizeof(event),
+             "{\"httpMethod\":\"GET\",\"path\":\"/x\","
+             "\"queryStringParameters\":{\"q\":\"%s\"}}",
+             path);
+    translate(event, &t);
+    assert_int_equal(t.rc, BP_ETOOBIG);
+    release(&t);
+    translate("{\"rawPath\":\"/x\",\"requestContext\":{\"http\":{"
+              "\"method\":\"POST\"}},\"body\":12}",
+              &t);
+    assert_int_equal(t.rc, BP_EINVAL);
+    release(&t);
+    translate("{\"rawPath\":\"/x\",\"requestContext\":{\"http\":{"
+              "\"method\":\"POST\"}},\"body\":\"====\","
+              "\"isBase64Encoded\":true}",
+              &t);
+    assert_int_equal(t.rc, BP_EINVAL);
+    release(&t);
+    /* A text body keeps its NUL bytes. */
+    translate("{\"rawPath\":\"/x\",\"requestContext\":{\"http\":{"
+              "\"method\":\"POST\"}},\"body\":\"a\\u0000b\"}",
+              &t);
+    assert_int_equal(t.rc, BP_OK);
+    assert_int_equal(t.body.len, 3);
+    assert_string_equal(var(&t, "CONTENT_LENGTH"), "3");
     release(&t);
 }
 
@@ -118,10 +193,15 @@ static void test_rest_stage_is_the_mount(void **state)
     (void)state;
     struct translated t;
     translate("{\"httpMethod\":\"GET\",\"path\":\"/images/1\","
+              "\"headers\":{\"X-Forwarded-Proto\":\"https\","
+              "\"X-Forwarded-Port\":\"443\"},"
               "\"requestContext\":{\"stage\":\"prod\",\"path\":"
               "\"/prod/images/1\"}}",
               &t);
     assert_int_equal(t.rc, BP_OK);
+    /* REST APIs keep the header names' case. */
+    assert_string_equal(var(&t, "REQUEST_SCHEME"), "https");
+    assert_string_equal(var(&t, "SERVER_PORT"), "443");
     assert_string_equal(var(&t, "PATH_INFO"), "/images/1");
     assert_string_equal(var(&t, "SCRIPT_NAME"), "/prod");
     assert_string_equal(var(&t, "REQUEST_URI"), "/prod/images/1");
@@ -269,7 +349,7 @@ static void test_refusals_have_the_common_headers(void **state)
     assert_string_equal(member(headers, "X-Request-Id"), "req-9");
     assert_string_equal(member(headers, "X-Content-Type-Options"), "nosniff");
     assert_string_equal(member(headers, "Content-Type"), "application/json");
-    char length[16];
+    char length[32];
     snprintf(length, sizeof(length), "%zu", strlen(member(doc, "body")));
     assert_string_equal(member(headers, "Content-Length"), length);
     json_object_put(doc);
@@ -280,6 +360,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_payload_2_0_with_stage_cookies_and_forwarding),
         cmocka_unit_test(test_default_stage_and_stage_like_paths_are_kept),
+        cmocka_unit_test(test_paths_are_decoded_where_they_come_encoded),
+        cmocka_unit_test(test_over_long_targets_and_odd_bodies_are_refused),
         cmocka_unit_test(test_rest_stage_is_the_mount),
         cmocka_unit_test(test_payload_1_0_multi_values_are_encoded),
         cmocka_unit_test(test_alb_query_is_passed_as_sent),

@@ -210,7 +210,8 @@ static void answer_http_event(struct bp_ctx *ctx, CURL *curl, const char *base,
                                    : "Bandpics.UnknownEvent",
                    rc == BP_ENOMEM ? "out of memory" : err.detail);
     } else if (rc != BP_OK) {
-        post_refusal(curl, base, path, inv, 400, err.detail);
+        post_refusal(curl, base, path, inv, rc == BP_ETOOBIG ? 414 : 400,
+                     err.detail);
     } else if (bp_transport_buffer_serve(ctx, params.vars, body.data, body.len,
                                          &out) != 0) {
         post_error(curl, base, error_path, "Bandpics.ResponseTooLarge",
@@ -292,8 +293,10 @@ int bp_lambda_run(const struct bp_config *cfg, const char *runtime_api)
     char store_url[512];
     bp_config_redact_url(cfg->database_url, store_url, sizeof(store_url));
     bp_log_info("lambda: serving the invocations of the Runtime API at %s "
-                "(store %s, files %s)",
-                runtime_api, store_url, cfg->blob_url);
+                "(store %s, files %s%s)",
+                runtime_api, store_url,
+                cfg->blob_url[0] != '\0' ? cfg->blob_url : cfg->data_dir,
+                cfg->blob_url[0] != '\0' ? "" : "/files");
     struct invocation inv;
     bp_buf_init(&inv.event, (size_t)LAMBDA_PAYLOAD_MAX * 2);
     while (next_invocation(curl, base, &inv) == 0)

@@ -73,37 +73,40 @@ static int base64_decode(const char *text, struct bp_buf *out)
     bp_buf_reset(out);
     if (len == 0)
         return 0;
-    if (len % 4 != 0)
+    /* Padding is at most two '=' at the very end. */
+    size_t pad = 0;
+    while (pad < len && text[len - 1 - pad] == '=')
+        pad++;
+    if (len % 4 != 0 || pad > 2 || memchr(text, '=', len - pad) != NULL)
         return -1;
     unsigned char *raw = malloc(len / 4 * 3 + 1);
     if (raw == NULL)
         return -1;
     int n = EVP_DecodeBlock(raw, (const unsigned char *)text, (int)len);
-    if (n >= 0) {
-        if (len >= 1 && text[len - 1] == '=')
-            n--;
-        if (len >= 2 && text[len - 2] == '=')
-            n--;
-    }
+    if (n >= 0)
+        n -= (int)pad;
     int rc = n < 0 || bp_buf_append(out, raw, (size_t)n) != BP_OK ? -1 : 0;
     free(raw);
     return rc;
 }
 
 /* Appends key=value to query ('&' between pairs), percent-encoding both
- * when encode (values API Gateway decoded), else as they came. */
-static void append_query_pair(struct bp_buf *query, const char *key,
-                              const char *value, bool encode)
+ * when encode (values API Gateway decoded), else as they came; the
+ * bp_buf_append code. */
+static enum bp_rc append_query_pair(struct bp_buf *query, const char *key,
+                                    const char *value, bool encode)
 {
-    if (query->len > 0)
-        bp_buf_append_str(query, "&");
-    if (!encode) {
-        bp_buf_printf(query, "%s=%s", key, value != NULL ? value : "");
-        return;
-    }
-    bp_buf_append_uri_component(query, key);
-    bp_buf_append_str(query, "=");
-    bp_buf_append_uri_component(query, value != NULL ? value : "");
+    enum bp_rc rc = query->len > 0 ? bp_buf_append_str(query, "&") : BP_OK;
+    if (rc != BP_OK)
+        return rc;
+    if (!encode)
+        return bp_buf_printf(query, "%s=%s", key, value != NULL ? value : "");
+    rc = bp_buf_append_uri_component(query, key);
+    if (rc == BP_OK)
+        rc = bp_buf_append_str(query, "=");
+    if (rc == BP_OK)
+        rc = bp_buf_append_uri_component(query, value != NULL ? value : "");
+    return rc;
 }
 
 /* Where an HTTP event asks to go. */
@@ -114,21 +117,44 @@ struct target {
     struct bp_buf path;  /* the API's path, percent-decoded */
     struct bp_buf sent;  /* the whole path as the client sent it */
     struct bp_buf query;
+    bool too_long; /* a part did not fit in its buffer */
 };
+
+/* Notes a part that did not fit. */
+static void fitted(struct target *t, enum bp_rc rc)
+{
+    if (rc != BP_OK)
+        t->too_long = true;
+}
 
 /* Sets t->path to text, percent-decoded when decode (and decodable). */
 static void set_path(struct target *t, const char *text, bool decode)
 {
     bp_buf_reset(&t->path);
-    if (decode && bp_url_decode(text, strlen(text), false, &t->path) == BP_OK)
+    enum bp_rc rc =
+        decode ? bp_url_decode(text, strlen(text), false, &t->path) : BP_EINVAL;
+    if (rc == BP_OK || rc == BP_ETOOBIG) {
+        fitted(t, rc);
         return;
+    }
     bp_buf_reset(&t->path);
-    bp_buf_append_str(&t->path, text);
+    fitted(t, bp_buf_append_str(&t->path, text));
+}
+
+/* Whether the request came through a host name containing part
+ * (".execute-api.": API Gateway's own; ".lambda-url.": a function URL). */
+static bool came_through(json_object *event, const char *part)
+{
+    const char *domain =
+        bp_json_member_string(object_at(event, "requestContext"), "domainName");
+    return domain != NULL && strstr(domain, part) != NULL;
 }
 
 /*
- * Payload 2.0: the raw path and query; a named stage of an HTTP API,
- * which API Gateway puts in front of the path, is the mount.
+ * Payload 2.0: the raw path and query. A named stage of an HTTP API is
+ * in front of the path on API Gateway's own host name (not on a custom
+ * domain): it is the mount. HTTP APIs pass the path decoded, function
+ * URLs as the client sent it.
  */
 static void target_v2(json_object *event, const char *raw_path,
                       struct target *t)
@@ -137,24 +163,26 @@ static void target_v2(json_object *event, const char *raw_path,
         bp_json_member_string(object_at(event, "requestContext"), "stage");
     size_t stage_len = stage != NULL ? strlen(stage) : 0;
     const char *rest = raw_path;
-    if (stage_len > 0 && strcmp(stage, "$default") != 0 && raw_path[0] == '/' &&
+    if (stage_len > 0 && strcmp(stage, "$default") != 0 &&
+        came_through(event, ".execute-api.") && raw_path[0] == '/' &&
         strncmp(raw_path + 1, stage, stage_len) == 0 &&
         (raw_path[1 + stage_len] == '/' || raw_path[1 + stage_len] == '\0')) {
         rest = raw_path + 1 + stage_len;
-        bp_buf_append(&t->mount, raw_path, 1 + stage_len);
+        fitted(t, bp_buf_append(&t->mount, raw_path, 1 + stage_len));
     }
-    set_path(t, rest[0] != '\0' ? rest : "/", true);
-    bp_buf_append_str(&t->sent, raw_path);
+    set_path(t, rest[0] != '\0' ? rest : "/",
+             came_through(event, ".lambda-url."));
+    fitted(t, bp_buf_append_str(&t->sent, raw_path));
     const char *raw = bp_json_member_string(event, "rawQueryString");
-    bp_buf_append_str(&t->query, raw != NULL ? raw : "");
+    fitted(t, bp_buf_append_str(&t->query, raw != NULL ? raw : ""));
 }
 
 /*
- * Payload 1.0 and ALB: the path and the parameters. API Gateway REST
- * gives the path the client sent (its stage in front) in
- * requestContext.path: what is before the path is the mount. API
- * Gateway decodes the parameters; an ALB passes them (and the path) as
- * the client sent them. Every value of a repeated parameter is in the
+ * Payload 1.0 and ALB: the path (as the client sent it: it is decoded
+ * here) and the parameters. API Gateway REST gives the path the client
+ * sent (its stage in front) in requestContext.path: what is before the
+ * path is the mount. API Gateway decodes the parameters; an ALB passes
+ * them as the client sent them. Every value of a repeated parameter is in the
  * multi-value form (REST sends both forms; an ALB one of them).
  */
 static void target_v1(json_object *event, const char *path, struct target *t)
@@ -166,10 +194,10 @@ static void target_v1(json_object *event, const char *path, struct target *t)
     size_t path_len = strlen(path);
     if (!alb && sent_len > path_len &&
         strcmp(sent + sent_len - path_len, path) == 0)
-        bp_buf_append(&t->mount, sent, sent_len - path_len);
-    set_path(t, path, alb);
-    bp_buf_printf(&t->sent, "%s%s", t->mount.len > 0 ? t->mount.data : "",
-                  path);
+        fitted(t, bp_buf_append(&t->mount, sent, sent_len - path_len));
+    set_path(t, path, true);
+    fitted(t, bp_buf_printf(&t->sent, "%s%s",
+                            t->mount.len > 0 ? t->mount.data : "", path));
     json_object *multi = object_at(event, "multiValueQueryStringParameters");
     json_object *single = object_at(event, "queryStringParameters");
     if (multi != NULL) {
@@ -179,16 +207,17 @@ static void target_v1(json_object *event, const char *path, struct target *t)
                            ? json_object_array_length(values)
                            : 0;
             for (size_t i = 0; i < n; i++)
-                append_query_pair(&t->query, key,
-                                  json_object_get_string(
-                                      json_object_array_get_idx(values, i)),
-                                  !alb);
+                fitted(t, append_query_pair(
+                              &t->query, key,
+                              json_object_get_string(
+                                  json_object_array_get_idx(values, i)),
+                              !alb));
         }
     } else if (single != NULL) {
         json_object_object_foreach(single, key, value)
         {
-            append_query_pair(&t->query, key, json_object_get_string(value),
-                              !alb);
+            fitted(t, append_query_pair(&t->query, key,
+                                        json_object_get_string(value), !alb));
         }
     }
 }
@@ -267,19 +296,31 @@ static int add_headers(json_object *event, struct bp_cgi_params *params)
     return failed;
 }
 
-/* The first value of the header name (lower case, as API Gateway and
- * ALBs send names) in event, or NULL. */
+/* The first value of the header name (in any case: HTTP APIs send
+ * names in lower case, REST APIs as the client did) in event, or NULL. */
 static const char *header_of(json_object *event, const char *name)
 {
-    const char *value =
-        bp_json_member_string(object_at(event, "headers"), name);
-    if (value != NULL)
-        return value;
-    json_object *list = bp_json_member_of_type(
-        object_at(event, "multiValueHeaders"), name, json_type_array);
-    return list != NULL && json_object_array_length(list) > 0
-               ? json_object_get_string(json_object_array_get_idx(list, 0))
-               : NULL;
+    json_object *headers = object_at(event, "headers");
+    if (headers != NULL) {
+        json_object_object_foreach(headers, key, value)
+        {
+            if (strcasecmp(key, name) == 0 &&
+                json_object_is_type(value, json_type_string))
+                return json_object_get_string(value);
+        }
+    }
+    json_object *multi = object_at(event, "multiValueHeaders");
+    if (multi != NULL) {
+        json_object_object_foreach(multi, key, list)
+        {
+            if (strcasecmp(key, name) == 0 &&
+                json_object_is_type(list, json_type_array) &&
+                json_object_array_length(list) > 0)
+                return json_object_get_string(
+                    json_object_array_get_idx(list, 0));
+        }
+    }
+    return NULL;
 }
 
 /*
@@ -301,65 +342,97 @@ static int add_forwarded(json_object *event, struct bp_cgi_params *params)
     return failed;
 }
 
-enum bp_rc bp_lambda_http_request(json_object *event, const char *request_id,
-                                  const char *trace_id,
-                                  struct bp_cgi_params *params,
-                                  struct bp_buf *body, struct bp_error *err)
+/* The longest path, query or mount point taken (API Gateway's own
+ * limits are lower). */
+#define TARGET_MAX (64 * 1024)
+
+/* Adds the CGI variables of where event asks to go to params.
+ * BP_EBADREQUEST when event is no HTTP event, BP_ETOOBIG for a path or
+ * query over TARGET_MAX, BP_ENOMEM. */
+static enum bp_rc add_target(json_object *event, struct bp_cgi_params *params,
+                             struct bp_error *err)
 {
-    struct target t;
-    bp_buf_init(&t.mount, 1 << 10);
-    bp_buf_init(&t.path, 1 << 16);
-    bp_buf_init(&t.sent, 1 << 16);
-    bp_buf_init(&t.query, 1 << 16);
+    struct target t = {.too_long = false};
+    bp_buf_init(&t.mount, TARGET_MAX);
+    bp_buf_init(&t.path, TARGET_MAX);
+    bp_buf_init(&t.sent, TARGET_MAX);
+    bp_buf_init(&t.query, TARGET_MAX);
     struct bp_buf uri;
-    bp_buf_init(&uri, 1 << 17);
-    int failed = 0;
+    bp_buf_init(&uri, 2 * TARGET_MAX + 2);
     enum bp_rc rc = BP_OK;
     if (!request_target(event, &t)) {
         rc = bp_error_set(err, BP_EBADREQUEST,
                           "neither an HTTP event (API Gateway, a function URL, "
                           "an ALB) nor an S3, SQS or SNS event");
-        goto out_free;
+    } else if (t.too_long) {
+        rc = bp_error_set(err, BP_ETOOBIG,
+                          "The path or the query is over %d bytes", TARGET_MAX);
+    } else {
+        const char *path = t.path.data != NULL ? t.path.data : "/";
+        bp_buf_printf(&uri, "%s%s%s", t.sent.data != NULL ? t.sent.data : path,
+                      t.query.len > 0 ? "?" : "",
+                      t.query.len > 0 ? t.query.data : "");
+        /* As a CGI script mounted at the mount: PATH_INFO is the API's. */
+        if (add_param(params, "REQUEST_METHOD", t.method) ||
+            add_param(params, "REQUEST_URI",
+                      uri.data != NULL ? uri.data : "") ||
+            add_param(params, "PATH_INFO", path) ||
+            add_param(params, "SCRIPT_NAME",
+                      t.mount.data != NULL ? t.mount.data : "") ||
+            add_param(params, "QUERY_STRING",
+                      t.query.data != NULL ? t.query.data : ""))
+            rc = BP_ENOMEM;
     }
-    const char *path = t.path.data != NULL ? t.path.data : "/";
-    bp_buf_printf(&uri, "%s%s%s", t.sent.data != NULL ? t.sent.data : path,
-                  t.query.len > 0 ? "?" : "",
-                  t.query.len > 0 ? t.query.data : "");
-    /* As a CGI script mounted at the mount: PATH_INFO is the API's. */
-    failed =
-        add_param(params, "REQUEST_METHOD", t.method) ||
-        add_param(params, "REQUEST_URI", uri.data != NULL ? uri.data : "") ||
-        add_param(params, "PATH_INFO", path) ||
-        add_param(params, "SCRIPT_NAME",
-                  t.mount.data != NULL ? t.mount.data : "") ||
-        add_param(params, "QUERY_STRING",
-                  t.query.data != NULL ? t.query.data : "") ||
-        add_param(params, "SERVER_PROTOCOL", "HTTP/1.1") ||
-        add_param(params, "REQUEST_ID", request_id) ||
-        add_param(params, "BANDPICS_TRACE_ID", trace_id) ||
-        add_headers(event, params) || add_forwarded(event, params);
-out_free:
     bp_buf_free(&t.mount);
     bp_buf_free(&t.path);
     bp_buf_free(&t.sent);
     bp_buf_free(&t.query);
     bp_buf_free(&uri);
-    if (rc != BP_OK)
-        return rc;
-    const char *text = bp_json_member_string(event, "body");
+    return rc;
+}
+
+/* The body of event, decoded, into body. BP_EINVAL when it is not a
+ * string, or not the base64 it claims to be. */
+static enum bp_rc read_body(json_object *event, struct bp_buf *body,
+                            struct bp_error *err)
+{
+    bp_buf_reset(body);
+    json_object *value = NULL;
+    if (!json_object_object_get_ex(event, "body", &value) || value == NULL)
+        return BP_OK;
+    if (!json_object_is_type(value, json_type_string))
+        return bp_error_set(err, BP_EINVAL, "The event's body is not a string");
     json_object *b64 = NULL;
     bool encoded = json_object_object_get_ex(event, "isBase64Encoded", &b64) &&
                    json_object_get_boolean(b64);
-    bp_buf_reset(body);
-    if (text != NULL && encoded && base64_decode(text, body) != 0)
+    const char *text = json_object_get_string(value);
+    size_t len = (size_t)json_object_get_string_len(value);
+    if (encoded && (strlen(text) != len || base64_decode(text, body) != 0))
         return bp_error_set(err, BP_EINVAL,
                             "The body is not valid base64 (the event says "
                             "isBase64Encoded)");
-    if (text != NULL && !encoded && bp_buf_append_str(body, text) != BP_OK)
-        failed = 1;
+    if (!encoded && bp_buf_append(body, text, len) != BP_OK)
+        return BP_ENOMEM;
+    return BP_OK;
+}
+
+enum bp_rc bp_lambda_http_request(json_object *event, const char *request_id,
+                                  const char *trace_id,
+                                  struct bp_cgi_params *params,
+                                  struct bp_buf *body, struct bp_error *err)
+{
+    enum bp_rc rc = add_target(event, params, err);
+    if (rc == BP_OK)
+        rc = read_body(event, body, err);
+    if (rc != BP_OK)
+        return rc;
     char length[32];
     snprintf(length, sizeof(length), "%zu", body->len);
-    failed |= add_param(params, "CONTENT_LENGTH", length);
+    bool failed = add_param(params, "SERVER_PROTOCOL", "HTTP/1.1") ||
+                  add_param(params, "REQUEST_ID", request_id) ||
+                  add_param(params, "BANDPICS_TRACE_ID", trace_id) ||
+                  add_headers(event, params) || add_forwarded(event, params) ||
+                  add_param(params, "CONTENT_LENGTH", length);
     return failed ? BP_ENOMEM : BP_OK;
 }
 

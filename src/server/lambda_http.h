@@ -29,8 +29,9 @@ void bp_cgi_params_free(struct bp_cgi_params *p);
  * caller's, zeroed before; freed with bp_cgi_params_free whatever this
  * returns) and its body, decoded, in body. request_id and trace_id (the
  * invocation's) go into REQUEST_ID and BANDPICS_TRACE_ID.
- * BP_EBADREQUEST when event is no HTTP event, BP_EINVAL when its body is
- * not the base64 it claims (err says which), BP_ENOMEM.
+ * BP_EBADREQUEST when event is no HTTP event, BP_ETOOBIG for a path or
+ * query over 64 KiB, BP_EINVAL when its body is not a string or not the
+ * base64 it claims (err says which), BP_ENOMEM.
  */
 enum bp_rc bp_lambda_http_request(json_object *event, const char *request_id,
                                   const char *trace_id,

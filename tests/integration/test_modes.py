@@ -522,7 +522,9 @@ def test_dev_run_quick_start():
         finally:
             conn.close()
     first = dev_run(data, port, os.path.join(work, "first.log"))
+    started = [first]
     try:
+        # (The admin key is printed before this line.)
         wait_until(lambda: "Bandpics on http://127.0.0.1:%d/" % port in read("first.log")
                    or first.poll() is not None, timeout=1800, what="deploy/dev run to serve")
         expect(first.poll() is None, read("first.log")[-3000:])
@@ -535,11 +537,13 @@ def test_dev_run_quick_start():
         expect(status == 201, "%d %r" % (status, body[:300]))
         # The same data directory again: refused, the first untouched.
         second = dev_run(data, free_port(), os.path.join(work, "second.log"))
+        started.append(second)
         expect(second.wait(timeout=600) == 1, read("second.log")[-2000:])
         expect("in use by another ./deploy/dev run" in read("second.log"),
                read("second.log")[-2000:])
         # The port taken (by the first run): status 1, and why.
         third = dev_run(os.path.join(work, "other"), port, os.path.join(work, "third.log"))
+        started.append(third)
         expect(third.wait(timeout=600) == 1, read("third.log")[-2000:])
         expect("port %d is in use" % port in read("third.log") and
                not os.path.exists(os.path.join(work, "other")), read("third.log")[-2000:])
@@ -555,14 +559,13 @@ def test_dev_run_quick_start():
                 return True
         wait_until(group_gone, timeout=60, what="nginx and the pool to stop")
     finally:
-        for proc in (first,):
-            if proc.poll() is None:
+        # Each run is its own process group (nginx and the pool in it).
+        for proc in started:
+            try:
                 os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-        try:
-            os.killpg(first.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            except ProcessLookupError:
+                pass
+            proc.wait()
         shutil.rmtree(work, ignore_errors=True)
 
 
