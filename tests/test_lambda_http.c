@@ -300,7 +300,8 @@ static void test_answers_text_and_bytes(void **state)
 {
     (void)state;
     static const char text[] = "Status: 201 Created\r\nContent-Type: "
-                               "application/json\r\nX-A: 1\r\n\r\n{\"ok\":1}";
+                               "application/json\r\nX-A: 1\r\nX-A: 2\r\n\r\n"
+                               "{\"ok\":1}";
     json_object *doc = answer(text, sizeof(text) - 1,
                               "{\"version\":\"2.0\",\"rawPath\":\"/\"}");
     assert_string_equal(member(doc, "statusCode"), "201");
@@ -308,7 +309,8 @@ static void test_answers_text_and_bytes(void **state)
     assert_string_equal(member(doc, "isBase64Encoded"), "false");
     json_object *headers = NULL;
     assert_true(json_object_object_get_ex(doc, "headers", &headers));
-    assert_string_equal(member(headers, "X-A"), "1");
+    /* A repeated header: its values joined. */
+    assert_string_equal(member(headers, "X-A"), "1, 2");
     assert_null(member(doc, "statusDescription"));
     json_object_put(doc);
     static const char bytes[] = "Content-Type: image/jpeg\r\n\r\n\xff\xd8\xff";
@@ -323,7 +325,8 @@ static void test_alb_answers_have_a_status_line_and_lists(void **state)
 {
     (void)state;
     static const char text[] = "Status: 404 Not Found\r\nContent-Type: "
-                               "application/json\r\n\r\n{}";
+                               "application/json\r\nLink: <a>\r\nLink: <b>"
+                               "\r\n\r\n{}";
     json_object *doc =
         answer(text, sizeof(text) - 1,
                "{\"requestContext\":{\"elb\":{}},\"multiValueHeaders\":{}}");
@@ -333,6 +336,9 @@ static void test_alb_answers_have_a_status_line_and_lists(void **state)
     json_object *list = NULL;
     assert_true(json_object_object_get_ex(headers, "Content-Type", &list));
     assert_int_equal(json_object_array_length(list), 1);
+    /* A repeated header: each value in the list. */
+    assert_true(json_object_object_get_ex(headers, "Link", &list));
+    assert_int_equal(json_object_array_length(list), 2);
     json_object_put(doc);
 }
 

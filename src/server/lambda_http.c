@@ -436,6 +436,34 @@ enum bp_rc bp_lambda_http_request(json_object *event, const char *request_id,
     return failed ? BP_ENOMEM : BP_OK;
 }
 
+/* Adds a header line to an answer's headers: to the list of its name
+ * (multi), or joined to an earlier value with ", ". */
+static void add_answer_header(json_object *headers, const char *name,
+                              const char *value, bool multi)
+{
+    json_object *earlier = NULL;
+    bool seen = json_object_object_get_ex(headers, name, &earlier);
+    if (multi) {
+        if (!seen) {
+            earlier = json_object_new_array();
+            json_object_object_add(headers, name, earlier);
+        }
+        json_object_array_add(earlier, json_object_new_string(value));
+        return;
+    }
+    if (!seen) {
+        json_object_object_add(headers, name, json_object_new_string(value));
+        return;
+    }
+    struct bp_buf joined;
+    bp_buf_init(&joined, 0);
+    bp_buf_printf(&joined, "%s, %s", json_object_get_string(earlier), value);
+    json_object_object_add(
+        headers, name,
+        json_object_new_string(joined.data != NULL ? joined.data : value));
+    bp_buf_free(&joined);
+}
+
 /* Whether a content type is text the response can carry as is. */
 static bool is_text(const char *type)
 {
@@ -481,13 +509,8 @@ json_object *bp_lambda_http_answer(const struct bp_buf *cgi, json_object *event)
                 if (alb)
                     json_object_object_add(answer, "statusDescription",
                                            json_object_new_string(value));
-            } else if (multi) {
-                json_object *list = json_object_new_array();
-                json_object_array_add(list, json_object_new_string(value));
-                json_object_object_add(headers, name, list);
             } else {
-                json_object_object_add(headers, name,
-                                       json_object_new_string(value));
+                add_answer_header(headers, name, value, multi);
             }
             if (strcasecmp(name, "Content-Type") == 0)
                 snprintf(content_type, sizeof(content_type), "%.127s", value);
