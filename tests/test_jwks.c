@@ -327,6 +327,23 @@ static void test_bp_jwks_cache_reads_first_then_after_ttl(void **state)
     bp_jwks_cache_free(cache);
 }
 
+static void test_bp_jwks_cache_reads_nothing_past_its_deadline(void **state)
+{
+    struct fixture *fx = *state;
+    write_keys(fx, fx->rsa1_jwk, NULL, NULL);
+    struct bp_jwks_cache *cache = cache_new(fx->path);
+    /* A deadline already past: no read, unavailable, and no interval
+     * held against the source. */
+    bp_jwks_cache_set_deadline(cache, 1);
+    struct bp_error err = {{0}};
+    assert_int_equal(find(cache, "rsa1", T0, &err), BP_EUNAVAILABLE);
+    assert_non_null(strstr(err.detail, "deadline"));
+    assert_int_equal(bp_jwks_cache_reads(cache), 0);
+    bp_jwks_cache_set_deadline(cache, 0);
+    expect_found(cache, "rsa1", T0 + 1, 1);
+    bp_jwks_cache_free(cache);
+}
+
 static void test_bp_jwks_cache_unknown_kid_reads_once_per_interval(void **state)
 {
     struct fixture *fx = *state;
@@ -589,6 +606,7 @@ int main(void)
         cmocka_unit_test(test_bp_jwks_parse_rejects_non_documents),
         cmocka_unit_test(test_bp_jwks_cache_new_rejects_bad_sources),
         cmocka_unit_test(test_bp_jwks_cache_reads_first_then_after_ttl),
+        cmocka_unit_test(test_bp_jwks_cache_reads_nothing_past_its_deadline),
         cmocka_unit_test(
             test_bp_jwks_cache_unknown_kid_reads_once_per_interval),
         cmocka_unit_test(test_bp_jwks_cache_drops_removed_key),

@@ -248,6 +248,7 @@ void bp_app_set_deadline(struct bp_ctx *ctx, int64_t deadline_ms)
     ctx->deadline_ms = deadline_ms;
     bp_store_set_deadline(ctx->store, deadline_ms);
     bp_blob_set_deadline(ctx->blobs, deadline_ms);
+    bp_auth_jwt_set_deadline(ctx->jwt, deadline_ms);
 }
 
 /*

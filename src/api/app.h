@@ -78,9 +78,10 @@ enum bp_rc bp_app_store(struct bp_ctx *ctx, struct bp_store **out,
                         struct bp_error *err);
 
 /*
- * Bounds every later store and blob call by deadline_ms (epoch ms; 0:
- * none), the store's too when it is opened later: an AWS Lambda
- * invocation's deadline.
+ * Bounds every later store and blob call, and every read of the token
+ * issuer's signing keys, by deadline_ms (epoch ms; 0: none), the
+ * store's too when it is opened later: an AWS Lambda invocation's
+ * deadline.
  */
 void bp_app_set_deadline(struct bp_ctx *ctx, int64_t deadline_ms);
 

@@ -130,6 +130,12 @@ enum bp_rc bp_auth_jwt_new(const struct bp_config *cfg,
     return BP_OK;
 }
 
+void bp_auth_jwt_set_deadline(struct bp_auth_jwt *jwt, int64_t deadline_ms)
+{
+    if (jwt != NULL)
+        bp_jwks_cache_set_deadline(jwt->keys, deadline_ms);
+}
+
 void bp_auth_jwt_free(struct bp_auth_jwt *jwt)
 {
     if (jwt == NULL)

@@ -31,6 +31,10 @@ struct bp_auth_jwt;
 enum bp_rc bp_auth_jwt_new(const struct bp_config *cfg,
                            struct bp_auth_jwt **out, struct bp_error *err);
 
+/* Bounds every later read of the issuer's signing keys by deadline_ms
+ * (epoch ms; 0: none); jwt may be NULL. */
+void bp_auth_jwt_set_deadline(struct bp_auth_jwt *jwt, int64_t deadline_ms);
+
 /* Frees what bp_auth_jwt_new made; jwt may be NULL. */
 void bp_auth_jwt_free(struct bp_auth_jwt *jwt);
 

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/jwks_cache.h"
 #include "auth/jwks_fetch.h"
@@ -26,6 +27,7 @@ struct bp_jwks_cache {
     bool last_ok;         /* whether the last read succeeded */
     unsigned long reads;  /* reads tried */
     struct bp_error last; /* why the last read failed */
+    int64_t deadline_ms;  /* bp_jwks_cache_set_deadline's; 0: none */
 };
 
 enum bp_rc bp_jwks_cache_new(const struct bp_jwks_cache_settings *settings,
@@ -62,9 +64,50 @@ enum bp_rc bp_jwks_cache_new(const struct bp_jwks_cache_settings *settings,
     return BP_OK;
 }
 
+/*
+ * The limits of a read starting now: the cache's, cut to the time left
+ * before its deadline. false when no time is left; *cut tells whether
+ * the deadline shortened them.
+ */
+static bool limits_now(const struct bp_jwks_cache *cache,
+                       struct bp_jwks_fetch_limits *limits, bool *cut)
+{
+    *limits = cache->limits;
+    *cut = false;
+    if (cache->deadline_ms <= 0)
+        return true;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t left = cache->deadline_ms -
+                   ((int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    if (left <= 0)
+        return false;
+    if (left < limits->timeout_ms) {
+        limits->timeout_ms = (long)left;
+        *cut = true;
+    }
+    if (left < limits->connect_timeout_ms) {
+        limits->connect_timeout_ms = (long)left;
+        *cut = true;
+    }
+    return true;
+}
+
 /* Reads the source once at now_s; on success the new set replaces the old. */
 static void refresh(struct bp_jwks_cache *cache, int64_t now_s)
 {
+    struct bp_jwks_fetch_limits limits;
+    bool cut;
+    if (!limits_now(cache, &limits, &cut)) {
+        /* Not a read: the next request tries again. */
+        bp_error_set(&cache->last, BP_EUNAVAILABLE,
+                     "signing keys unavailable: no time was left before the "
+                     "invocation's deadline");
+        cache->last_ok = false;
+        return;
+    }
+    bool attempted = cache->attempted;
+    int64_t attempted_s = cache->attempted_s;
     struct bp_buf doc;
     struct bp_jwks *set = NULL;
     struct bp_error parse_err = {{0}};
@@ -73,10 +116,15 @@ static void refresh(struct bp_jwks_cache *cache, int64_t now_s)
     cache->attempted_s = now_s;
     cache->last_ok = false;
     bp_buf_init(&doc, cache->limits.max_bytes);
-    enum bp_rc rc =
-        bp_jwks_fetch(cache->source, &cache->limits, &doc, &cache->last);
-    if (rc != BP_OK)
+    enum bp_rc rc = bp_jwks_fetch(cache->source, &limits, &doc, &cache->last);
+    if (rc != BP_OK) {
+        if (cut) {
+            /* Cut short by the deadline: not held against the source. */
+            cache->attempted = attempted;
+            cache->attempted_s = attempted_s;
+        }
         goto out_free_doc;
+    }
     rc = bp_jwks_parse(doc.data != NULL ? doc.data : "", doc.len, &set,
                        &parse_err);
     if (rc != BP_OK) {
@@ -116,6 +164,13 @@ enum bp_rc bp_jwks_cache_find(struct bp_jwks_cache *cache, const char *kid,
     if (cache->last_ok)
         return bp_error_set(err, BP_EUNAUTHORIZED, "invalid token");
     return bp_error_set(err, BP_EUNAVAILABLE, "%s", cache->last.detail);
+}
+
+void bp_jwks_cache_set_deadline(struct bp_jwks_cache *cache,
+                                int64_t deadline_ms)
+{
+    if (cache != NULL)
+        cache->deadline_ms = deadline_ms;
 }
 
 unsigned long bp_jwks_cache_reads(const struct bp_jwks_cache *cache)

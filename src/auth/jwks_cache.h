@@ -63,6 +63,15 @@ enum bp_rc bp_jwks_cache_find(struct bp_jwks_cache *cache, const char *kid,
                               struct bp_error *err);
 
 /*
+ * Bounds every later read of the source by deadline_ms (epoch ms; 0:
+ * none): its timeouts are cut to the time left, no read starts once it
+ * has passed, and a read the deadline cut short does not count against
+ * the minimum interval (the next request reads again).
+ */
+void bp_jwks_cache_set_deadline(struct bp_jwks_cache *cache,
+                                int64_t deadline_ms);
+
+/*
  * The number of times the source was read (successfully or not), for
  * tests and statistics.
  */

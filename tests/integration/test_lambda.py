@@ -495,6 +495,47 @@ def test_deadline_bounds_a_stalled_mongodb_call():
         peer.stop()
 
 
+def test_deadline_bounds_the_signing_key_read():
+    """Writes with a Cognito token: the issuer's key set is read from a
+    server that takes the connection and never answers (the read's own
+    timeout is 5 s). An invocation with 3 s left is answered 503 before
+    its deadline."""
+    import socket
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # never accepted: connections wait in the backlog
+    emulator = Emulator()
+    proc, directory = start_runtime(emulator, {
+        "lambda_allow_local": 1, "auth_mode": "writes",
+        "auth_issuer": "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_Bp",
+        "auth_audience": "client1",
+        "auth_jwks_url": "http://127.0.0.1:%d/jwks.json" % silent.getsockname()[1]})
+    try:
+        def part(doc):
+            return base64.urlsafe_b64encode(json.dumps(doc).encode()).rstrip(b"=").decode()
+        now = int(time.time())
+        token = ".".join([part({"alg": "RS256", "kid": "k1", "typ": "JWT"}),
+                          part({"sub": "u1", "client_id": "client1", "token_use": "access",
+                                "iss": "https://cognito-idp.eu-west-1.amazonaws.com/"
+                                       "eu-west-1_Bp", "iat": now, "exp": now + 600}),
+                          base64.urlsafe_b64encode(b"s" * 256).rstrip(b"=").decode()])
+        deadline = int(time.time() * 1000) + 3000
+        kind, doc = emulator.invoke(http_v2(
+            "POST", "/image_groups", json.dumps({"name": "x"}),
+            {"content-type": "application/json", "authorization": "Bearer " + token}),
+            deadline_ms=deadline)
+        request_id = [k for k, v in emulator.deadlines.items() if v == deadline][0]
+        expect(kind == "response" and doc["statusCode"] == 503 and
+               "signing keys" in json.loads(doc["body"])["detail"], repr(doc))
+        expect(emulator.answered_at[request_id] < deadline,
+               "answered %.0f ms after the deadline"
+               % (emulator.answered_at[request_id] - deadline))
+    finally:
+        stop_runtime(proc, directory)
+        emulator.close()
+        silent.close()
+
+
 def test_bundle_runs_from_an_empty_directory():
     """deploy/lambda/bundle packs the program under test; unpacked into an
     empty directory, its bootstrap runs with a clean environment (no
@@ -563,4 +604,5 @@ def test_bundle_runs_from_an_empty_directory():
 if __name__ == "__main__":
     main([test_start_up_failure_goes_to_init_error, test_http_events_are_served,
           test_s3_events_complete_pending_uploads, test_deadline_bounds_a_stalled_s3_call,
-          test_deadline_bounds_a_stalled_mongodb_call, test_bundle_runs_from_an_empty_directory])
+          test_deadline_bounds_a_stalled_mongodb_call,
+          test_deadline_bounds_the_signing_key_read, test_bundle_runs_from_an_empty_directory])
