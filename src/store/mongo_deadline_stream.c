@@ -160,6 +160,23 @@ static ssize_t deadline_poll(mongoc_stream_poll_t *streams, size_t nstreams,
     return ready;
 }
 
+/* What libmongoc calls on a deadline stream. */
+static const mongoc_stream_t deadline_vtable = {
+    .type = DEADLINE_STREAM_TYPE,
+    .destroy = deadline_destroy,
+    .failed = deadline_failed,
+    .close = deadline_close,
+    .flush = deadline_flush,
+    .writev = deadline_writev,
+    .readv = deadline_readv,
+    .setsockopt = deadline_setsockopt,
+    .get_base_stream = deadline_base,
+    .check_closed = deadline_check_closed,
+    .poll = deadline_poll,
+    .timed_out = deadline_timed_out,
+    .should_retry = deadline_should_retry,
+};
+
 static mongoc_stream_t *open_deadline_stream(const mongoc_uri_t *uri,
                                              const mongoc_host_list_t *host,
                                              void *user_data,
@@ -200,19 +217,7 @@ static mongoc_stream_t *open_deadline_stream(const mongoc_uri_t *uri,
                        "out of memory");
         return NULL;
     }
-    s->vtable.type = DEADLINE_STREAM_TYPE;
-    s->vtable.destroy = deadline_destroy;
-    s->vtable.failed = deadline_failed;
-    s->vtable.close = deadline_close;
-    s->vtable.flush = deadline_flush;
-    s->vtable.writev = deadline_writev;
-    s->vtable.readv = deadline_readv;
-    s->vtable.setsockopt = deadline_setsockopt;
-    s->vtable.get_base_stream = deadline_base;
-    s->vtable.check_closed = deadline_check_closed;
-    s->vtable.poll = deadline_poll;
-    s->vtable.timed_out = deadline_timed_out;
-    s->vtable.should_retry = deadline_should_retry;
+    s->vtable = deadline_vtable;
     s->inner = inner;
     s->source = source;
     return &s->vtable;

@@ -128,9 +128,9 @@ struct bp_store {
 
 /*
  * Bounds every later call of store by deadline_ms (epoch ms; 0: none).
- * The MongoDB backend sizes each command's socket timeout to it and
- * sends nothing once it has passed (BP_EUNAVAILABLE); SQLite's calls
- * are local and ignore it.
+ * The MongoDB backend cuts each read, write and connect of its
+ * connections to it (mongo_deadline_stream.h) and sends nothing once it
+ * has passed (BP_EUNAVAILABLE); SQLite's calls are local and ignore it.
  */
 void bp_store_set_deadline(struct bp_store *store, int64_t deadline_ms);
 

@@ -103,6 +103,14 @@ class Emulator:
             return "error", self.errors[request_id]
         raise AssertionError("no answer to %r" % event)
 
+    def expect_answered_before(self, deadline):
+        """Fails unless the invocation given deadline (epoch ms) was
+        answered before it."""
+        request_id = [k for k, v in self.deadlines.items() if v == deadline][0]
+        expect(self.answered_at[request_id] < deadline,
+               "answered %.0f ms after the deadline"
+               % (self.answered_at[request_id] - deadline))
+
     def close(self):
         self.server.shutdown()
 
@@ -408,11 +416,8 @@ def test_deadline_bounds_a_stalled_s3_call():
         proxy.delay("PUT", 30)
         deadline = int(time.time() * 1000) + 3000
         kind, doc = emulator.invoke(upload, deadline_ms=deadline)
-        request_id = [k for k, v in emulator.deadlines.items() if v == deadline][0]
         expect(kind == "response" and doc["statusCode"] >= 500, repr(doc))
-        expect(emulator.answered_at[request_id] < deadline,
-               "answered %.0f ms after the deadline"
-               % (emulator.answered_at[request_id] - deadline))
+        emulator.expect_answered_before(deadline)
         proxy.clear()
         kind, doc = emulator.invoke(http_v2("GET", "/healthz"))
         expect(doc["statusCode"] == 200, repr(doc))
@@ -441,12 +446,9 @@ def test_deadline_bounds_a_stalled_mongodb_call():
                              deadline_ms=deadline)
         stalled = peer.receive("find", "image_groups", filter={"_id": gid}, timeout=30)
         kind, doc = pending.result(timeout=60)
-        request_id = [k for k, v in emulator.deadlines.items() if v == deadline][0]
         expect(kind == "response" and doc["statusCode"] == 503 and
                "mongodb" in json.loads(doc["body"])["detail"], repr(doc))
-        expect(emulator.answered_at[request_id] < deadline,
-               "answered %.0f ms after the deadline"
-               % (emulator.answered_at[request_id] - deadline))
+        emulator.expect_answered_before(deadline)
         try:
             stalled.hangup()
         except Exception:  # the driver closed it already
@@ -481,10 +483,8 @@ def test_deadline_bounds_a_stalled_mongodb_call():
         peer.expect("delete", "image_groups", timeout=30, reply={"n": 1},
                     deletes=[{"q": {"_id": group["documents"][0]["_id"]}, "limit": 1}])
         kind, doc = pending.result(timeout=60)
-        request_id = [k for k, v in emulator.deadlines.items() if v == deadline][0]
-        expect(doc["statusCode"] == 503 and emulator.answered_at[request_id] < deadline,
-               "%r, %.0f ms before the deadline"
-               % (doc, deadline - emulator.answered_at[request_id]))
+        expect(doc["statusCode"] == 503, repr(doc))
+        emulator.expect_answered_before(deadline)
         try:
             stalled.hangup()
         except Exception:
@@ -524,12 +524,9 @@ def test_deadline_bounds_the_signing_key_read():
             "POST", "/image_groups", json.dumps({"name": "x"}),
             {"content-type": "application/json", "authorization": "Bearer " + token}),
             deadline_ms=deadline)
-        request_id = [k for k, v in emulator.deadlines.items() if v == deadline][0]
         expect(kind == "response" and doc["statusCode"] == 503 and
                "signing keys" in json.loads(doc["body"])["detail"], repr(doc))
-        expect(emulator.answered_at[request_id] < deadline,
-               "answered %.0f ms after the deadline"
-               % (emulator.answered_at[request_id] - deadline))
+        emulator.expect_answered_before(deadline)
     finally:
         stop_runtime(proc, directory)
         emulator.close()
